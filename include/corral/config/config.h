@@ -1,0 +1,73 @@
+// corral's configuration: defaults, then the YAML file, then environment, then
+// command-line flags (each later source overrides the earlier).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace corral::config {
+
+struct BackendConfig {
+  std::string url;   // http://host:port
+  std::string host;  // parsed from url
+  int port = 0;
+};
+
+struct Timeouts {
+  uint32_t header_ms = 30000;        // request head must arrive within
+  uint32_t body_ms = 30000;          // max gap while reading a request body
+  uint32_t keepalive_ms = 60000;     // idle client connection between requests
+  uint32_t connect_ms = 5000;        // upstream TCP connect
+  uint32_t first_byte_ms = 300000;   // upstream response head (cold model loads are slow)
+  uint32_t stream_idle_ms = 120000;  // gap between upstream body chunks
+  uint32_t drain_ms = 10000;         // SIGTERM grace for in-flight requests
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:11434";
+  std::vector<BackendConfig> backends;  // default: 127.0.0.1:11435
+  unsigned workers = 0;                 // 0 = one per online CPU
+  std::string io = "auto";              // auto | uring | epoll
+  std::string log_level = "info";
+  bool access_log = true;
+  uint32_t max_header_bytes = 16384;
+  uint32_t max_headers = 100;
+  uint64_t max_body_bytes = 64ull << 20;
+  Timeouts timeouts;
+  uint32_t upstream_max_idle = 64;         // idle keep-alive connections per backend per worker
+  uint32_t upstream_idle_timeout_ms = 30000;
+  uint32_t buffer_count = 512;             // receive buffers per worker (power of two)
+  uint32_t buffer_size = 16384;
+  uint32_t health_interval_ms = 5000;
+  uint32_t health_timeout_ms = 2000;
+};
+
+// Flags given on the command line; unset ones leave the config as it is.
+struct Flags {
+  std::optional<std::string> config_file, listen, io, log_level;
+  std::vector<std::string> backends;
+  std::optional<unsigned> workers;
+  bool version = false, help = false, check_config = false;
+};
+
+// Parses argv; false with err naming the flag on bad input.
+bool parse_flags(int argc, char** argv, Flags& out, std::string& err);
+const char* usage();
+
+// Applies the YAML text on top of cfg. Unknown keys and bad values are errors naming the key.
+bool apply_yaml(const std::string& text, Config& cfg, std::string& err);
+bool apply_env(Config& cfg, std::string& err, char** envp);
+bool apply_flags(const Flags& f, Config& cfg, std::string& err);
+// Parses "http://host:port" into b; false with err.
+bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& err);
+// Final checks and defaults (default backend, power-of-two buffers).
+bool finalize(Config& cfg, std::string& err);
+
+// Whole pipeline: defaults → file → env → flags → finalize.
+bool load(const Flags& f, char** envp, Config& cfg, std::string& err);
+
+// "250ms", "30s", "2m", "1h" or a plain number of seconds.
+bool parse_duration_ms(const std::string& s, uint32_t& out);
+
+}  // namespace corral::config

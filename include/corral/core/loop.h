@@ -1,0 +1,102 @@
+// The event loop interface one worker drives: io_uring first, epoll fallback.
+//
+// A Socket is owned by its user; the loop keeps per-socket bookkeeping inside it.
+// All callbacks run on the loop's thread, never re-entrantly from a call into
+// the loop. After close(), the only callback left is on_closed(), delivered once
+// every operation the kernel still holds has finished; then the Socket may be freed.
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace corral::core {
+
+class BufferPool;
+
+struct IoBuf {
+  char* data;
+  uint32_t len;
+  uint16_t id;  // give back with Loop::release(id) once consumed or sent
+};
+
+class Socket;
+
+class SocketHandler {
+ public:
+  virtual void on_accept(Socket&, int /*fd*/) {}
+  virtual void on_data(Socket&, IoBuf) {}
+  virtual void on_eof(Socket&, int /*err: 0 = orderly close, else -errno*/) {}
+  virtual void on_sent(Socket&, int /*err: 0 or -errno*/) {}
+  virtual void on_connected(Socket&, int /*err*/) {}
+  virtual void on_closed(Socket&) {}
+
+ protected:
+  ~SocketHandler() = default;
+};
+
+class Socket {
+ public:
+  int fd = -1;
+  SocketHandler* handler = nullptr;
+
+  bool is_open() const { return fd >= 0 && !closing; }
+  bool send_busy() const { return sending; }
+
+  // Loop-private state (both backends).
+  uint16_t in_kernel = 0;  // operations the kernel still holds
+  bool closing = false;
+  bool want_read = false;
+  bool recv_armed = false;
+  bool starved = false;
+  bool sending = false;
+  bool connecting = false;
+  bool listening = false;
+  uint32_t epoll_mask = 0;
+  const char* send_ptr = nullptr;
+  uint32_t send_left = 0;
+  Socket* next_starved = nullptr;
+};
+
+enum class IoBackend { uring, epoll };
+
+class Loop {
+ public:
+  virtual ~Loop() = default;
+  virtual IoBackend backend() const = 0;
+
+  virtual void attach(Socket& s, int fd, SocketHandler* h) = 0;
+  virtual void accept(Socket& listener) = 0;     // continuous until close
+  virtual void start_read(Socket& s) = 0;        // continuous until stop_read/close
+  virtual void stop_read(Socket& s) = 0;         // data already in flight may still arrive
+  virtual void send(Socket& s, const char* p, uint32_t n) = 0;  // one at a time; on_sent when all sent
+  virtual void connect(Socket& s, const sockaddr* a, socklen_t len) = 0;  // a must outlive the call's completion
+  virtual void close(Socket& s) = 0;
+  virtual void release(uint16_t buf_id) = 0;
+
+  // Runs until stop(); tick() is called about every tick_ms milliseconds.
+  virtual void run(std::function<void()> tick, int tick_ms) = 0;
+  virtual void stop() = 0;  // from the loop thread
+  virtual void wake() = 0;  // from any thread: runs tick() soon
+
+  uint64_t now_ms() const { return now_ms_; }
+
+ protected:
+  void refresh_clock();
+  uint64_t now_ms_ = 0;
+};
+
+struct LoopChoice {
+  std::unique_ptr<Loop> loop;
+  std::string why;  // reason for the backend in use, for the start-up log
+};
+
+// want_uring=false forces epoll. Falls back to epoll when io_uring is missing.
+LoopChoice make_loop(bool want_uring, BufferPool& pool);
+
+// Checks once whether this kernel/seccomp allows the io_uring features corral needs.
+bool uring_supported(std::string& why);
+
+}  // namespace corral::core

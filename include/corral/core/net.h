@@ -1,0 +1,35 @@
+// Addresses and sockets: parsing host:port, listeners, non-blocking client sockets.
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <string_view>
+
+#include "corral/core/fd.h"
+
+namespace corral::core {
+
+struct SockAddr {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  std::string to_string() const;  // "1.2.3.4:80" or "[::1]:80"
+  std::string ip() const;
+};
+
+// Splits "host:port" / "[v6]:port" / ":port"; false on malformed input.
+bool split_host_port(std::string_view s, std::string& host, int& port);
+
+// Resolves a numeric or named host (blocking getaddrinfo; call off the hot path).
+bool resolve(std::string_view host, int port, SockAddr& out, std::string& err);
+
+// SO_REUSEPORT listener, non-blocking. Returns invalid fd and sets err on failure.
+UniqueFd listen_tcp(const SockAddr& addr, int backlog, std::string& err);
+
+// Non-blocking TCP socket of addr's family with TCP_NODELAY.
+UniqueFd tcp_socket(const SockAddr& addr);
+
+void set_nodelay(int fd);
+
+}  // namespace corral::core

@@ -1,0 +1,50 @@
+// Backends corral forwards to, and the control thread that health-checks them.
+// Workers read `up` with relaxed loads; only the control thread writes it.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "corral/config/config.h"
+#include "corral/core/net.h"
+
+namespace corral::route {
+
+struct Backend {
+  config::BackendConfig cfg;
+  core::SockAddr addr;
+  std::string host_header;  // Host sent upstream: "host:port"
+  std::atomic<bool> up{true};
+};
+
+using BackendList = std::vector<std::unique_ptr<Backend>>;
+
+// Resolves every configured backend once (blocking; at start-up).
+bool resolve_backends(const config::Config& cfg, BackendList& out, std::string& err);
+
+// One probe: TCP connect + "GET / HTTP/1.1", expecting any HTTP status below 500.
+bool probe(const core::SockAddr& addr, uint32_t timeout_ms, std::string& err);
+
+class HealthChecker {
+ public:
+  HealthChecker(BackendList& backends, uint32_t interval_ms, uint32_t timeout_ms);
+  ~HealthChecker();
+  void check_all();  // one round, on the caller's thread
+  void start();      // background rounds every interval
+  void stop();
+
+ private:
+  void run();
+  BackendList& backends_;
+  uint32_t interval_ms_, timeout_ms_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace corral::route

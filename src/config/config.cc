@@ -1,0 +1,258 @@
+#include "corral/config/config.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string_view>
+
+#include "corral/core/log.h"
+#include "corral/core/net.h"
+
+namespace corral::config {
+
+bool parse_duration_ms(const std::string& s, uint32_t& out) {
+  if (s.empty()) return false;
+  size_t i = 0;
+  double v = 0;
+  bool digits = false;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0'), digits = true;
+  if (i < s.size() && s[i] == '.') {
+    double scale = 0.1;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) v += (s[i] - '0') * scale, digits = true;
+  }
+  if (!digits) return false;
+  std::string_view unit(s.c_str() + i);
+  double mult;
+  if (unit.empty() || unit == "s") mult = 1000;
+  else if (unit == "ms") mult = 1;
+  else if (unit == "m") mult = 60000;
+  else if (unit == "h") mult = 3600000;
+  else return false;
+  double ms = v * mult;
+  if (ms > 4e9) return false;
+  out = static_cast<uint32_t>(ms);
+  return true;
+}
+
+bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& err) {
+  std::string_view u = url;
+  if (u.starts_with("http://")) u.remove_prefix(7);
+  else if (u.find("://") != std::string_view::npos) {
+    err = "backend url '" + url + "': only http:// is supported";
+    return false;
+  }
+  while (!u.empty() && u.back() == '/') u.remove_suffix(1);
+  if (u.find('/') != std::string_view::npos) {
+    err = "backend url '" + url + "': must not have a path";
+    return false;
+  }
+  std::string host;
+  int port = 0;
+  if (!core::split_host_port(u, host, port)) {
+    if (u.find(':') != std::string_view::npos || u.empty()) {
+      err = "backend url '" + url + "': expected http://HOST:PORT";
+      return false;
+    }
+    host.assign(u);
+    port = 11434;
+  }
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  b.url = "http://" + std::string(u);
+  b.host = host;
+  b.port = port;
+  return true;
+}
+
+const char* usage() {
+  return "usage: corral [--config FILE] [--listen HOST:PORT] [--backend URL]... [--workers N]\n"
+         "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
+         "              [--check-config FILE] [--version] [--help]\n"
+         "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
+         "             CORRAL_LOG_LEVEL, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT.\n"
+         "Precedence: flags > environment > config file > defaults.\n";
+}
+
+static bool parse_unsigned(std::string_view s, unsigned& out) {
+  if (s.empty() || s.size() > 6) return false;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    std::string value;
+    auto eq = a.find('=');
+    bool inline_value = a.starts_with("--") && eq != std::string_view::npos;
+    std::string_view name = inline_value ? a.substr(0, eq) : a;
+    auto need = [&]() -> bool {
+      if (inline_value) {
+        value = std::string(a.substr(eq + 1));
+        return true;
+      }
+      if (i + 1 >= argc) {
+        err = std::string(name) + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    if (name == "--help" || name == "-h") f.help = true;
+    else if (name == "--version") f.version = true;
+    else if (name == "--config") { if (!need()) return false; f.config_file = value; }
+    else if (name == "--check-config") { if (!need()) return false; f.config_file = value; f.check_config = true; }
+    else if (name == "--listen") { if (!need()) return false; f.listen = value; }
+    else if (name == "--backend") { if (!need()) return false; f.backends.push_back(value); }
+    else if (name == "--io") { if (!need()) return false; f.io = value; }
+    else if (name == "--log-level") { if (!need()) return false; f.log_level = value; }
+    else if (name == "--workers") {
+      if (!need()) return false;
+      unsigned w;
+      if (!parse_unsigned(value, w)) {
+        err = "--workers: expected a number, got '" + value + "'";
+        return false;
+      }
+      f.workers = w;
+    } else {
+      err = "unknown flag '" + std::string(a) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+static const char* env_get(char** envp, const char* name) {
+  size_t n = std::strlen(name);
+  for (char** e = envp; e && *e; ++e) {
+    if (std::strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  }
+  return nullptr;
+}
+
+static bool set_backends(const std::vector<std::string>& urls, Config& cfg, std::string& err, const std::string& key) {
+  cfg.backends.clear();
+  for (const std::string& u : urls) {
+    BackendConfig b;
+    if (!parse_backend_url(u, b, err)) {
+      err = key + ": " + err;
+      return false;
+    }
+    cfg.backends.push_back(b);
+  }
+  return true;
+}
+
+static std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t c = s.find(',', start);
+    std::string item = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+    if (!item.empty()) out.push_back(item);
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+bool apply_env(Config& cfg, std::string& err, char** envp) {
+  if (const char* v = env_get(envp, "PROXY_PORT")) {
+    std::string host;
+    int port;
+    core::split_host_port(cfg.listen, host, port);
+    unsigned p;
+    if (!parse_unsigned(v, p) || p == 0 || p > 65535) {
+      err = std::string("PROXY_PORT: expected a port number, got '") + v + "'";
+      return false;
+    }
+    cfg.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(p);
+  }
+  if (const char* v = env_get(envp, "CORRAL_LISTEN")) cfg.listen = v;
+  const char* ohost = env_get(envp, "OLLAMA_HOST");
+  const char* oport = env_get(envp, "OLLAMA_BACKEND_PORT");
+  if (ohost || oport) {
+    std::string host = "127.0.0.1";
+    std::string port = "11435";
+    if (ohost) {
+      std::string_view h = ohost;
+      if (h.starts_with("http://")) h.remove_prefix(7);
+      std::string hh;
+      int pp;
+      if (core::split_host_port(h, hh, pp)) host = hh, port = std::to_string(pp);
+      else host = std::string(h);
+    }
+    if (oport) port = oport;
+    if (!set_backends({"http://" + host + ":" + port}, cfg, err, ohost ? "OLLAMA_HOST" : "OLLAMA_BACKEND_PORT")) return false;
+  }
+  if (const char* v = env_get(envp, "CORRAL_BACKEND")) {
+    if (!set_backends(split_commas(v), cfg, err, "CORRAL_BACKEND")) return false;
+  }
+  if (const char* v = env_get(envp, "CORRAL_WORKERS")) {
+    if (!parse_unsigned(v, cfg.workers)) {
+      err = std::string("CORRAL_WORKERS: expected a number, got '") + v + "'";
+      return false;
+    }
+  }
+  if (const char* v = env_get(envp, "CORRAL_IO")) cfg.io = v;
+  if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
+  return true;
+}
+
+bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
+  if (f.listen) cfg.listen = *f.listen;
+  if (!f.backends.empty() && !set_backends(f.backends, cfg, err, "--backend")) return false;
+  if (f.workers) cfg.workers = *f.workers;
+  if (f.io) cfg.io = *f.io;
+  if (f.log_level) cfg.log_level = *f.log_level;
+  return true;
+}
+
+bool finalize(Config& cfg, std::string& err) {
+  std::string host;
+  int port;
+  if (!core::split_host_port(cfg.listen, host, port)) {
+    err = "listen: expected HOST:PORT, got '" + cfg.listen + "'";
+    return false;
+  }
+  if (cfg.backends.empty()) {
+    BackendConfig b;
+    parse_backend_url("http://127.0.0.1:11435", b, err);
+    cfg.backends.push_back(b);
+  }
+  for (const BackendConfig& b : cfg.backends) {
+    if (b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
+      err = "backend " + b.url + " is corral's own listen address " + cfg.listen + " (would loop)";
+      return false;
+    }
+  }
+  if (cfg.io != "auto" && cfg.io != "uring" && cfg.io != "epoll") {
+    err = "io: expected auto, uring or epoll, got '" + cfg.io + "'";
+    return false;
+  }
+  log::Level lvl;
+  if (!log::parse_level(cfg.log_level, lvl)) {
+    err = "log.level: expected debug, info, warn or error, got '" + cfg.log_level + "'";
+    return false;
+  }
+  if (cfg.buffer_count < 16 || cfg.buffer_count > 32768 || (cfg.buffer_count & (cfg.buffer_count - 1)) != 0) {
+    err = "buffers.count: expected a power of two from 16 to 32768";
+    return false;
+  }
+  if (cfg.buffer_size < 1024 || cfg.buffer_size > (1u << 20)) {
+    err = "buffers.size: expected 1024 to 1048576 bytes";
+    return false;
+  }
+  if (cfg.workers > 256) {
+    err = "workers: at most 256";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace corral::config

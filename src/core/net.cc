@@ -1,0 +1,103 @@
+#include "corral/core/net.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace corral::core {
+
+std::string SockAddr::ip() const {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (storage.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
+  } else if (storage.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+std::string SockAddr::to_string() const {
+  int port = storage.ss_family == AF_INET6
+                 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port)
+                 : ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  std::string h = ip();
+  if (storage.ss_family == AF_INET6) h = "[" + h + "]";
+  return h + ":" + std::to_string(port);
+}
+
+bool split_host_port(std::string_view s, std::string& host, int& port) {
+  std::string_view h, p;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
+    h = s.substr(1, close - 1);
+    p = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+    if (h.find(':') != std::string_view::npos) return false;
+  }
+  if (p.empty() || p.size() > 5) return false;
+  int v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < 1 || v > 65535) return false;
+  host.assign(h.empty() ? "0.0.0.0" : h);
+  port = v;
+  return true;
+}
+
+bool resolve(std::string_view host, int port, SockAddr& out, std::string& err) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string h(host);
+  std::string p = std::to_string(port);
+  int rc = getaddrinfo(h.c_str(), p.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    err = "cannot resolve '" + h + "': " + gai_strerror(rc);
+    return false;
+  }
+  std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
+  out.len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return true;
+}
+
+void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+UniqueFd tcp_socket(const SockAddr& addr) {
+  UniqueFd fd(::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd) set_nodelay(fd.get());
+  return fd;
+}
+
+UniqueFd listen_tcp(const SockAddr& addr, int backlog, std::string& err) {
+  UniqueFd fd(::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    err = std::strerror(errno);
+    return fd;
+  }
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd.get(), addr.get(), addr.len) != 0 || ::listen(fd.get(), backlog) != 0) {
+    err = "cannot listen on " + addr.to_string() + ": " + std::strerror(errno);
+    fd.reset();
+  }
+  return fd;
+}
+
+}  // namespace corral::core

@@ -1,0 +1,39 @@
+// corral: wiring only. Parse flags, load config, run the server.
+#include <cstdio>
+
+#include "corral/config/config.h"
+#include "corral/core/log.h"
+#include "corral/server/server.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using namespace corral;
+  config::Flags flags;
+  std::string err;
+  if (!config::parse_flags(argc, argv, flags, err)) {
+    std::fprintf(stderr, "corral: %s\n%s", err.c_str(), config::usage());
+    return 2;
+  }
+  if (flags.help) {
+    std::fputs(config::usage(), stdout);
+    return 0;
+  }
+  if (flags.version) {
+    std::puts("corral " CORRAL_VERSION);
+    return 0;
+  }
+  config::Config cfg;
+  if (!config::load(flags, environ, cfg, err)) {
+    std::fprintf(stderr, "corral: config error: %s\n", err.c_str());
+    return 2;
+  }
+  if (flags.check_config) {
+    std::printf("corral: config %s is valid\n", flags.config_file->c_str());
+    return 0;
+  }
+  log::Level level;
+  log::parse_level(cfg.log_level, level);
+  log::set_level(level);
+  return server::run(cfg);
+}

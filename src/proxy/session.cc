@@ -1,0 +1,286 @@
+// Client side of a session: request parsing, local answers, lifecycle.
+#include "corral/proxy/session.h"
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "corral/admin/admin.h"
+#include "corral/core/log.h"
+#include "corral/http/rewrite.h"
+
+namespace corral::proxy {
+namespace {
+constexpr uint32_t kPendingInMax = 65536;
+constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+}  // namespace
+
+Session::Session(WorkerContext& ctx, int fd) : ctx_(ctx), req_(http::MessageParser::Kind::request, ctx.limits) {
+  ctx_.loop->attach(client_, fd, this);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, client_ip_, sizeof client_ip_);
+    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, client_ip_, sizeof client_ip_);
+  }
+  next = ctx_.sessions;
+  if (next) next->prev = this;
+  ctx_.sessions = this;
+  ++ctx_.session_count;
+  metrics::bump(ctx_.metrics->client_connections);
+  set_deadline(ctx_.cfg->timeouts.header_ms);
+  ctx_.loop->start_read(client_);
+}
+
+void Session::set_deadline(uint32_t ms) { deadline_ = ctx_.loop->now_ms() + ms; }
+
+void Session::on_data(core::Socket&, core::IoBuf buf) {
+  metrics::bump(ctx_.metrics->bytes_received, buf.len);
+  if (state_ == State::head || state_ == State::body) {
+    consume(buf.data, buf.len);
+  } else if (state_ != State::closing) {
+    pending_in_.append(buf.data, buf.len);
+    if (pending_in_.size() > kPendingInMax && !client_paused_) {
+      client_paused_ = true;
+      ctx_.loop->stop_read(client_);
+    }
+  }
+  ctx_.loop->release(buf.id);
+}
+
+void Session::consume(const char* p, size_t n) {
+  while (state_ == State::head || state_ == State::body) {
+    if (state_ == State::head && !request_started_) {
+      if (n == 0) return;
+      request_started_ = true;
+      started_ms_ = ctx_.loop->now_ms();
+      set_deadline(ctx_.cfg->timeouts.header_ms);
+    }
+    auto r = req_.feed(p, n);
+    if (r.status == http::MessageParser::Status::error) {
+      reject(req_.error_status(), req_.error_text());
+      return;
+    }
+    if (state_ == State::body) body_.append(p, r.used);
+    p += r.used;
+    n -= r.used;
+    if (r.status == http::MessageParser::Status::head) {
+      state_ = State::body;
+      on_request_head();
+      continue;
+    }
+    if (r.status == http::MessageParser::Status::done) {
+      pending_in_.append(p, n);
+      on_request_done();
+      return;
+    }
+    if (state_ == State::body) set_deadline(ctx_.cfg->timeouts.body_ms);
+    return;
+  }
+}
+
+void Session::on_request_head() {
+  const http::Head& h = req_.head();
+  endpoint_ = classify(h.path());
+  head_only_ = h.method() == "HEAD";
+  client_keep_alive_ = req_.keep_alive();
+  std::string_view id = http::usable_request_id(h);
+  if (!id.empty()) {
+    request_id_.assign(id);
+  } else {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%012llx-%02x-%08llx", static_cast<unsigned long long>(ctx_.id_seed),
+                  ctx_.worker_id, static_cast<unsigned long long>(++ctx_.next_request));
+    request_id_.assign(buf);
+  }
+  count_started();
+  std::string_view expect = h.get("expect");
+  if (!expect.empty() && http::has_token(expect, "100-continue") && (req_.content_length() > 0 || req_.chunked())) {
+    ctx_.loop->send(client_, k100Continue, sizeof k100Continue - 1);
+  }
+  set_deadline(ctx_.cfg->timeouts.body_ms);
+}
+
+void Session::on_request_done() {
+  if (!client_keep_alive_ || ctx_.draining) close_after_ = true;
+  if (endpoint_ == kHealth || endpoint_ == kMetrics) {
+    respond_local(admin::respond(ctx_, req_.head(), endpoint_), close_after_);
+    return;
+  }
+  retried_ = false;
+  start_upstream();
+}
+
+void Session::reject(int status, std::string_view why) {
+  metrics::bump(ctx_.metrics->rejected_malformed);
+  if (state_ == State::head) {
+    endpoint_ = kOther;
+    if (!request_started_) started_ms_ = ctx_.loop->now_ms();
+    request_started_ = true;
+    count_started();
+  }
+  ctx_.loop->stop_read(client_);
+  client_paused_ = true;
+  pending_in_.clear();
+  respond_local(http::json_error(status, why), true);
+}
+
+void Session::count_started() {
+  counted_ = true;
+  metrics::bump(ctx_.metrics->requests_started);
+}
+
+void Session::count_finished() {
+  if (!counted_) return;
+  counted_ = false;
+  metrics::bump(ctx_.metrics->requests[endpoint_][metrics::code_index(status_)]);
+  metrics::bump(ctx_.metrics->requests_finished);
+}
+
+void Session::respond_local(const http::LocalResponse& r, bool close) {
+  status_ = r.status;
+  close_after_ = close_after_ || close;
+  out_head_.clear();
+  http::write_response(out_head_, r, request_id_, close_after_, head_only_);
+  state_ = State::local;
+  response_done_ = true;
+  queue(out_head_.data(), static_cast<uint32_t>(out_head_.size()), -1);
+  flush();
+}
+
+void Session::queue(const char* p, uint32_t n, int32_t buf) {
+  out_.push_back({p, n, buf});
+  queued_bytes_ += n;
+}
+
+void Session::flush() {
+  if (client_.send_busy() || out_pos_ >= out_.size() || !client_.is_open()) return;
+  const Segment& s = out_[out_pos_];
+  ctx_.loop->send(client_, s.p, s.n);
+}
+
+void Session::on_sent(core::Socket&, int err) {
+  if (err < 0) {
+    close();
+    return;
+  }
+  if (out_pos_ >= out_.size()) return;  // the 100 Continue interim response
+  Segment s = out_[out_pos_++];
+  queued_bytes_ -= s.n;
+  bytes_out_ += s.n;
+  metrics::bump(ctx_.metrics->bytes_sent, s.n);
+  if (s.buf >= 0) ctx_.loop->release(static_cast<uint16_t>(s.buf));
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  if (upstream_paused_ && up_ && queued_bytes_ <= ctx_.cfg->buffer_size * 2) {
+    upstream_paused_ = false;
+    ctx_.loop->start_read(up_->sock);
+  }
+  if (!out_.empty()) {
+    flush();
+  } else if (response_done_) {
+    finish_request();
+  }
+}
+
+void Session::finish_request() {
+  uint64_t now = ctx_.loop->now_ms();
+  count_finished();
+  if (ctx_.cfg->access_log && log::enabled(log::Level::info)) {
+    const http::Head& h = req_.head();
+    std::string f;
+    f.reserve(200);
+    f.append("method=").append(h.method()).append(" path=").append(log::quote(h.path()));
+    f.append(" status=").append(std::to_string(status_)).append(" ms=").append(std::to_string(now - started_ms_));
+    f.append(" bytes_out=").append(std::to_string(bytes_out_)).append(" client=").append(client_ip_);
+    f.append(" request_id=").append(request_id_);
+    if (up_) f.append(" backend=").append((*ctx_.backends)[up_->backend]->cfg.url);
+    log::write(log::Level::info, "access", f);
+  }
+  if (up_) drop_upstream(upstream_reusable_ && up_->parser.keep_alive());
+  if (close_after_ || ctx_.draining) {
+    close();
+    return;
+  }
+  state_ = State::head;
+  req_.next_message();
+  request_started_ = response_seen_ = response_done_ = head_only_ = head_queued_ = false;
+  status_ = 0;
+  bytes_out_ = 0;
+  body_.clear();
+  if (body_.capacity() > 65536) body_.shrink_to_fit();
+  set_deadline(ctx_.cfg->timeouts.keepalive_ms);
+  if (client_paused_) {
+    client_paused_ = false;
+    ctx_.loop->start_read(client_);
+  }
+  if (!pending_in_.empty()) {
+    std::string in;
+    in.swap(pending_in_);
+    consume(in.data(), in.size());
+  }
+}
+
+void Session::on_eof(core::Socket&, int) {
+  // Client went away: an in-flight upstream request is cancelled by closing it.
+  close();
+}
+
+void Session::close() {
+  if (state_ == State::closing) return;
+  state_ = State::closing;
+  if (up_) drop_upstream(false);
+  ctx_.loop->close(client_);
+}
+
+void Session::on_closed(core::Socket&) {
+  for (size_t i = out_pos_; i < out_.size(); ++i) {
+    if (out_[i].buf >= 0) ctx_.loop->release(static_cast<uint16_t>(out_[i].buf));
+  }
+  if (counted_) {
+    if (status_ == 0) status_ = 499;  // client closed before the answer was complete
+    count_finished();
+  }
+  if (prev) prev->next = next;
+  else ctx_.sessions = next;
+  if (next) next->prev = prev;
+  --ctx_.session_count;
+  delete this;
+}
+
+void Session::tick(uint64_t now) {
+  if (state_ == State::closing) return;
+  if (ctx_.draining && state_ == State::head && !request_started_) {
+    close();
+    return;
+  }
+  if (deadline_ == 0 || now < deadline_) return;
+  deadline_ = 0;
+  switch (state_) {
+    case State::head:
+      if (!request_started_) close();
+      else reject(408, "request header timeout");
+      break;
+    case State::body:
+      reject(408, "request body timeout");
+      break;
+    case State::upstream:
+      metrics::bump(ctx_.metrics->upstream_errors);
+      fail_upstream(504, up_ && up_->sock.connecting ? "backend connect timed out"
+                                                     : "backend did not respond in time");
+      break;
+    case State::streaming:
+      log::write(log::Level::warn, "stream_idle_timeout", "request_id=" + request_id_);
+      metrics::bump(ctx_.metrics->upstream_errors);
+      close();
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace corral::proxy

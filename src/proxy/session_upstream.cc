@@ -1,0 +1,214 @@
+// Backend side of a session: connect or reuse, send the request, relay the
+// response head (rewritten) and body (verbatim, zero-copy), retry and errors.
+#include <cstring>
+
+#include "corral/core/log.h"
+#include "corral/http/rewrite.h"
+#include "corral/proxy/session.h"
+
+namespace corral::proxy {
+namespace {
+// A first body piece this small rides in the head's send instead of its own.
+constexpr size_t kCoalesceBytes = 4096;
+}  // namespace
+
+size_t Session::pick_backend() {
+  const route::BackendList& bs = *ctx_.backends;
+  size_t n = bs.size();
+  for (size_t i = 0; i < n; ++i) {
+    size_t idx = (ctx_.next_backend + i) % n;
+    if (bs[idx]->up.load(std::memory_order_relaxed)) {
+      ctx_.next_backend = static_cast<uint32_t>(idx + 1);
+      return idx;
+    }
+  }
+  return ctx_.next_backend++ % n;  // none known up: try anyway, the connect tells
+}
+
+void Session::start_upstream() {
+  state_ = State::upstream;
+  size_t b = pick_backend();
+  route::Backend& be = *(*ctx_.backends)[b];
+  up_request_.clear();
+  http::ForwardInfo fi;
+  fi.path_prefix_strip = endpoint_ != kOther && req_.head().path().starts_with(kProxyPrefix) ? kProxyPrefix : "";
+  fi.upstream_host = be.host_header;
+  fi.client_ip = client_ip_;
+  fi.request_id = request_id_;
+  http::build_upstream_request(req_.head(), fi, up_request_);
+  body_sent_ = false;
+  response_seen_ = false;
+  upstream_reusable_ = true;
+  up_ = ctx_.pool->acquire(b, this);
+  if (!up_) {
+    fail_upstream(502, "backend " + be.cfg.url + " unreachable: " + std::strerror(errno));
+    return;
+  }
+  if (up_->reused) {
+    up_connected(0);
+  } else {
+    set_deadline(ctx_.cfg->timeouts.connect_ms);
+  }
+}
+
+void Session::up_connected(int err) {
+  if (err < 0) {
+    metrics::bump(ctx_.metrics->upstream_errors);
+    std::string url = (*ctx_.backends)[up_->backend]->cfg.url;
+    drop_upstream(false);
+    fail_upstream(502, "backend " + url + " unreachable: " + std::strerror(-err));
+    return;
+  }
+  set_deadline(ctx_.cfg->timeouts.first_byte_ms);
+  ctx_.loop->send(up_->sock, up_request_.data(), static_cast<uint32_t>(up_request_.size()));
+}
+
+void Session::up_sent(int err) {
+  if (err < 0) {
+    retry_or_fail(err);
+    return;
+  }
+  if (!body_sent_ && !body_.empty()) {
+    body_sent_ = true;
+    ctx_.loop->send(up_->sock, body_.data(), static_cast<uint32_t>(body_.size()));
+  }
+}
+
+// A pooled connection the backend closed before reading: one fresh retry,
+// as long as no response byte came back.
+void Session::retry_or_fail(int err) {
+  bool can_retry = up_ && up_->reused && !retried_ && !response_seen_;
+  std::string url = up_ ? (*ctx_.backends)[up_->backend]->cfg.url : std::string();
+  drop_upstream(false);
+  if (can_retry) {
+    retried_ = true;
+    start_upstream();
+    return;
+  }
+  metrics::bump(ctx_.metrics->upstream_errors);
+  fail_upstream(502, "backend " + url + " closed the connection before responding" +
+                         (err < 0 ? std::string(": ") + std::strerror(-err) : std::string()));
+}
+
+void Session::fail_upstream(int status, std::string why) {
+  if (up_) drop_upstream(false);
+  log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " status=" + std::to_string(status) +
+                                                     " error=" + log::quote(why));
+  respond_local(http::json_error(status, why), false);
+}
+
+void Session::drop_upstream(bool reusable) {
+  UpstreamConn* c = up_;
+  up_ = nullptr;
+  if (upstream_paused_) {
+    upstream_paused_ = false;
+    if (reusable) ctx_.loop->start_read(c->sock);
+  }
+  if (reusable) ctx_.pool->release(c);
+  else ctx_.pool->discard(c);
+}
+
+void Session::up_data(core::IoBuf buf) {
+  if (state_ != State::upstream && state_ != State::streaming) {
+    ctx_.loop->release(buf.id);
+    return;
+  }
+  response_seen_ = true;
+  set_deadline(state_ == State::upstream ? ctx_.cfg->timeouts.first_byte_ms : ctx_.cfg->timeouts.stream_idle_ms);
+  size_t off = 0;
+  while (state_ == State::upstream) {
+    auto r = up_->parser.feed(buf.data + off, buf.len - off);
+    off += r.used;
+    if (r.status == http::MessageParser::Status::error) {
+      ctx_.loop->release(buf.id);
+      metrics::bump(ctx_.metrics->upstream_errors);
+      fail_upstream(502, "invalid response from backend: " + up_->parser.error_text());
+      return;
+    }
+    if (r.status != http::MessageParser::Status::head) {
+      ctx_.loop->release(buf.id);
+      return;
+    }
+    if (up_->parser.head().status() < 200) {
+      up_->parser.next_message();  // interim 1xx from the backend: not relayed
+      continue;
+    }
+    on_response_head();
+  }
+  forward_body(buf, off);
+}
+
+void Session::on_response_head() {
+  const http::Head& h = up_->parser.head();
+  status_ = h.status();
+  if (head_only_) up_->parser.skip_body();
+  state_ = State::streaming;
+  set_deadline(ctx_.cfg->timeouts.stream_idle_ms);
+  if (up_->parser.body_until_eof()) close_after_ = true;
+  if (ctx_.draining) close_after_ = true;
+  out_head_.clear();
+  http::build_client_response(h, request_id_, close_after_, out_head_);
+}
+
+void Session::forward_body(core::IoBuf buf, size_t off) {
+  auto r = up_->parser.feed(buf.data + off, buf.len - off);
+  if (r.status == http::MessageParser::Status::error) {
+    ctx_.loop->release(buf.id);
+    log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " error=bad_response_framing");
+    close();
+    return;
+  }
+  if (!head_queued_) {
+    head_queued_ = true;
+    if (r.used <= kCoalesceBytes) {
+      out_head_.append(buf.data + off, r.used);
+      queue(out_head_.data(), static_cast<uint32_t>(out_head_.size()), -1);
+      ctx_.loop->release(buf.id);
+    } else {
+      queue(out_head_.data(), static_cast<uint32_t>(out_head_.size()), -1);
+      queue(buf.data + off, static_cast<uint32_t>(r.used), buf.id);
+    }
+  } else if (r.used == 0) {
+    ctx_.loop->release(buf.id);
+  } else {
+    queue(buf.data + off, static_cast<uint32_t>(r.used), buf.id);
+  }
+  if (r.status == http::MessageParser::Status::done) {
+    response_done_ = true;
+    if (off + r.used < buf.len) upstream_reusable_ = false;  // bytes past the response: not trusted
+  }
+  if (!upstream_paused_ && !response_done_ && queued_bytes_ > ctx_.cfg->buffer_size * 8) {
+    upstream_paused_ = true;
+    ctx_.loop->stop_read(up_->sock);
+  }
+  flush();
+  if (response_done_ && out_.empty() && !client_.send_busy()) finish_request();
+}
+
+void Session::up_eof(int err) {
+  if (state_ == State::upstream) {
+    retry_or_fail(err);
+    return;
+  }
+  if (state_ != State::streaming) return;
+  if (!response_done_ && up_->parser.body_until_eof()) {
+    auto r = up_->parser.finish();
+    if (r.status == http::MessageParser::Status::done) {
+      response_done_ = true;
+      close_after_ = true;
+      upstream_reusable_ = false;
+      if (out_.empty()) finish_request();
+      return;
+    }
+  }
+  if (response_done_) {
+    upstream_reusable_ = false;
+    return;
+  }
+  // Backend died mid-stream: the client sees a truncated response and a close.
+  metrics::bump(ctx_.metrics->upstream_errors);
+  log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " error=closed_mid_response");
+  close();
+}
+
+}  // namespace corral::proxy

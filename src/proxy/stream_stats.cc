@@ -1,0 +1,69 @@
+#include "corral/proxy/stream_stats.h"
+
+namespace corral::proxy {
+namespace {
+
+// Value of the last `"key":<integer>` in s, or -1.
+int64_t last_int(std::string_view s, std::string_view key) {
+  std::string pat;
+  pat.reserve(key.size() + 3);
+  pat.append("\"").append(key).append("\"");
+  size_t pos = s.rfind(pat);
+  while (pos != std::string_view::npos) {
+    size_t i = pos + pat.size();
+    while (i < s.size() && (s[i] == ' ' || s[i] == ':')) ++i;
+    if (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      int64_t v = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+      return v;
+    }
+    if (pos == 0) break;
+    pos = s.rfind(pat, pos - 1);
+  }
+  return -1;
+}
+
+// The last non-empty line (NDJSON object or SSE data line) holding `marker`.
+std::string_view last_line_with(std::string_view s, std::string_view marker) {
+  size_t pos = s.rfind(marker);
+  if (pos == std::string_view::npos) return {};
+  size_t start = s.rfind('\n', pos);
+  start = start == std::string_view::npos ? 0 : start + 1;
+  size_t end = s.find('\n', pos);
+  return s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+}
+
+}  // namespace
+
+StreamStats extract_final_stats(std::string_view tail) {
+  StreamStats st;
+  std::string_view ollama = last_line_with(tail, "\"eval_count\"");
+  if (!ollama.empty()) {
+    st.found = true;
+    st.completion_tokens = last_int(ollama, "eval_count");
+    st.prompt_tokens = last_int(ollama, "prompt_eval_count");
+    st.total_duration_ns = last_int(ollama, "total_duration");
+    st.load_duration_ns = last_int(ollama, "load_duration");
+    st.prompt_eval_duration_ns = last_int(ollama, "prompt_eval_duration");
+    st.eval_duration_ns = last_int(ollama, "eval_duration");
+    return st;
+  }
+  std::string_view usage = last_line_with(tail, "\"usage\"");
+  if (!usage.empty()) {
+    st.prompt_tokens = last_int(usage, "prompt_tokens");
+    st.completion_tokens = last_int(usage, "completion_tokens");
+    st.found = st.prompt_tokens >= 0 || st.completion_tokens >= 0;
+  }
+  return st;
+}
+
+void TailKeeper::on_body(const char* p, size_t n) {
+  if (n >= kTailBytes) {
+    tail_.assign(p + n - kTailBytes, kTailBytes);
+    return;
+  }
+  if (tail_.size() + n > kTailBytes) tail_.erase(0, tail_.size() + n - kTailBytes);
+  tail_.append(p, n);
+}
+
+}  // namespace corral::proxy

@@ -1,0 +1,112 @@
+#include "corral/server/worker.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <future>
+#include <random>
+
+#include "corral/core/log.h"
+#include "corral/proxy/session.h"
+
+namespace corral::server {
+namespace {
+constexpr int kTickMs = 100;
+}  // namespace
+
+Worker::Worker(unsigned id, const config::Config& cfg, route::BackendList& backends, metrics::Registry& registry)
+    : id_(id), cfg_(cfg) {
+  ctx_.cfg = &cfg;
+  ctx_.backends = &backends;
+  ctx_.registry = &registry;
+  ctx_.metrics = &registry.shard(id);
+  ctx_.worker_id = id;
+  ctx_.limits = http::Limits{cfg.max_header_bytes, cfg.max_headers, cfg.max_body_bytes};
+  ctx_.id_seed = std::random_device{}() & 0xffffffffffull;
+}
+
+Worker::~Worker() { join(); }
+
+bool Worker::setup(const core::SockAddr& listen, bool want_uring, std::string& err) {
+  pool_mem_ = std::make_unique<core::BufferPool>(cfg_.buffer_count, cfg_.buffer_size);
+  core::LoopChoice choice = core::make_loop(want_uring, *pool_mem_);
+  loop_ = std::move(choice.loop);
+  io_why_ = choice.why;
+  ctx_.loop = loop_.get();
+  ctx_.io_name = loop_->backend() == core::IoBackend::uring ? "io_uring" : "epoll";
+  upstreams_ = std::make_unique<proxy::UpstreamPool>(ctx_, ctx_.backends->size());
+  ctx_.pool = upstreams_.get();
+  core::UniqueFd fd = core::listen_tcp(listen, 4096, err);
+  if (!fd) return false;
+  loop_->attach(listener_, fd.release(), this);
+  return true;
+}
+
+// The ring is created on the worker's own thread: with SINGLE_ISSUER only the
+// creating thread may submit to it.
+bool Worker::start(const core::SockAddr& listen, bool want_uring, int cpu, std::string& err) {
+  std::promise<std::string> ready;
+  auto result = ready.get_future();
+  thread_ = std::thread([&, cpu] {
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    std::string why;
+    bool ok = setup(listen, want_uring, why);
+    ready.set_value(ok ? std::string() : why);
+    if (!ok) return;
+    loop_->accept(listener_);
+    loop_->run([this] { tick(); }, kTickMs);
+  });
+  err = result.get();
+  return err.empty();
+}
+
+void Worker::on_accept(core::Socket&, int fd) {
+  if (ctx_.draining) {
+    ::close(fd);
+    return;
+  }
+  core::set_nodelay(fd);
+  new proxy::Session(ctx_, fd);
+}
+
+void Worker::drain(uint64_t ms) {
+  drain_after_ms_.store(ms == 0 ? 1 : ms, std::memory_order_relaxed);
+  if (loop_) loop_->wake();
+}
+
+void Worker::tick() {
+  uint64_t now = loop_->now_ms();
+  uint64_t drain_ms = drain_after_ms_.load(std::memory_order_relaxed);
+  if (drain_ms != 0 && !ctx_.draining) {
+    ctx_.draining = true;
+    drain_deadline_ = now + drain_ms;
+    loop_->close(listener_);
+    upstreams_->close_all();
+  }
+  for (proxy::Session* s = ctx_.sessions; s;) {
+    proxy::Session* next = s->next;
+    s->tick(now);
+    s = next;
+  }
+  if (now - last_reap_ >= 1000) {
+    last_reap_ = now;
+    upstreams_->reap(now);
+  }
+  if (!ctx_.draining) return;
+  if (now >= drain_deadline_) {
+    for (proxy::Session* s = ctx_.sessions; s; s = s->next) s->close();
+  }
+  if (ctx_.session_count == 0 && ctx_.live_upstreams == 0) loop_->stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace corral::server
