@@ -1,0 +1,332 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace harness {
+namespace {
+
+int connect_port(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string bin(const char* env_name) {
+  const char* v = std::getenv(env_name);
+  if (!v) throw std::runtime_error(std::string(env_name) + " is not set");
+  return v;
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    if (!log_path.empty()) {
+      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::Process(Process&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+Process& Process::operator=(Process&& o) noexcept {
+  kill_now();
+  pid_ = o.pid_;
+  o.pid_ = -1;
+  return *this;
+}
+Process::~Process() { kill_now(); }
+
+void Process::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Process::wait(int timeout_ms) {
+  long long end = now_ms() + timeout_ms;
+  while (pid_ > 0) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    if (now_ms() > end) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+void Process::kill_now() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int st;
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+}
+
+Client::Client(int port) : fd_(connect_port(port)) {}
+Client::~Client() { close(); }
+
+void Client::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void Client::send(const std::string& raw) {
+  size_t off = 0;
+  while (fd_ >= 0 && off < raw.size()) {
+    ssize_t n = ::send(fd_, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+bool Client::fill(int timeout_ms) {
+  if (fd_ < 0) return false;
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) != 1) return false;
+  char tmp[65536];
+  ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf_.append(tmp, static_cast<size_t>(n));
+  return true;
+}
+
+std::string Client::read_until(const std::string& needle, int timeout_ms) {
+  long long end = now_ms() + timeout_ms;
+  while (buf_.find(needle) == std::string::npos) {
+    long long left = end - now_ms();
+    if (left <= 0 || !fill(static_cast<int>(left))) break;
+  }
+  return buf_;
+}
+
+bool Client::wait_closed(int timeout_ms) {
+  long long end = now_ms() + timeout_ms;
+  while (fd_ >= 0) {
+    long long left = end - now_ms();
+    if (left <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) != 1) return false;
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return true;
+    buf_.append(tmp, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+Response Client::read_response(int timeout_ms, bool head) {
+  Response r;
+  long long end = now_ms() + timeout_ms;
+  auto more = [&] {
+    long long left = end - now_ms();
+    return left > 0 && fill(static_cast<int>(left));
+  };
+  size_t he;
+  for (;;) {
+    he = buf_.find("\r\n\r\n");
+    if (he != std::string::npos) {
+      // Interim 100 Continue: skip it.
+      if (buf_.compare(0, 12, "HTTP/1.1 100") == 0) {
+        buf_.erase(0, he + 4);
+        continue;
+      }
+      break;
+    }
+    if (!more()) return r;
+  }
+  std::istringstream hs(buf_.substr(0, he));
+  std::string line;
+  std::getline(hs, line);
+  if (line.size() >= 12) r.status = std::atoi(line.c_str() + 9);
+  while (std::getline(hs, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto c = line.find(':');
+    if (c == std::string::npos) continue;
+    std::string v = line.substr(c + 1);
+    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    r.headers[lower(line.substr(0, c))] = v;
+  }
+  buf_.erase(0, he + 4);
+  if (head || r.status == 204 || r.status == 304) {
+    r.complete = true;
+    return r;
+  }
+  if (r.headers.count("content-length")) {
+    size_t n = std::stoul(r.headers["content-length"]);
+    while (buf_.size() < n && more()) {
+    }
+    r.body = buf_.substr(0, n);
+    r.complete = buf_.size() >= n;
+    buf_.erase(0, std::min(n, buf_.size()));
+  } else if (lower(r.header("transfer-encoding")).find("chunked") != std::string::npos) {
+    for (;;) {
+      size_t le;
+      while ((le = buf_.find("\r\n")) == std::string::npos)
+        if (!more()) return r;
+      size_t n = std::stoul(buf_.substr(0, le), nullptr, 16);
+      while (buf_.size() < le + 2 + n + 2)
+        if (!more()) return r;
+      r.body.append(buf_, le + 2, n);
+      buf_.erase(0, le + 2 + n + 2);
+      if (n == 0) {
+        r.complete = true;
+        return r;
+      }
+    }
+  } else {
+    while (more()) {
+    }
+    r.body = buf_;
+    buf_.clear();
+    r.complete = true;
+  }
+  return r;
+}
+
+std::string build_request(const std::string& method, const std::string& path, const std::string& body,
+                          const std::vector<std::string>& extra_headers) {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& h : extra_headers) req += h + "\r\n";
+  if (!body.empty() || method == "POST") {
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  return req + "\r\n" + body;
+}
+
+Response request(int port, const std::string& method, const std::string& path, const std::string& body,
+                 const std::vector<std::string>& extra_headers, int timeout_ms) {
+  Client c(port);
+  c.send(build_request(method, path, body, extra_headers));
+  return c.read_response(timeout_ms, method == "HEAD");
+}
+
+bool wait_http(int port, int timeout_ms) {
+  long long end = now_ms() + timeout_ms;
+  while (now_ms() < end) {
+    Client c(port);
+    if (c.connected()) {
+      c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+      if (c.read_response(1000).status > 0) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+Sim::Sim(const std::vector<std::string>& extra) : port(free_port()) {
+  std::vector<std::string> argv = {bin("CORRAL_SIM_BIN"), "--listen", "127.0.0.1:" + std::to_string(port)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  proc = Process(argv, "/dev/null");
+  if (!wait_http(port, 10000)) throw std::runtime_error("corral-sim did not start");
+}
+
+long Sim::stat(const std::string& key) { return json_int(request(port, "GET", "/sim/stats").body, key); }
+
+Corral::Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml,
+               const std::vector<std::string>& extra)
+    : port(free_port()) {
+  char tmpl[] = "/tmp/corral-test-XXXXXX";
+  int fd = mkstemp(tmpl);
+  ::close(fd);
+  log_path = tmpl;
+  std::vector<std::string> argv = {bin("CORRAL_BIN"), "--listen", "127.0.0.1:" + std::to_string(port), "--io", io,
+                                   "--workers", "2"};
+  for (const auto& b : backends) argv.insert(argv.end(), {"--backend", b});
+  if (!yaml.empty()) {
+    std::string path = log_path + ".yaml";
+    std::ofstream(path) << yaml;
+    argv.insert(argv.end(), {"--config", path});
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  proc = Process(argv, log_path);
+  long long end = now_ms() + 10000;
+  while (now_ms() < end) {
+    Client c(port);
+    if (c.connected()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("corral did not start: " + log());
+}
+
+std::string Corral::log() const {
+  std::ifstream in(log_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+long json_int(const std::string& json, const std::string& key) {
+  std::string pat = "\"" + key + "\":";
+  size_t p = json.find(pat);
+  if (p == std::string::npos) return -1;
+  p += pat.size();
+  while (p < json.size() && json[p] == ' ') ++p;
+  return std::atol(json.c_str() + p);
+}
+
+std::string normalize(const std::string& json) {
+  static const std::regex volatile_fields(
+      "\"(created_at|modified_at|expires_at|created|id|system_fingerprint|total_duration|load_duration|"
+      "prompt_eval_duration|eval_duration)\":(\"[^\"]*\"|[0-9]+)");
+  return std::regex_replace(json, volatile_fields, "\"$1\":\"*\"");
+}
+
+}  // namespace harness

@@ -1,0 +1,92 @@
+// Test harness: real processes (corral, corral-sim) on loopback ports and a
+// small blocking HTTP/1.1 client that can also send raw, malformed bytes.
+#pragma once
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+int free_port();
+std::string bin(const char* env_name);  // path of a built binary, from the environment
+
+class Process {
+ public:
+  Process() = default;
+  Process(const std::vector<std::string>& argv, const std::string& log_path = "");
+  Process(Process&& o) noexcept;
+  Process& operator=(Process&& o) noexcept;
+  ~Process();
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const;
+  int wait(int timeout_ms);  // exit status, or -1 on timeout
+  void kill_now();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // de-chunked
+  bool complete = false;
+  std::string header(const std::string& n) const {
+    auto it = headers.find(n);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class Client {
+ public:
+  explicit Client(int port);
+  ~Client();
+  bool connected() const { return fd_ >= 0; }
+  void send(const std::string& raw);
+  // Reads one response (Content-Length, chunked or until close); HEAD has no body.
+  Response read_response(int timeout_ms = 10000, bool head = false);
+  // Reads until `needle` is seen in the raw bytes or timeout; returns what was read.
+  std::string read_until(const std::string& needle, int timeout_ms);
+  bool wait_closed(int timeout_ms);  // peer closed (EOF or reset)
+  void close();
+
+ private:
+  bool fill(int timeout_ms);
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// One request on a fresh connection.
+Response request(int port, const std::string& method, const std::string& path, const std::string& body = "",
+                 const std::vector<std::string>& extra_headers = {}, int timeout_ms = 10000);
+std::string build_request(const std::string& method, const std::string& path, const std::string& body,
+                          const std::vector<std::string>& extra_headers);
+bool wait_http(int port, int timeout_ms);
+
+// A corral-sim backend on a free port.
+struct Sim {
+  int port;
+  Process proc;
+  explicit Sim(const std::vector<std::string>& extra = {});
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  long stat(const std::string& key);  // from GET /sim/stats
+};
+
+// corral on a free port in front of the given backends.
+struct Corral {
+  int port;
+  Process proc;
+  std::string log_path;
+  Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml = "",
+         const std::vector<std::string>& extra = {});
+  std::string log() const;
+};
+
+// Integer value of `"key":N` in a JSON text, or -1.
+long json_int(const std::string& json, const std::string& key);
+// Replaces values that differ between runs (timestamps, durations, ids) with "*".
+std::string normalize(const std::string& json);
+
+}  // namespace harness

@@ -1,0 +1,292 @@
+// corral in front of corral-sim on loopback, for both io backends.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include "harness.h"
+
+using namespace harness;
+
+namespace {
+
+class Proxy : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string io() const { return GetParam(); }
+};
+
+const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"})";
+
+int count(const std::string& s, const std::string& needle) {
+  int n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_P(Proxy, StartupLogNamesIoBackend) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  EXPECT_NE(corral.log().find(io() == "uring" ? "io=io_uring" : "io=epoll"), std::string::npos) << corral.log();
+}
+
+TEST_P(Proxy, EveryEndpointMatchesDirect) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  struct Call {
+    std::string method, path, body;
+  };
+  std::vector<Call> calls = {
+      {"GET", "/", ""},
+      {"HEAD", "/", ""},
+      {"GET", "/api/version", ""},
+      {"GET", "/api/tags", ""},
+      {"GET", "/api/ps", ""},
+      {"POST", "/api/show", R"({"model":"llama3.2"})"},
+      {"POST", "/api/show", R"({"model":"missing"})"},
+      {"POST", "/api/generate", kGen},
+      {"POST", "/api/generate", R"({"model":"llama3.2","prompt":"hi","stream":false})"},
+      {"POST", "/api/generate", R"({"model":"nope","prompt":"hi"})"},
+      {"POST", "/api/chat", R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}]})"},
+      {"POST", "/api/chat", R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false})"},
+      {"POST", "/api/embed", R"({"model":"nomic-embed-text","input":["a","b"]})"},
+      {"POST", "/api/embeddings", R"({"model":"nomic-embed-text","prompt":"a"})"},
+      {"POST", "/api/pull", R"({"model":"llama3.2"})"},
+      {"POST", "/api/push", R"({"model":"llama3.2"})"},
+      {"POST", "/api/create", R"({"model":"mine","from":"llama3.2"})"},
+      {"POST", "/api/copy", R"({"source":"llama3.2","destination":"copy1"})"},
+      {"DELETE", "/api/delete", R"({"model":"copy1"})"},
+      {"DELETE", "/api/delete", R"({"model":"copy1"})"},
+      {"POST", "/v1/chat/completions", R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}]})"},
+      {"POST", "/v1/chat/completions",
+       R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}})"},
+      {"POST", "/v1/completions", R"({"model":"llama3.2","prompt":"hi"})"},
+      {"POST", "/v1/embeddings", R"({"model":"nomic-embed-text","input":"hi"})"},
+      {"GET", "/v1/models", ""},
+      {"GET", "/no/such/path", ""},
+  };
+  for (const Call& c : calls) {
+    Response direct = request(sim.port, c.method, c.path, c.body);
+    Response via = request(corral.port, c.method, c.path, c.body);
+    SCOPED_TRACE(c.method + " " + c.path + " " + c.body);
+    ASSERT_GT(direct.status, 0);
+    EXPECT_EQ(via.status, direct.status);
+    EXPECT_TRUE(via.complete);
+    EXPECT_EQ(normalize(via.body), normalize(direct.body));
+    EXPECT_EQ(via.header("content-type"), direct.header("content-type"));
+    EXPECT_FALSE(via.header("x-request-id").empty());
+  }
+}
+
+TEST_P(Proxy, StreamIsRelayedIncrementally) {
+  // The backend sends 3 chunks and then stalls forever: a buffering proxy would show nothing.
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Client c(corral.port);
+  c.send(build_request("POST", "/api/generate", kGen, {"X-Sim-Tokens: 50", "X-Sim-Stall-After: 3"}));
+  std::string got = c.read_until("token2", 5000);
+  EXPECT_EQ(count(got, "\"done\":false"), 3) << got;
+  EXPECT_EQ(got.find("\"done\":true"), std::string::npos);
+}
+
+TEST_P(Proxy, KeepAliveReusesUpstreamConnections) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  long before = sim.stat("connections_total");
+  Client c(corral.port);
+  for (int i = 0; i < 1000; ++i) {
+    c.send(build_request("GET", "/api/version", "", {}));
+    Response r = c.read_response();
+    ASSERT_EQ(r.status, 200) << i;
+  }
+  long opened = sim.stat("connections_total") - before - 1;  // minus the stats request itself
+  EXPECT_GE(opened, 1);
+  EXPECT_LE(opened, 4) << "upstream connections opened for 1000 keep-alive requests";
+}
+
+TEST_P(Proxy, TwoHundredConcurrentStreamsCompleteIntact) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 200; ++i) {
+    threads.emplace_back([&] {
+      Response r = request(corral.port, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 20", "X-Sim-Token-Delay-Ms: 5"}, 30000);
+      if (r.status == 200 && r.complete && count(r.body, "\"done\":false") == 20 && count(r.body, "\"done\":true") == 1 &&
+          json_int(r.body.substr(r.body.rfind("{\"model\"")), "eval_count") == 20) {
+        ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_P(Proxy, ClientAbortClosesUpstream) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  {
+    Client c(corral.port);
+    c.send(build_request("POST", "/api/generate", kGen, {"X-Sim-Tokens: 200", "X-Sim-Token-Delay-Ms: 50"}));
+    c.read_until("token0", 5000);
+  }
+  long aborted = 0;
+  for (int i = 0; i < 100 && aborted < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    aborted = sim.stat("streams_aborted");
+  }
+  EXPECT_EQ(aborted, 1);
+}
+
+TEST_P(Proxy, BackendDownIs502Json) {
+  int dead = free_port();
+  Corral corral({"http://127.0.0.1:" + std::to_string(dead)}, io());
+  Response r = request(corral.port, "POST", "/api/generate", kGen);
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.header("content-type"), "application/json; charset=utf-8");
+  EXPECT_NE(r.body.find("{\"error\":\"backend http://127.0.0.1:" + std::to_string(dead) + " unreachable"),
+            std::string::npos)
+      << r.body;
+  Response h = request(corral.port, "GET", "/health");
+  EXPECT_EQ(h.status, 503);
+  EXPECT_NE(h.body.find("\"up\":false"), std::string::npos);
+}
+
+TEST_P(Proxy, BackendStallBeforeHeadIs504) {
+  Sim sim;
+  Corral corral({sim.url()}, io(), "timeouts:\n  first_byte: 500ms\n");
+  Response r = request(corral.port, "POST", "/api/generate", kGen, {"X-Sim-Stall-After: 0"});
+  EXPECT_EQ(r.status, 504);
+  EXPECT_NE(r.body.find("\"error\":\"backend did not respond in time\""), std::string::npos) << r.body;
+}
+
+TEST_P(Proxy, BackendStallMidStreamClosesAfterIdleTimeout) {
+  Sim sim;
+  Corral corral({sim.url()}, io(), "timeouts:\n  stream_idle: 500ms\n");
+  Client c(corral.port);
+  c.send(build_request("POST", "/api/generate", kGen, {"X-Sim-Stall-After: 2"}));
+  std::string got = c.read_until("token1", 5000);
+  EXPECT_NE(got.find("token1"), std::string::npos);
+  EXPECT_TRUE(c.wait_closed(5000));
+  EXPECT_EQ(c.read_until("\"done\":true", 10).find("\"done\":true"), std::string::npos);
+}
+
+TEST_P(Proxy, MalformedAndSmugglingRequestsAre400AndProxyKeepsServing) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  std::vector<std::string> bad = {
+      "POST /api/generate HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST /api/generate HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+      "POST /api/generate HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n",
+      "GET / HTTP/1.1\nHost: a\n\n",
+      "GARBAGE\r\n\r\n",
+  };
+  for (const auto& raw : bad) {
+    Client c(corral.port);
+    c.send(raw);
+    Response r = c.read_response(5000);
+    EXPECT_EQ(r.status, 400) << raw;
+    EXPECT_NE(r.body.find("\"error\":\"malformed HTTP"), std::string::npos) << r.body;
+    EXPECT_TRUE(c.wait_closed(5000)) << raw;
+  }
+  EXPECT_EQ(request(corral.port, "GET", "/api/version").status, 200);
+}
+
+TEST_P(Proxy, LimitsAnswer431And413And408) {
+  Sim sim;
+  Corral corral({sim.url()}, io(), "limits:\n  max_body_bytes: 2048\ntimeouts:\n  header: 500ms\n");
+  Response big_head = request(corral.port, "GET", "/api/tags", "", {"X-Big: " + std::string(17000, 'a')});
+  EXPECT_EQ(big_head.status, 431);
+  Response big_body = request(corral.port, "POST", "/api/generate", std::string(4096, 'x'));
+  EXPECT_EQ(big_body.status, 413);
+  Client slow(corral.port);
+  slow.send("GET /api/tags HTTP/1.1\r\nHost: a\r\n");
+  Response r = slow.read_response(5000);
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(request(corral.port, "GET", "/api/tags").status, 200);
+}
+
+TEST_P(Proxy, ChunkedRequestBodyAndExpectContinue) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Client c(corral.port);
+  std::string body = R"({"model":"llama3.2","prompt":"hi","stream":false})";
+  char size[16];
+  snprintf(size, sizeof size, "%zx", body.size());
+  c.send("POST /api/generate HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" +
+         body + "\r\n0\r\n\r\n");
+  Response r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"done\":true"), std::string::npos) << r.body;
+
+  Client e(corral.port);
+  e.send("POST /api/generate HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  EXPECT_NE(e.read_until("\r\n\r\n", 5000).find("HTTP/1.1 100 Continue"), std::string::npos);
+  e.send(body);
+  Response er = e.read_response();
+  EXPECT_EQ(er.status, 200);
+  EXPECT_NE(er.body.find("\"done\":true"), std::string::npos);
+}
+
+TEST_P(Proxy, PipelinedRequestsAnsweredInOrderWithRequestIds) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Client c(corral.port);
+  c.send(build_request("GET", "/api/version", "", {"X-Request-Id: first-id"}) +
+         build_request("POST", "/api/show", R"({"model":"missing"})", {}) + build_request("GET", "/api/tags", "", {}));
+  Response a = c.read_response(), b = c.read_response(), t = c.read_response();
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.header("x-request-id"), "first-id");
+  EXPECT_EQ(b.status, 404);
+  EXPECT_EQ(t.status, 200);
+  EXPECT_NE(t.body.find("\"models\""), std::string::npos);
+  EXPECT_FALSE(b.header("x-request-id").empty());
+  EXPECT_NE(b.header("x-request-id"), t.header("x-request-id"));
+}
+
+TEST_P(Proxy, ProxyPrefixIsStripped) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Response r = request(corral.port, "GET", "/proxy/api/tags");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("llama3.2"), std::string::npos);
+}
+
+TEST_P(Proxy, HealthAndMetricsCountRequests) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  for (int i = 0; i < 5; ++i) request(corral.port, "GET", "/api/tags");
+  request(corral.port, "POST", "/api/show", R"({"model":"missing"})");
+  Response h = request(corral.port, "GET", "/health");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "{\"status\":\"ok\",\"backends\":[{\"url\":\"" + sim.url() + "\",\"up\":true}]}");
+  Response m = request(corral.port, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",code=\"200\"} 5\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",code=\"404\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("corral_active_requests 1\n"), std::string::npos);  // the scrape itself
+  EXPECT_NE(m.body.find("corral_build_info{version=\"0.1.0\",io=\"" + std::string(io() == "uring" ? "io_uring" : "epoll") + "\"} 1"),
+            std::string::npos);
+}
+
+TEST_P(Proxy, SigtermDrainsInFlightStream) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Client c(corral.port);
+  c.send(build_request("POST", "/api/generate", kGen, {"X-Sim-Tokens: 20", "X-Sim-Token-Delay-Ms: 50"}));
+  c.read_until("token0", 5000);
+  corral.proc.signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Client late(corral.port);
+  EXPECT_FALSE(late.connected()) << "listener still accepting while draining";
+  std::string all = c.read_until("\"done\":true", 10000);
+  EXPECT_NE(all.find("\"done\":true"), std::string::npos);
+  EXPECT_EQ(corral.proc.wait(10000), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, Proxy, ::testing::Values("uring", "epoll"),
+                         [](const auto& info) { return info.param; });

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "corral/config/config.h"
+
+using namespace corral::config;
+
+namespace {
+Config load_with(const std::string& yaml, std::vector<std::string> env, std::vector<std::string> args,
+                 std::string* err_out = nullptr) {
+  std::string path = "/tmp/corral-config-test.yaml";
+  std::ofstream(path) << yaml;
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  args.insert(args.begin(), {"corral", "--config", path});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  Flags f;
+  std::string err;
+  Config cfg;
+  bool ok = parse_flags(static_cast<int>(argv.size()), argv.data(), f, err) && load(f, envp.data(), cfg, err);
+  if (err_out) *err_out = ok ? "" : err;
+  return cfg;
+}
+}  // namespace
+
+TEST(Config, DefaultsWithoutAnything) {
+  Config c = load_with("", {}, {});
+  EXPECT_EQ(c.listen, "127.0.0.1:11434");
+  ASSERT_EQ(c.backends.size(), 1u);
+  EXPECT_EQ(c.backends[0].url, "http://127.0.0.1:11435");
+  EXPECT_EQ(c.timeouts.first_byte_ms, 300000u);
+  EXPECT_EQ(c.timeouts.stream_idle_ms, 120000u);
+  EXPECT_EQ(c.max_body_bytes, 64ull << 20);
+}
+
+TEST(Config, FlagsBeatEnvBeatFile) {
+  std::string yaml = "listen: 127.0.0.1:1000\nworkers: 3\nbackends:\n  - url: http://10.0.0.1:1\n";
+  Config file_only = load_with(yaml, {}, {});
+  EXPECT_EQ(file_only.listen, "127.0.0.1:1000");
+  EXPECT_EQ(file_only.workers, 3u);
+  EXPECT_EQ(file_only.backends[0].url, "http://10.0.0.1:1");
+
+  Config env = load_with(yaml, {"CORRAL_LISTEN=127.0.0.1:2000", "CORRAL_WORKERS=5", "CORRAL_BACKEND=http://h:2,http://h:3"}, {});
+  EXPECT_EQ(env.listen, "127.0.0.1:2000");
+  EXPECT_EQ(env.workers, 5u);
+  ASSERT_EQ(env.backends.size(), 2u);
+  EXPECT_EQ(env.backends[1].url, "http://h:3");
+
+  Config flags = load_with(yaml, {"CORRAL_LISTEN=127.0.0.1:2000", "CORRAL_WORKERS=5"},
+                           {"--listen", "127.0.0.1:3000", "--workers=7", "--backend", "http://f:4"});
+  EXPECT_EQ(flags.listen, "127.0.0.1:3000");
+  EXPECT_EQ(flags.workers, 7u);
+  ASSERT_EQ(flags.backends.size(), 1u);
+  EXPECT_EQ(flags.backends[0].host, "f");
+  EXPECT_EQ(flags.backends[0].port, 4);
+}
+
+TEST(Config, SeedEnvironmentVariables) {
+  Config c = load_with("", {"PROXY_PORT=8080", "OLLAMA_BACKEND_PORT=8081"}, {});
+  EXPECT_EQ(c.listen, "127.0.0.1:8080");
+  EXPECT_EQ(c.backends[0].url, "http://127.0.0.1:8081");
+  Config h = load_with("", {"OLLAMA_HOST=0.0.0.0:9999"}, {});
+  EXPECT_EQ(h.backends[0].host, "127.0.0.1");
+  EXPECT_EQ(h.backends[0].port, 9999);
+}
+
+TEST(Config, DurationsParse) {
+  uint32_t ms;
+  ASSERT_TRUE(parse_duration_ms("250ms", ms));
+  EXPECT_EQ(ms, 250u);
+  ASSERT_TRUE(parse_duration_ms("1.5s", ms));
+  EXPECT_EQ(ms, 1500u);
+  ASSERT_TRUE(parse_duration_ms("2m", ms));
+  EXPECT_EQ(ms, 120000u);
+  ASSERT_TRUE(parse_duration_ms("30", ms));
+  EXPECT_EQ(ms, 30000u);
+  EXPECT_FALSE(parse_duration_ms("soon", ms));
+  EXPECT_FALSE(parse_duration_ms("5 parsecs", ms));
+}
+
+struct Bad {
+  std::string yaml;
+  std::string key;
+};
+class BadConfig : public ::testing::TestWithParam<Bad> {};
+TEST_P(BadConfig, ErrorNamesTheKey) {
+  std::string err;
+  load_with(GetParam().yaml, {}, {}, &err);
+  EXPECT_NE(err.find(GetParam().key), std::string::npos) << "error was: " << err;
+}
+INSTANTIATE_TEST_SUITE_P(Keys, BadConfig,
+                         ::testing::Values(Bad{"listne: x\n", "listne: unknown key"},
+                                           Bad{"timeouts:\n  header: soon\n", "timeouts.header: expected a duration"},
+                                           Bad{"timeouts:\n  headr: 1s\n", "timeouts.headr: unknown key"},
+                                           Bad{"workers: many\n", "workers: expected a whole number"},
+                                           Bad{"backends:\n  - url: ftp://x:1\n", "backends[0].url"},
+                                           Bad{"backends:\n  - {}\n", "backends[0].url: required"},
+                                           Bad{"io: kqueue\n", "io: expected auto, uring or epoll"},
+                                           Bad{"log:\n  level: loud\n", "log.level"},
+                                           Bad{"buffers:\n  count: 1000\n", "buffers.count"},
+                                           Bad{"listen: [1, 2\n", "invalid YAML"},
+                                           Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"}));
+
+TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
+  std::ifstream in(std::string(SOURCE_ROOT) + "/packaging/corral.example.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Config c;
+  std::string err;
+  ASSERT_TRUE(apply_yaml(ss.str(), c, err)) << err;
+  for (const char* key : {"listen:", "workers:", "io:", "backends:", "level:", "access:", "max_header_bytes:",
+                          "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
+                          "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
+                          "interval:", "timeout:"}) {
+    EXPECT_NE(ss.str().find(key), std::string::npos) << key;
+  }
+}
