@@ -98,6 +98,7 @@ void Session::on_request_head() {
   count_started();
   std::string_view expect = h.get("expect");
   if (!expect.empty() && http::has_token(expect, "100-continue") && (req_.content_length() > 0 || req_.chunked())) {
+    interim_sending_ = true;
     ctx_.loop->send(client_, k100Continue, sizeof k100Continue - 1);
   }
   set_deadline(ctx_.cfg->timeouts.body_ms);
@@ -166,7 +167,11 @@ void Session::on_sent(core::Socket&, int err) {
     close();
     return;
   }
-  if (out_pos_ >= out_.size()) return;  // the 100 Continue interim response
+  if (interim_sending_) {  // the 100 Continue went out; the queue may have grown meanwhile
+    interim_sending_ = false;
+    flush();
+    return;
+  }
   Segment s = out_[out_pos_++];
   queued_bytes_ -= s.n;
   bytes_out_ += s.n;

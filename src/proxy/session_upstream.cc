@@ -39,7 +39,7 @@ void Session::start_upstream() {
   body_sent_ = false;
   response_seen_ = false;
   upstream_reusable_ = true;
-  up_ = ctx_.pool->acquire(b, this);
+  up_ = ctx_.pool->acquire(b, this, /*fresh=*/retried_);
   if (!up_) {
     fail_upstream(502, "backend " + be.cfg.url + " unreachable: " + std::strerror(errno));
     return;

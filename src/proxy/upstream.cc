@@ -42,9 +42,9 @@ void UpstreamConn::on_closed(core::Socket&) {
   delete this;
 }
 
-UpstreamConn* UpstreamPool::acquire(size_t backend, UpstreamUser* user) {
+UpstreamConn* UpstreamPool::acquire(size_t backend, UpstreamUser* user, bool fresh) {
   auto& idle = idle_[backend];
-  if (!idle.empty()) {
+  if (!idle.empty() && !fresh) {
     UpstreamConn* c = idle.back();
     idle.pop_back();
     c->user = user;

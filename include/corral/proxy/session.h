@@ -78,6 +78,7 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   bool upstream_paused_ = false;
   bool upstream_reusable_ = true;
   bool head_queued_ = false;
+  bool interim_sending_ = false;
   bool client_paused_ = false;
   int status_ = 0;
   uint32_t queued_bytes_ = 0;

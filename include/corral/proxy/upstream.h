@@ -44,8 +44,9 @@ class UpstreamConn final : public core::SocketHandler {
 class UpstreamPool {
  public:
   UpstreamPool(WorkerContext& ctx, size_t backends) : ctx_(ctx), idle_(backends) {}
-  // A pooled connection (reused = true) or a new one being connected; nullptr with errno set.
-  UpstreamConn* acquire(size_t backend, UpstreamUser* user);
+  // A pooled connection (reused = true) unless fresh, else a new one being
+  // connected; nullptr with errno set.
+  UpstreamConn* acquire(size_t backend, UpstreamUser* user, bool fresh);
   void release(UpstreamConn* c);  // back to the pool, or closed if the pool is full
   void discard(UpstreamConn* c);  // closed now
   void forget(UpstreamConn* c);   // an idle one the backend closed
