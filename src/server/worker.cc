@@ -102,7 +102,9 @@ void Worker::tick() {
   if (now >= drain_deadline_) {
     for (proxy::Session* s = ctx_.sessions; s; s = s->next) s->close();
   }
-  if (ctx_.session_count == 0 && ctx_.live_upstreams == 0) loop_->stop();
+  // Stop only once the kernel has let go of everything, the listener included:
+  // a listener left open would keep taking connections nobody serves.
+  if (ctx_.session_count == 0 && ctx_.live_upstreams == 0 && listener_closed_) loop_->stop();
 }
 
 void Worker::join() {

@@ -33,7 +33,9 @@ TEST_P(Proxy, StartupLogNamesIoBackend) {
 }
 
 TEST_P(Proxy, EveryEndpointMatchesDirect) {
-  Sim sim;
+  // Two identical backends: one answers directly, one behind corral, so calls
+  // that change state (pull, copy, delete) see the same state on both sides.
+  Sim direct_sim, sim;
   Corral corral({sim.url()}, io());
   struct Call {
     std::string method, path, body;
@@ -68,7 +70,7 @@ TEST_P(Proxy, EveryEndpointMatchesDirect) {
       {"GET", "/no/such/path", ""},
   };
   for (const Call& c : calls) {
-    Response direct = request(sim.port, c.method, c.path, c.body);
+    Response direct = request(direct_sim.port, c.method, c.path, c.body);
     Response via = request(corral.port, c.method, c.path, c.body);
     SCOPED_TRACE(c.method + " " + c.path + " " + c.body);
     ASSERT_GT(direct.status, 0);

@@ -28,7 +28,7 @@ class Worker final : public core::SocketHandler {
 
  private:
   void on_accept(core::Socket&, int fd) override;
-  void on_closed(core::Socket&) override {}
+  void on_closed(core::Socket&) override { listener_closed_ = true; }
   bool setup(const core::SockAddr& listen, bool want_uring, std::string& err);
   void tick();
 
@@ -43,6 +43,7 @@ class Worker final : public core::SocketHandler {
   std::thread thread_;
   std::atomic<uint64_t> drain_after_ms_{0};  // 0 = not draining
   uint64_t drain_deadline_ = 0;
+  bool listener_closed_ = false;
   uint64_t last_reap_ = 0;
 };
 
