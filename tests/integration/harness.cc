@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -304,6 +306,20 @@ Corral::Corral(const std::vector<std::string>& backends, const std::string& io, 
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error("corral did not start: " + log());
+}
+
+Corral::~Corral() {
+  if (proc.pid() > 0) {
+    proc.signal(SIGTERM);
+    int rc = proc.wait(15000);
+    if (rc != 0) ADD_FAILURE() << "corral exited with " << rc << " after SIGTERM; log:\n" << log();
+  }
+  std::string l = log();
+  if (l.find("Sanitizer") != std::string::npos || l.find("runtime error") != std::string::npos) {
+    ADD_FAILURE() << "sanitizer report in corral's log:\n" << l;
+  }
+  ::unlink(log_path.c_str());
+  ::unlink((log_path + ".yaml").c_str());
 }
 
 std::string Corral::log() const {

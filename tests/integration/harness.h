@@ -81,6 +81,9 @@ struct Corral {
   std::string log_path;
   Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml = "",
          const std::vector<std::string>& extra = {});
+  // Stops corral with SIGTERM and fails the test unless it exits 0 with no
+  // sanitizer report in its log.
+  ~Corral();
   std::string log() const;
 };
 
