@@ -302,7 +302,7 @@ Corral::Corral(const std::vector<std::string>& backends, const std::string& io, 
   long long end = now_ms() + 10000;
   while (now_ms() < end) {
     Client c(port);
-    if (c.connected()) return;
+    if (c.connected() && log().find("event=start") != std::string::npos) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error("corral did not start: " + log());
