@@ -1,6 +1,7 @@
 #include "corral/server/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -48,10 +49,20 @@ void stop_workers(std::vector<std::unique_ptr<Worker>>& workers, uint32_t grace_
   for (auto& w : workers) w->join();
 }
 
+// Every client and backend connection is a descriptor: use the hard limit.
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 }  // namespace
 
 int run(const config::Config& cfg) {
   block_signals_for_threads();  // inherited by every thread started below
+  raise_fd_limit();
   std::string err;
   route::BackendList backends;
   if (!route::resolve_backends(cfg, backends, err)) {
