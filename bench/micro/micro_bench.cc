@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "corral/analysis/prompt.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/endpoint.h"
@@ -36,15 +37,78 @@ static void BM_FinalStatsTailScan(benchmark::State& state) {
 BENCHMARK(BM_FinalStatsTailScan);
 
 static void BM_MetricsIncrement(benchmark::State& state) {
-  metrics::Registry reg(1);
+  metrics::Registry reg(1, 100);
   metrics::Shard& s = reg.shard(0);
-  for (auto _ : state) {
-    metrics::bump(s.requests[proxy::kGenerate][metrics::code_index(200)]);
-    metrics::bump(s.bytes_sent, 512);
-  }
+  for (auto _ : state) metrics::bump(s.bytes_sent, 512);
   benchmark::DoNotOptimize(s.bytes_sent.load());
 }
 BENCHMARK(BM_MetricsIncrement);
+
+// Everything one finished request adds to the metrics shard.
+static void BM_MetricsRecordRequest(benchmark::State& state) {
+  metrics::Registry reg(1, 100);
+  metrics::RequestRecord r;
+  r.endpoint = proxy::kChat;
+  r.model = "llama3.2:latest";
+  r.backend = 0;
+  r.status = 200;
+  r.category = analysis::kCode;
+  r.complexity_score = 40;
+  r.duration_s = 1.2;
+  r.ttft_s = 0.2;
+  r.prompt_tokens = 26;
+  r.completion_tokens = 290;
+  r.eval_duration_ns = 4000000000;
+  r.load_duration_ns = 1000000;
+  for (auto _ : state) reg.shard(0).record(r);
+}
+BENCHMARK(BM_MetricsRecordRequest);
+
+// Model, stream flag, category and complexity from a 2 KB chat request.
+static void BM_AnalyzeRequest2KB(benchmark::State& state) {
+  std::string text;
+  while (text.size() < 2000) text += "Please refactor this function so the design scales across services. ";
+  const std::string body = R"({"model":"llama3.2","stream":true,"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":")" + text + R"("}],"options":{"num_ctx":8192}})";
+  for (auto _ : state) {
+    std::string b = body;
+    benchmark::DoNotOptimize(analysis::analyze_request(b));
+  }
+}
+BENCHMARK(BM_AnalyzeRequest2KB);
+
+// /metrics for 100 models x 10 backends.
+static void BM_RenderMetrics100Models10Backends(benchmark::State& state) {
+  metrics::Registry reg(2, 100);
+  std::vector<metrics::BackendGauge> backends;
+  for (int b = 0; b < 10; ++b) backends.push_back({"http://10.0.0." + std::to_string(b) + ":11434", true, 4, 2, 1 << 30});
+  std::vector<std::string> models;
+  for (int m = 0; m < 100; ++m) models.push_back("model-" + std::to_string(m) + ":7b");
+  for (unsigned w = 0; w < 2; ++w) {
+    for (int m = 0; m < 100; ++m) {
+      metrics::RequestRecord r;
+      r.endpoint = proxy::kChat;
+      r.model = models[m];
+      r.backend = static_cast<uint8_t>(m % 10);
+      r.status = 200;
+      r.category = analysis::kChat;
+      r.complexity_score = 20;
+      r.duration_s = 0.5;
+      r.ttft_s = 0.1;
+      r.prompt_tokens = 10;
+      r.completion_tokens = 20;
+      r.eval_duration_ns = 1000000000;
+      r.load_duration_ns = 1000;
+      reg.shard(w).record(r);
+    }
+  }
+  for (auto _ : state) {
+    std::string out;
+    out.reserve(1 << 20);
+    reg.render(out, metrics::RenderOptions{}, backends);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_RenderMetrics100Models10Backends)->Unit(benchmark::kMicrosecond);
 
 static void BM_ClassifyEndpoint(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(proxy::classify("/v1/chat/completions"));

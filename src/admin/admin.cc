@@ -27,8 +27,13 @@ http::LocalResponse respond(proxy::WorkerContext& ctx, const http::Head& head, p
   http::LocalResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   std::vector<metrics::BackendGauge> gauges;
-  for (const auto& b : *ctx.backends) gauges.push_back({b->cfg.url, b->up.load(std::memory_order_relaxed)});
-  ctx.registry->render(r.body, ctx.io_name, gauges);
+  for (const auto& b : *ctx.backends) {
+    gauges.push_back({b->cfg.url, b->up.load(std::memory_order_relaxed), b->cfg.max_concurrent,
+                      b->models_loaded.load(std::memory_order_relaxed), b->vram_bytes.load(std::memory_order_relaxed)});
+  }
+  metrics::RenderOptions o{ctx.cfg->metrics.ns, ctx.io_name, ctx.cfg->metrics.default_capacity};
+  r.body.reserve(16384);
+  ctx.registry->render(r.body, o, gauges);
   return r;
 }
 

@@ -1,5 +1,6 @@
 #include "corral/config/config.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -246,6 +247,15 @@ bool finalize(Config& cfg, std::string& err) {
   }
   if (cfg.buffer_size < 1024 || cfg.buffer_size > (1u << 20)) {
     err = "buffers.size: expected 1024 to 1048576 bytes";
+    return false;
+  }
+  if (cfg.metrics.ns.empty() || !(std::isalpha(static_cast<unsigned char>(cfg.metrics.ns[0])) || cfg.metrics.ns[0] == '_') ||
+      cfg.metrics.ns.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) {
+    err = "metrics.namespace: expected a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*), got '" + cfg.metrics.ns + "'";
+    return false;
+  }
+  if (cfg.backends.size() > 254) {
+    err = "backends: at most 254";
     return false;
   }
   if (cfg.workers > 256) {

@@ -105,12 +105,14 @@ Setter backends(Config& cfg) {
     for (size_t i = 0; i < n.size(); ++i) {
       std::string key = "backends[" + std::to_string(i) + "]";
       std::string url;
+      uint32_t max_concurrent = 0;
       if (n[i].IsScalar()) {
         url = n[i].Scalar();
-      } else if (!apply_map(n[i], key, {{"url", str(url)}}, err)) {
+      } else if (!apply_map(n[i], key, {{"url", str(url)}, {"max_concurrent", num(max_concurrent, 0, 100000)}}, err)) {
         return false;
       }
       BackendConfig b;
+      b.max_concurrent = max_concurrent;
       if (url.empty()) {
         err = key + ".url: required";
         return false;
@@ -159,6 +161,9 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                       {"size", num(cfg.buffer_size, 1024, 1u << 20)}})},
       {"health", section("health", {{"interval", dur(cfg.health_interval_ms)},
                                     {"timeout", dur(cfg.health_timeout_ms)}})},
+      {"metrics", section("metrics", {{"namespace", str(cfg.metrics.ns)},
+                                      {"max_models", num(cfg.metrics.max_models, 1, 254)},
+                                      {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},
   };
   return apply_map(root, "", keys, err);
 }

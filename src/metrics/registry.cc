@@ -1,8 +1,12 @@
 #include "corral/metrics/registry.h"
 
 #include <array>
+#include <cmath>
+#include <cstring>
+#include <map>
 
 #include "corral/http/response.h"
+#include "corral/metrics/process.h"
 
 #ifndef CORRAL_VERSION
 #define CORRAL_VERSION "dev"
@@ -11,25 +15,66 @@
 namespace corral::metrics {
 namespace {
 constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405,
-                                                    408, 409, 413, 415, 422, 429, 431, 500, 501, 502, 503, 504, 505,
-                                                    507};
+                                                    408, 409, 413, 415, 422, 429, 431, 499, 500, 501, 502, 503, 504,
+                                                    505};
 constexpr std::array<std::string_view, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+constexpr std::array<std::string_view, kRejectCount> kRejectNames = {"malformed", "header_too_large", "body_too_large",
+                                                                     "timeout", "queue_full", "auth"};
+constexpr std::array<std::string_view, kErrorKindCount> kErrorNames = {"connect", "closed_early", "timeout",
+                                                                       "bad_response", "client_abort"};
 
-template <typename F>
-uint64_t sum(const std::vector<std::unique_ptr<Shard>>& shards, F field) {
-  uint64_t total = 0;
-  for (const auto& s : shards) total += field(*s).load(std::memory_order_relaxed);
-  return total;
+// Label key layout: 1 | endpoint<<1 | code<<6 | category<<12 | model<<16 | backend<<24 (never 0).
+uint64_t key(unsigned endpoint, unsigned code, unsigned category, unsigned model, unsigned backend) {
+  return 1ull | uint64_t(endpoint) << 1 | uint64_t(code) << 6 | uint64_t(category) << 12 | uint64_t(model) << 16 |
+         uint64_t(backend) << 24;
+}
+unsigned k_endpoint(uint64_t k) { return (k >> 1) & 31; }
+unsigned k_code(uint64_t k) { return (k >> 6) & 63; }
+unsigned k_category(uint64_t k) { return (k >> 12) & 15; }
+uint8_t k_model(uint64_t k) { return static_cast<uint8_t>(k >> 16); }
+uint8_t k_backend(uint64_t k) { return static_cast<uint8_t>(k >> 24); }
+
+bool sane_model(std::string_view m) {
+  if (m.empty() || m.size() >= 64) return false;
+  for (char c : m) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+          c == '-' || c == ':' || c == '/'))
+      return false;
+  }
+  return true;
 }
 
-void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
-  out.append(type).append("\n");
+std::string fmt(double v) {
+  if (std::isinf(v)) return "+Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
-void sample(std::string& out, std::string_view name, uint64_t v) {
-  out.append(name).append(" ").append(std::to_string(v)).append("\n");
+void family(std::string& out, std::string_view ns, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(ns).append("_").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(ns).append("_").append(name).append(" ").append(type).append("\n");
 }
+
+void sample(std::string& out, std::string_view ns, std::string_view name, std::string_view labels, std::string_view v) {
+  out.append(ns).append("_").append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(v).append("\n");
+}
+
+void label(std::string& out, std::string_view name, std::string_view value) {
+  if (!out.empty()) out.push_back(',');
+  out.append(name).append("=\"");
+  http::json_escape(out, value);  // same escapes as the text format: \\ \" \n
+  out.push_back('"');
+}
+
+struct HistSum {
+  std::vector<uint64_t> buckets;
+  uint64_t count = 0;
+  uint64_t sum = 0;
+};
+
 }  // namespace
 
 int code_index(int status) {
@@ -42,7 +87,7 @@ int code_index(int status) {
 }
 
 std::string_view code_label(int index) {
-  static std::array<std::string, kCodes.size()> names = [] {
+  static const std::array<std::string, kCodes.size()> names = [] {
     std::array<std::string, kCodes.size()> n;
     for (size_t i = 0; i < kCodes.size(); ++i) n[i] = std::to_string(kCodes[i]);
     return n;
@@ -51,47 +96,280 @@ std::string_view code_label(int index) {
   return kClasses[index - kCodes.size()];
 }
 
-Registry::Registry(unsigned shards) {
-  for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
+uint8_t ModelNames::intern(std::string_view name) {
+  if (name.empty()) return kModelNone;
+  auto it = index_.find(std::string(name));
+  if (it != index_.end()) return it->second;
+  size_t n = count_.load(std::memory_order_relaxed);
+  if (n >= cap_ || !sane_model(name)) return kModelOther;
+  std::memcpy(names_[n], name.data(), name.size());
+  lens_[n] = static_cast<uint8_t>(name.size());
+  index_.emplace(std::string(name), static_cast<uint8_t>(n));
+  count_.store(n + 1, std::memory_order_release);
+  return static_cast<uint8_t>(n);
 }
 
-void Registry::render(std::string& out, std::string_view io_backend, const std::vector<BackendGauge>& backends) const {
-  family(out, "corral_requests_total", "counter", "Requests answered, by API endpoint and HTTP status sent.");
-  for (int e = 0; e < proxy::kEndpointCount; ++e) {
-    for (int c = 0; c < kCodeCount; ++c) {
-      uint64_t v = 0;
-      for (const auto& s : shards_) v += s->requests[e][c].load(std::memory_order_relaxed);
-      if (v == 0) continue;
-      out.append("corral_requests_total{endpoint=\"").append(proxy::endpoint_name(static_cast<proxy::Endpoint>(e)));
-      out.append("\",code=\"").append(code_label(c)).append("\"} ").append(std::to_string(v)).append("\n");
+std::string_view ModelNames::name(uint8_t id) const {
+  if (id == kModelNone) return "";
+  if (id >= size()) return "other";
+  return {names_[id], lens_[id]};
+}
+
+Buckets::Buckets(std::vector<double> upper, double sum_scale) : le(std::move(upper)), scale(sum_scale) {
+  for (double v : le) le_text.push_back(fmt(v));
+}
+
+const Buckets& duration_buckets() {
+  static const Buckets b{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+                         1e6};
+  return b;
+}
+const Buckets& rate_buckets() {
+  static const Buckets b{{1, 2, 5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000}, 1e3};
+  return b;
+}
+const Buckets& score_buckets() {
+  static const Buckets b{{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 1};
+  return b;
+}
+
+void Histogram::observe(uint64_t k, double value) {
+  std::atomic<uint64_t>* v = t_.slot(k);
+  size_t i = 0;
+  while (i < b_.le.size() && value > b_.le[i]) ++i;
+  if (i < b_.le.size()) bump(v[i]);
+  bump(v[kMaxBuckets]);
+  bump(v[kMaxBuckets + 1], static_cast<uint64_t>(std::llround(std::max(0.0, value) * b_.scale)));
+}
+
+Shard::Shard(unsigned max_models)
+    : models(max_models),
+      requests(4096, key(proxy::kOther, code_index(500), kCategoryNone, kModelOther, kBackendNone)),
+      tokens(512, key(0, 0, 0, kModelOther, 0)),
+      request_duration(duration_buckets(), 1024),
+      ttft(duration_buckets(), 512),
+      tokens_per_second(rate_buckets(), 512),
+      model_load(duration_buckets(), 512),
+      upstream_connect(duration_buckets(), 2),
+      complexity(score_buckets(), 4),
+      queue_wait(duration_buckets(), 2) {}
+
+void Shard::record(const RequestRecord& r) {
+  uint8_t model = models.intern(r.model);
+  bump(requests.slot(key(r.endpoint, code_index(r.status), r.category, model, r.backend))[0]);
+  request_duration.observe(key(r.endpoint, 0, 0, model, 0), r.duration_s);
+  if (r.ttft_s >= 0) ttft.observe(key(0, 0, 0, model, 0), r.ttft_s);
+  if (r.connect_s >= 0) upstream_connect.observe(1, r.connect_s);
+  if (r.prompt_tokens >= 0 || r.completion_tokens >= 0) {
+    std::atomic<uint64_t>* t = tokens.slot(key(0, 0, 0, model, 0));
+    if (r.prompt_tokens > 0) bump(t[0], static_cast<uint64_t>(r.prompt_tokens));
+    if (r.completion_tokens > 0) bump(t[1], static_cast<uint64_t>(r.completion_tokens));
+  }
+  if (r.completion_tokens > 0 && r.eval_duration_ns > 0) {
+    tokens_per_second.observe(key(0, 0, 0, model, 0), double(r.completion_tokens) * 1e9 / double(r.eval_duration_ns));
+  }
+  if (r.load_duration_ns >= 0) model_load.observe(key(0, 0, 0, model, 0), double(r.load_duration_ns) / 1e9);
+  if (r.complexity_score >= 0) complexity.observe(key(0, 0, r.complexity, 0, 0), r.complexity_score);
+}
+
+Registry::Registry(unsigned shards, unsigned max_models) {
+  for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(max_models));
+}
+
+namespace {
+
+template <typename F>
+uint64_t total(const std::vector<std::unique_ptr<Shard>>& shards, F field) {
+  uint64_t t = 0;
+  for (const auto& s : shards) t += field(*s).load(std::memory_order_relaxed);
+  return t;
+}
+
+// Sums one histogram family across shards, keyed by its rendered label set.
+template <typename LabelFn>
+void render_histogram(std::string& out, std::string_view ns, std::string_view name, std::string_view help,
+                      const std::vector<std::unique_ptr<Shard>>& shards, Histogram Shard::*h, LabelFn labels) {
+  family(out, ns, name, "histogram", help);
+  std::map<std::string, HistSum> sums;
+  const Buckets& b = ((*shards[0]).*h).buckets();
+  for (const auto& s : shards) {
+    ((*s).*h).for_each([&](uint64_t k, const std::atomic<uint64_t>* v) {
+      HistSum& hs = sums[labels(*s, k)];
+      hs.buckets.resize(b.le.size());
+      for (size_t i = 0; i < b.le.size(); ++i) hs.buckets[i] += v[i].load(std::memory_order_relaxed);
+      hs.count += v[kMaxBuckets].load(std::memory_order_relaxed);
+      hs.sum += v[kMaxBuckets + 1].load(std::memory_order_relaxed);
+    });
+  }
+  std::string series = std::string(name) + "_bucket";
+  for (const auto& [lbl, hs] : sums) {
+    uint64_t cum = 0;
+    std::string prefix = std::string(ns) + "_" + series + "{" + lbl + (lbl.empty() ? "" : ",") + "le=\"";
+    for (size_t i = 0; i < b.le.size(); ++i) {
+      cum += hs.buckets[i];
+      out.append(prefix).append(b.le_text[i]).append("\"} ").append(std::to_string(cum)).append("\n");
+    }
+    out.append(prefix).append("+Inf\"} ").append(std::to_string(hs.count)).append("\n");
+    sample(out, ns, std::string(name) + "_sum", lbl, fmt(double(hs.sum) / b.scale));
+    sample(out, ns, std::string(name) + "_count", lbl, std::to_string(hs.count));
+  }
+}
+
+}  // namespace
+
+void Registry::render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const {
+  std::string_view ns = o.ns;
+  auto backend_name = [&](uint8_t b) -> std::string_view {
+    return b < backends.size() ? std::string_view(backends[b].url) : std::string_view("none");
+  };
+  auto model_label = [](const Shard& s, uint64_t k) {
+    std::string l;
+    label(l, "model", s.models.name(k_model(k)));
+    return l;
+  };
+
+  family(out, ns, "requests_total", "counter", "Requests answered, by API endpoint, model, backend, HTTP status sent and prompt category.");
+  std::map<std::string, uint64_t> reqs;
+  for (const auto& s : shards_) {
+    s->requests.for_each([&](uint64_t k, const std::atomic<uint64_t>* v) {
+      std::string l;
+      label(l, "endpoint", proxy::endpoint_name(static_cast<proxy::Endpoint>(k_endpoint(k))));
+      label(l, "model", s->models.name(k_model(k)));
+      label(l, "backend", backend_name(k_backend(k)));
+      label(l, "code", code_label(static_cast<int>(k_code(k))));
+      unsigned c = k_category(k);
+      label(l, "category", c < analysis::kCategoryCount ? analysis::category_name(static_cast<analysis::Category>(c)) : "none");
+      reqs[l] += v[0].load(std::memory_order_relaxed);
+    });
+  }
+  for (const auto& [l, v] : reqs) sample(out, ns, "requests_total", l, std::to_string(v));
+
+  render_histogram(out, ns, "request_duration_seconds", "Time from request start to the last response byte.", shards_,
+                   &Shard::request_duration, [](const Shard& s, uint64_t k) {
+                     std::string l;
+                     label(l, "endpoint", proxy::endpoint_name(static_cast<proxy::Endpoint>(k_endpoint(k))));
+                     label(l, "model", s.models.name(k_model(k)));
+                     return l;
+                   });
+  render_histogram(out, ns, "time_to_first_token_seconds", "Time from request start to the first response body byte.",
+                   shards_, &Shard::ttft, model_label);
+  render_histogram(out, ns, "upstream_connect_seconds", "Time to open a TCP connection to a backend.", shards_,
+                   &Shard::upstream_connect, [](const Shard&, uint64_t) { return std::string(); });
+  render_histogram(out, ns, "tokens_per_second", "Generation speed: eval_count / eval_duration of each answer.",
+                   shards_, &Shard::tokens_per_second, model_label);
+  render_histogram(out, ns, "model_load_seconds", "load_duration reported by the backend.", shards_,
+                   &Shard::model_load, model_label);
+  render_histogram(out, ns, "complexity_score", "Prompt complexity estimate (0-100) by class.", shards_,
+                   &Shard::complexity, [](const Shard&, uint64_t k) {
+                     std::string l;
+                     label(l, "complexity", analysis::complexity_name(static_cast<analysis::ComplexityClass>(k_category(k))));
+                     return l;
+                   });
+  render_histogram(out, ns, "queue_wait_seconds", "Time requests waited for admission (corral does not queue yet).",
+                   shards_, &Shard::queue_wait, [](const Shard&, uint64_t) { return std::string(); });
+
+  std::map<std::string, std::pair<uint64_t, uint64_t>> toks;
+  for (const auto& s : shards_) {
+    s->tokens.for_each([&](uint64_t k, const std::atomic<uint64_t>* v) {
+      auto& t = toks[model_label(*s, k)];
+      t.first += v[0].load(std::memory_order_relaxed);
+      t.second += v[1].load(std::memory_order_relaxed);
+    });
+  }
+  family(out, ns, "prompt_tokens_total", "counter", "Prompt tokens reported by backends (prompt_eval_count, usage.prompt_tokens).");
+  for (const auto& [l, t] : toks) sample(out, ns, "prompt_tokens_total", l, std::to_string(t.first));
+  family(out, ns, "completion_tokens_total", "counter", "Generated tokens reported by backends (eval_count, usage.completion_tokens).");
+  for (const auto& [l, t] : toks) sample(out, ns, "completion_tokens_total", l, std::to_string(t.second));
+
+  uint64_t in_flight_total = 0;
+  uint64_t capacity = 0;
+  size_t healthy = 0;
+  family(out, ns, "active_requests", "gauge", "Requests being proxied, by backend.");
+  for (size_t b = 0; b < backends.size(); ++b) {
+    uint64_t started = 0, finished = 0;
+    for (const auto& s : shards_) {
+      started += s->backend_started[b].load(std::memory_order_relaxed);
+      finished += s->backend_finished[b].load(std::memory_order_relaxed);
+    }
+    uint64_t n = started >= finished ? started - finished : 0;
+    in_flight_total += n;
+    std::string l;
+    label(l, "backend", backends[b].url);
+    sample(out, ns, "active_requests", l, std::to_string(n));
+    if (backends[b].up) {
+      ++healthy;
+      capacity += backends[b].max_concurrent ? backends[b].max_concurrent : o.default_capacity;
     }
   }
-  family(out, "corral_active_requests", "gauge", "Requests in flight.");
-  uint64_t started = sum(shards_, [](Shard& s) -> Counter& { return s.requests_started; });
-  uint64_t finished = sum(shards_, [](Shard& s) -> Counter& { return s.requests_finished; });
-  sample(out, "corral_active_requests", started >= finished ? started - finished : 0);
-  family(out, "corral_upstream_connections_opened_total", "counter", "TCP connections opened to backends.");
-  sample(out, "corral_upstream_connections_opened_total", sum(shards_, [](Shard& s) -> Counter& { return s.upstream_connects; }));
-  family(out, "corral_upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.");
-  sample(out, "corral_upstream_reuse_total", sum(shards_, [](Shard& s) -> Counter& { return s.upstream_reuses; }));
-  family(out, "corral_upstream_errors_total", "counter", "Backend connect, reset and timeout errors.");
-  sample(out, "corral_upstream_errors_total", sum(shards_, [](Shard& s) -> Counter& { return s.upstream_errors; }));
-  family(out, "corral_bytes_received_total", "counter", "Bytes received from clients.");
-  sample(out, "corral_bytes_received_total", sum(shards_, [](Shard& s) -> Counter& { return s.bytes_received; }));
-  family(out, "corral_bytes_sent_total", "counter", "Bytes sent to clients.");
-  sample(out, "corral_bytes_sent_total", sum(shards_, [](Shard& s) -> Counter& { return s.bytes_sent; }));
-  family(out, "corral_client_connections_total", "counter", "Client connections accepted.");
-  sample(out, "corral_client_connections_total", sum(shards_, [](Shard& s) -> Counter& { return s.client_connections; }));
-  family(out, "corral_malformed_requests_total", "counter", "Requests rejected as malformed or over limits.");
-  sample(out, "corral_malformed_requests_total", sum(shards_, [](Shard& s) -> Counter& { return s.rejected_malformed; }));
-  family(out, "corral_backend_up", "gauge", "1 when the backend answers health checks.");
-  for (const BackendGauge& b : backends) {
-    out.append("corral_backend_up{backend=\"");
-    http::json_escape(out, b.url);
-    out.append("\"} ").append(b.up ? "1" : "0").append("\n");
+  family(out, ns, "queued_requests", "gauge", "Requests waiting for admission, by backend (corral does not queue yet).");
+  for (const auto& b : backends) {
+    std::string l;
+    label(l, "backend", b.url);
+    sample(out, ns, "queued_requests", l, "0");
   }
-  family(out, "corral_build_info", "gauge", "Build and runtime facts; always 1.");
-  out.append("corral_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(io_backend).append("\"} 1\n");
+  family(out, ns, "in_flight_requests", "gauge", "All requests in flight, local endpoints included.");
+  uint64_t st = total(shards_, [](Shard& s) -> Counter& { return s.requests_started; });
+  uint64_t fi = total(shards_, [](Shard& s) -> Counter& { return s.requests_finished; });
+  sample(out, ns, "in_flight_requests", "", std::to_string(st >= fi ? st - fi : 0));
+
+  family(out, ns, "rejected_total", "counter", "Requests refused before proxying, by reason.");
+  for (int r = 0; r < kRejectCount; ++r) {
+    std::string l;
+    label(l, "reason", kRejectNames[r]);
+    uint64_t v = 0;
+    for (const auto& s : shards_) v += s->rejected[r].load(std::memory_order_relaxed);
+    sample(out, ns, "rejected_total", l, std::to_string(v));
+  }
+  family(out, ns, "errors_total", "counter", "Upstream and client errors, by kind.");
+  for (int e = 0; e < kErrorKindCount; ++e) {
+    std::string l;
+    label(l, "kind", kErrorNames[e]);
+    uint64_t v = 0;
+    for (const auto& s : shards_) v += s->errors[e].load(std::memory_order_relaxed);
+    sample(out, ns, "errors_total", l, std::to_string(v));
+  }
+
+  family(out, ns, "backend_up", "gauge", "1 when the backend answers health checks.");
+  family(out, ns, "backend_models_loaded", "gauge", "Models loaded on the backend (/api/ps).");
+  family(out, ns, "backend_vram_bytes", "gauge", "VRAM used by loaded models on the backend (/api/ps size_vram).");
+  for (const auto& b : backends) {
+    std::string l;
+    label(l, "backend", b.url);
+    sample(out, ns, "backend_up", l, b.up ? "1" : "0");
+    if (b.models_loaded >= 0) sample(out, ns, "backend_models_loaded", l, std::to_string(b.models_loaded));
+    if (b.vram_bytes >= 0) sample(out, ns, "backend_vram_bytes", l, std::to_string(b.vram_bytes));
+  }
+  family(out, ns, "healthy_backends", "gauge", "Backends answering health checks.");
+  sample(out, ns, "healthy_backends", "", std::to_string(healthy));
+  family(out, ns, "utilization_ratio", "gauge", "In-flight requests / capacity of healthy backends (the autoscaling signal).");
+  sample(out, ns, "utilization_ratio", "", capacity ? fmt(double(in_flight_total) / double(capacity)) : (in_flight_total ? "1" : "0"));
+
+  struct Plain {
+    std::string_view name, type, help;
+    Counter Shard::*field;
+  };
+  static const Plain plain[] = {
+      {"bytes_received_total", "counter", "Bytes received from clients.", &Shard::bytes_received},
+      {"bytes_sent_total", "counter", "Bytes sent to clients.", &Shard::bytes_sent},
+      {"client_connections_total", "counter", "Client connections accepted.", &Shard::client_connections},
+      {"upstream_connections_opened_total", "counter", "TCP connections opened to backends.", &Shard::upstream_connects},
+      {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.", &Shard::upstream_reuses},
+  };
+  for (const Plain& p : plain) {
+    family(out, ns, p.name, p.type, p.help);
+    uint64_t v = 0;
+    for (const auto& s : shards_) v += ((*s).*(p.field)).load(std::memory_order_relaxed);
+    sample(out, ns, p.name, "", std::to_string(v));
+  }
+  uint64_t idle = total(shards_, [](Shard& s) -> Counter& { return s.upstream_idle; });
+  uint64_t live = total(shards_, [](Shard& s) -> Counter& { return s.upstream_live; });
+  family(out, ns, "upstream_connections", "gauge", "Open backend connections by state.");
+  sample(out, ns, "upstream_connections", "state=\"idle\"", std::to_string(idle));
+  sample(out, ns, "upstream_connections", "state=\"active\"", std::to_string(live >= idle ? live - idle : 0));
+
+  family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
+  out.append(ns).append("_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(o.io).append("\"} 1\n");
+  render_process_metrics(out);
 }
 
 }  // namespace corral::metrics

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "corral/admin/admin.h"
+#include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/http/rewrite.h"
 
@@ -55,7 +56,7 @@ void Session::consume(const char* p, size_t n) {
     if (state_ == State::head && !request_started_) {
       if (n == 0) return;
       request_started_ = true;
-      started_ms_ = ctx_.loop->now_ms();
+      start_us_ = core::mono_us();
       set_deadline(ctx_.cfg->timeouts.header_ms);
     }
     auto r = req_.feed(p, n);
@@ -85,6 +86,13 @@ void Session::on_request_head() {
   const http::Head& h = req_.head();
   endpoint_ = classify(h.path());
   head_only_ = h.method() == "HEAD";
+  model_.clear();
+  category_ = metrics::kCategoryNone;
+  complexity_score_ = -1;
+  backend_ = metrics::kBackendNone;
+  first_byte_us_ = 0;
+  connect_us_ = -1;
+  tail_.clear();
   client_keep_alive_ = req_.keep_alive();
   std::string_view id = http::usable_request_id(h);
   if (!id.empty()) {
@@ -111,14 +119,32 @@ void Session::on_request_done() {
     return;
   }
   retried_ = false;
+  if (!body_.empty() && !req_.chunked()) {
+    analysis::RequestInfo info = analysis::analyze_request(body_);
+    if (info.json) {
+      model_ = std::move(info.model);
+      if (info.prompt_chars > 0) {
+        category_ = info.category;
+        complexity_score_ = info.complexity.score;
+        complexity_ = info.complexity.cls;
+      }
+    }
+  }
   start_upstream();
 }
 
 void Session::reject(int status, std::string_view why) {
-  metrics::bump(ctx_.metrics->rejected_malformed);
+  ctx_.metrics->reject(status == 431   ? metrics::kRejectHeaderTooLarge
+                       : status == 413 ? metrics::kRejectBodyTooLarge
+                       : status == 408 ? metrics::kRejectTimeout
+                                       : metrics::kRejectMalformed);
   if (state_ == State::head) {
     endpoint_ = kOther;
-    if (!request_started_) started_ms_ = ctx_.loop->now_ms();
+    model_.clear();
+    category_ = metrics::kCategoryNone;
+    complexity_score_ = -1;
+    backend_ = metrics::kBackendNone;
+    if (!request_started_) start_us_ = core::mono_us();
     request_started_ = true;
     count_started();
   }
@@ -136,8 +162,34 @@ void Session::count_started() {
 void Session::count_finished() {
   if (!counted_) return;
   counted_ = false;
-  metrics::bump(ctx_.metrics->requests[endpoint_][metrics::code_index(status_)]);
+  record_metrics();
   metrics::bump(ctx_.metrics->requests_finished);
+}
+
+void Session::record_metrics() {
+  metrics::RequestRecord r;
+  int64_t now = core::mono_us();
+  r.endpoint = endpoint_;
+  r.model = model_;
+  r.backend = backend_;
+  r.status = status_;
+  r.category = category_;
+  r.complexity_score = complexity_score_;
+  r.complexity = complexity_;
+  r.duration_s = double(now - start_us_) / 1e6;
+  bool generation = endpoint_ == kGenerate || endpoint_ == kChat || endpoint_ == kOaiChat || endpoint_ == kOaiCompletions;
+  if (generation && first_byte_us_ > 0) r.ttft_s = double(first_byte_us_ - start_us_) / 1e6;
+  if (connect_us_ >= 0) r.connect_s = double(connect_us_) / 1e6;
+  if (backend_ != metrics::kBackendNone && status_ == 200) {
+    StreamStats st = extract_final_stats(tail_.tail());
+    if (st.found) {
+      r.prompt_tokens = st.prompt_tokens;
+      r.completion_tokens = st.completion_tokens;
+      r.eval_duration_ns = st.eval_duration_ns;
+      r.load_duration_ns = st.load_duration_ns;
+    }
+  }
+  ctx_.metrics->record(r);
 }
 
 void Session::respond_local(const http::LocalResponse& r, bool close) {
@@ -193,14 +245,14 @@ void Session::on_sent(core::Socket&, int err) {
 }
 
 void Session::finish_request() {
-  uint64_t now = ctx_.loop->now_ms();
   count_finished();
   if (ctx_.cfg->access_log && log::enabled(log::Level::info)) {
     const http::Head& h = req_.head();
     std::string f;
     f.reserve(200);
     f.append("method=").append(h.method()).append(" path=").append(log::quote(h.path()));
-    f.append(" status=").append(std::to_string(status_)).append(" ms=").append(std::to_string(now - started_ms_));
+    f.append(" status=").append(std::to_string(status_)).append(" ms=").append(std::to_string((core::mono_us() - start_us_) / 1000));
+    if (!model_.empty()) f.append(" model=").append(log::quote(model_));
     f.append(" bytes_out=").append(std::to_string(bytes_out_)).append(" client=").append(client_ip_);
     f.append(" request_id=").append(request_id_);
     if (up_) f.append(" backend=").append((*ctx_.backends)[up_->backend]->cfg.url);
@@ -247,6 +299,7 @@ void Session::on_closed(core::Socket&) {
     if (out_[i].buf >= 0) ctx_.loop->release(static_cast<uint16_t>(out_[i].buf));
   }
   if (counted_) {
+    if (!response_done_) ctx_.metrics->error(metrics::kErrClientAbort);
     if (status_ == 0) status_ = 499;  // client closed before the answer was complete
     count_finished();
   }
@@ -274,13 +327,13 @@ void Session::tick(uint64_t now) {
       reject(408, "request body timeout");
       break;
     case State::upstream:
-      metrics::bump(ctx_.metrics->upstream_errors);
+      ctx_.metrics->error(metrics::kErrTimeout);
       fail_upstream(504, up_ && up_->sock.connecting ? "backend connect timed out"
                                                      : "backend did not respond in time");
       break;
     case State::streaming:
       log::write(log::Level::warn, "stream_idle_timeout", "request_id=" + request_id_);
-      metrics::bump(ctx_.metrics->upstream_errors);
+      ctx_.metrics->error(metrics::kErrTimeout);
       close();
       break;
     default:

@@ -2,6 +2,7 @@
 // response head (rewritten) and body (verbatim, zero-copy), retry and errors.
 #include <cstring>
 
+#include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/http/rewrite.h"
 #include "corral/proxy/session.h"
@@ -39,11 +40,16 @@ void Session::start_upstream() {
   body_sent_ = false;
   response_seen_ = false;
   upstream_reusable_ = true;
+  backend_ = static_cast<uint8_t>(b);
   up_ = ctx_.pool->acquire(b, this, /*fresh=*/retried_);
   if (!up_) {
+    ctx_.metrics->error(metrics::kErrConnect);
     fail_upstream(502, "backend " + be.cfg.url + " unreachable: " + std::strerror(errno));
     return;
   }
+  metrics::bump(ctx_.metrics->backend_started[b]);
+  up_->parser.set_sink(&tail_);
+  connect_start_us_ = core::mono_us();
   if (up_->reused) {
     up_connected(0);
   } else {
@@ -52,8 +58,9 @@ void Session::start_upstream() {
 }
 
 void Session::up_connected(int err) {
+  if (!up_->reused && err == 0) connect_us_ = core::mono_us() - connect_start_us_;
   if (err < 0) {
-    metrics::bump(ctx_.metrics->upstream_errors);
+    ctx_.metrics->error(metrics::kErrConnect);
     std::string url = (*ctx_.backends)[up_->backend]->cfg.url;
     drop_upstream(false);
     fail_upstream(502, "backend " + url + " unreachable: " + std::strerror(-err));
@@ -85,7 +92,7 @@ void Session::retry_or_fail(int err) {
     start_upstream();
     return;
   }
-  metrics::bump(ctx_.metrics->upstream_errors);
+  ctx_.metrics->error(metrics::kErrClosedEarly);
   fail_upstream(502, "backend " + url + " closed the connection before responding" +
                          (err < 0 ? std::string(": ") + std::strerror(-err) : std::string()));
 }
@@ -100,6 +107,8 @@ void Session::fail_upstream(int status, std::string why) {
 void Session::drop_upstream(bool reusable) {
   UpstreamConn* c = up_;
   up_ = nullptr;
+  c->parser.set_sink(nullptr);
+  metrics::bump(ctx_.metrics->backend_finished[c->backend]);
   if (upstream_paused_) {
     upstream_paused_ = false;
     if (reusable) ctx_.loop->start_read(c->sock);
@@ -121,7 +130,7 @@ void Session::up_data(core::IoBuf buf) {
     off += r.used;
     if (r.status == http::MessageParser::Status::error) {
       ctx_.loop->release(buf.id);
-      metrics::bump(ctx_.metrics->upstream_errors);
+      ctx_.metrics->error(metrics::kErrBadResponse);
       fail_upstream(502, "invalid response from backend: " + up_->parser.error_text());
       return;
     }
@@ -152,7 +161,9 @@ void Session::on_response_head() {
 
 void Session::forward_body(core::IoBuf buf, size_t off) {
   auto r = up_->parser.feed(buf.data + off, buf.len - off);
+  if (r.used > 0 && first_byte_us_ == 0) first_byte_us_ = core::mono_us();
   if (r.status == http::MessageParser::Status::error) {
+    ctx_.metrics->error(metrics::kErrBadResponse);
     ctx_.loop->release(buf.id);
     log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " error=bad_response_framing");
     close();
@@ -206,7 +217,7 @@ void Session::up_eof(int err) {
     return;
   }
   // Backend died mid-stream: the client sees a truncated response and a close.
-  metrics::bump(ctx_.metrics->upstream_errors);
+  ctx_.metrics->error(metrics::kErrClosedEarly);
   log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " error=closed_mid_response");
   close();
 }

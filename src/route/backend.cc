@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cstring>
 
+#include <simdjson.h>
+
 #include "corral/core/log.h"
+#include "corral/http/parser.h"
 
 namespace corral::route {
 
@@ -31,43 +34,76 @@ static bool wait_fd(int fd, short events, int timeout_ms) {
   return poll(&p, 1, timeout_ms) == 1 && (p.revents & events);
 }
 
-bool probe(const core::SockAddr& addr, uint32_t timeout_ms, std::string& err) {
+int http_get(const core::SockAddr& addr, const char* path, uint32_t timeout_ms, std::string& body, std::string& err) {
   core::UniqueFd fd = core::tcp_socket(addr);
   if (!fd) {
     err = std::strerror(errno);
-    return false;
+    return 0;
   }
   int timeout = static_cast<int>(timeout_ms);
   if (::connect(fd.get(), addr.get(), addr.len) != 0 && errno != EINPROGRESS) {
     err = std::strerror(errno);
-    return false;
+    return 0;
   }
   int soerr = 0;
   socklen_t len = sizeof soerr;
   if (!wait_fd(fd.get(), POLLOUT, timeout) || getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
       soerr != 0) {
     err = soerr ? std::strerror(soerr) : "connect timed out";
-    return false;
+    return 0;
   }
-  static constexpr char kReq[] = "GET / HTTP/1.1\r\nHost: corral-health\r\nConnection: close\r\n\r\n";
-  if (::send(fd.get(), kReq, sizeof kReq - 1, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof kReq - 1)) {
+  std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: " + addr.to_string() +
+                    "\r\nUser-Agent: corral-health\r\nConnection: close\r\n\r\n";
+  if (::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     err = "send failed";
-    return false;
+    return 0;
   }
-  char buf[16] = {};
-  size_t got = 0;
-  while (got < 12 && wait_fd(fd.get(), POLLIN, timeout)) {
-    ssize_t n = ::recv(fd.get(), buf + got, 12 - got, 0);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
+  http::MessageParser parser(http::MessageParser::Kind::response, http::Limits{65536, 500, 16u << 20});
+  struct Collect final : http::BodySink {
+    std::string* out;
+    void on_body(const char* p, size_t n) override { out->append(p, n); }
+  } sink;
+  sink.out = &body;
+  parser.set_sink(&sink);
+  char buf[16384];
+  for (;;) {
+    if (!wait_fd(fd.get(), POLLIN, timeout)) {
+      err = "no response in time";
+      return 0;
+    }
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    auto r = n > 0 ? parser.feed(buf, static_cast<size_t>(n)) : parser.finish();
+    size_t off = r.used;
+    while (r.status == http::MessageParser::Status::head && n > 0) {
+      r = parser.feed(buf + off, static_cast<size_t>(n) - off);
+      off += r.used;
+    }
+    if (r.status == http::MessageParser::Status::done) return parser.head().status();
+    if (r.status == http::MessageParser::Status::error || n <= 0) {
+      err = "no HTTP response";
+      return 0;
+    }
   }
-  if (got < 12 || std::memcmp(buf, "HTTP/1.", 7) != 0) {
-    err = "no HTTP response";
-    return false;
-  }
-  if (buf[9] >= '5') {
-    err = std::string("status ") + std::string(buf + 9, 3);
-    return false;
+}
+
+bool probe(const core::SockAddr& addr, uint32_t timeout_ms, std::string& err) {
+  std::string body;
+  int status = http_get(addr, "/", timeout_ms, body, err);
+  if (status >= 500) err = "status " + std::to_string(status);
+  return status > 0 && status < 500;
+}
+
+bool parse_ps(const std::string& body, int64_t& models, int64_t& vram) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array list;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS || root["models"].get(list) != simdjson::SUCCESS) return false;
+  models = 0;
+  vram = 0;
+  for (auto m : list) {
+    ++models;
+    int64_t v;
+    if (m["size_vram"].get(v) == simdjson::SUCCESS) vram += v;
   }
   return true;
 }
@@ -82,6 +118,13 @@ void HealthChecker::check_all() {
     std::string err;
     bool up = probe(b->addr, timeout_ms_, err);
     bool was = b->up.exchange(up, std::memory_order_relaxed);
+    std::string ps, ps_err;
+    int64_t models = -1, vram = -1;
+    if (!up || http_get(b->addr, "/api/ps", timeout_ms_, ps, ps_err) != 200 || !parse_ps(ps, models, vram)) {
+      models = vram = -1;
+    }
+    b->models_loaded.store(models, std::memory_order_relaxed);
+    b->vram_bytes.store(vram, std::memory_order_relaxed);
     if (up != was) {
       log::write(up ? log::Level::info : log::Level::warn, up ? "backend_up" : "backend_down",
                  "backend=" + b->cfg.url + (up ? "" : " error=" + log::quote(err)));

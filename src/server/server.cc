@@ -82,7 +82,7 @@ int run(const config::Config& cfg) {
 
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
-  metrics::Registry registry(n);
+  metrics::Registry registry(n, cfg.metrics.max_models);
   std::vector<std::unique_ptr<Worker>> workers;
   bool want_uring = cfg.io != "epoll";
   for (unsigned i = 0; i < n; ++i) {

@@ -98,6 +98,8 @@ void Worker::tick() {
     last_reap_ = now;
     upstreams_->reap(now);
   }
+  ctx_.metrics->upstream_idle.store(upstreams_->idle_count(), std::memory_order_relaxed);
+  ctx_.metrics->upstream_live.store(ctx_.live_upstreams, std::memory_order_relaxed);
   if (!ctx_.draining) return;
   if (now >= drain_deadline_) {
     for (proxy::Session* s = ctx_.sessions; s; s = s->next) s->close();

@@ -268,9 +268,12 @@ TEST_P(Proxy, HealthAndMetricsCountRequests) {
   EXPECT_EQ(h.body, "{\"status\":\"ok\",\"backends\":[{\"url\":\"" + sim.url() + "\",\"up\":true}]}");
   Response m = request(corral.port, "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",code=\"200\"} 5\n"), std::string::npos) << m.body;
-  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",code=\"404\"} 1\n"), std::string::npos);
-  EXPECT_NE(m.body.find("corral_active_requests 1\n"), std::string::npos);  // the scrape itself
+  std::string b = sim.url();
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",model=\"\",backend=\"" + b + "\",code=\"200\",category=\"none\"} 5\n"),
+            std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",model=\"missing\",backend=\"" + b + "\",code=\"404\",category=\"none\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("corral_in_flight_requests 1\n"), std::string::npos);  // the scrape itself
   EXPECT_NE(m.body.find("corral_build_info{version=\"0.1.0\",io=\"" + std::string(io() == "uring" ? "io_uring" : "epoll") + "\"} 1"),
             std::string::npos);
 }

@@ -103,7 +103,10 @@ INSTANTIATE_TEST_SUITE_P(Keys, BadConfig,
                                            Bad{"log:\n  level: loud\n", "log.level"},
                                            Bad{"buffers:\n  count: 1000\n", "buffers.count"},
                                            Bad{"listen: [1, 2\n", "invalid YAML"},
-                                           Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"}));
+                                           Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"},
+                                           Bad{"metrics:\n  namespace: 9bad\n", "metrics.namespace"},
+                                           Bad{"metrics:\n  max_models: 999\n", "metrics.max_models"},
+                                           Bad{"backends:\n  - {url: http://h:1, max_concurrent: x}\n", "backends[0].max_concurrent"}));
 
 TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
   std::ifstream in(std::string(SOURCE_ROOT) + "/packaging/corral.example.yaml");
@@ -115,7 +118,8 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
   for (const char* key : {"listen:", "workers:", "io:", "backends:", "level:", "access:", "max_header_bytes:",
                           "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
                           "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
-                          "interval:", "timeout:"}) {
+                          "interval:", "timeout:", "max_concurrent:", "namespace:", "max_models:",
+                          "default_capacity:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }

@@ -12,6 +12,13 @@ struct BackendConfig {
   std::string url;   // http://host:port
   std::string host;  // parsed from url
   int port = 0;
+  uint32_t max_concurrent = 0;  // capacity for utilization; 0 = metrics.default_capacity
+};
+
+struct MetricsConfig {
+  std::string ns = "corral";       // metric name prefix; "ollama" gives seed 004's names
+  uint32_t max_models = 100;       // model label values per worker; others → "other"
+  uint32_t default_capacity = 4;   // concurrent requests a backend without max_concurrent counts for
 };
 
 struct Timeouts {
@@ -41,6 +48,7 @@ struct Config {
   uint32_t buffer_size = 16384;
   uint32_t health_interval_ms = 5000;
   uint32_t health_timeout_ms = 2000;
+  MetricsConfig metrics;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.

@@ -1,12 +1,18 @@
 // Per-worker metric shards (single writer, relaxed atomics, cache-line aligned)
-// summed at scrape time into Prometheus text format 0.0.4.
+// summed at scrape time into Prometheus text format 0.0.4. Labels are bounded:
+// endpoints are a fixed list, models are capped per shard (others → "other"),
+// backends come from the config, codes are folded into a fixed set.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "corral/analysis/prompt.h"
+#include "corral/metrics/table.h"
 #include "corral/proxy/endpoint.h"
 
 namespace corral::metrics {
@@ -21,30 +27,123 @@ using Counter = std::atomic<uint64_t>;
 // Single writer: increments are a plain load+store, no lock prefix.
 inline void bump(Counter& c, uint64_t by = 1) { c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed); }
 
+inline constexpr uint8_t kModelOther = 254;  // past the cap or not a sane name
+inline constexpr uint8_t kModelNone = 255;   // the request names no model
+inline constexpr uint8_t kBackendNone = 255; // answered by corral itself
+inline constexpr uint8_t kCategoryNone = 15;
+
+// Model names seen by one worker: written by it, read by the scrape.
+class ModelNames {
+ public:
+  explicit ModelNames(unsigned cap) : cap_(cap > kModelOther ? kModelOther : cap) {}
+  uint8_t intern(std::string_view name);  // writer only
+  size_t size() const { return count_.load(std::memory_order_acquire); }
+  std::string_view name(uint8_t id) const;
+
+ private:
+  static constexpr size_t kNameMax = 64;
+  char names_[kModelOther][kNameMax] = {};
+  uint8_t lens_[kModelOther] = {};
+  std::atomic<size_t> count_{0};
+  unsigned cap_;
+  std::unordered_map<std::string, uint8_t> index_;  // writer-side lookup
+};
+
+struct Buckets {
+  Buckets(std::vector<double> upper, double sum_scale);
+  std::vector<double> le;
+  std::vector<std::string> le_text;  // rendered once
+  double scale;  // sums are kept as integers of value * scale
+};
+const Buckets& duration_buckets();
+const Buckets& rate_buckets();
+const Buckets& score_buckets();
+
+inline constexpr size_t kMaxBuckets = 20;
+
+class Histogram {
+ public:
+  Histogram(const Buckets& b, size_t capacity) : b_(b), t_(capacity, ~0ull) {}
+  void observe(uint64_t key, double value);
+  const Buckets& buckets() const { return b_; }
+  template <typename F>
+  void for_each(F&& f) const { t_.for_each(f); }  // v[0..n-1] per bucket, v[kMaxBuckets] count, v[+1] sum
+
+ private:
+  const Buckets& b_;
+  LabeledCounters<kMaxBuckets + 2> t_;
+};
+
+enum RejectReason : uint8_t { kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectAuth, kRejectCount };
+enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadResponse, kErrClientAbort, kErrorKindCount };
+
+// What one finished request contributes.
+struct RequestRecord {
+  proxy::Endpoint endpoint = proxy::kOther;
+  std::string_view model;  // empty: none
+  uint8_t backend = kBackendNone;
+  int status = 0;
+  uint8_t category = kCategoryNone;
+  int complexity_score = -1;  // -1: no prompt
+  analysis::ComplexityClass complexity = analysis::kLow;
+  double duration_s = 0;
+  double ttft_s = -1;
+  double connect_s = -1;
+  int64_t prompt_tokens = -1, completion_tokens = -1;
+  int64_t eval_duration_ns = -1, load_duration_ns = -1;
+};
+
 struct alignas(64) Shard {
-  Counter requests[proxy::kEndpointCount][kCodeCount] = {};
+  explicit Shard(unsigned max_models);
+  void record(const RequestRecord& r);
+  void reject(RejectReason why) { bump(rejected[why]); }
+  void error(ErrorKind k) { bump(errors[k]); }
+
+  ModelNames models;
+  LabeledCounters<1> requests;       // endpoint, model, backend, code, category
+  LabeledCounters<2> tokens;         // model → prompt, completion
+  Histogram request_duration;        // endpoint, model
+  Histogram ttft;                    // model
+  Histogram tokens_per_second;       // model
+  Histogram model_load;              // model
+  Histogram upstream_connect;        // —
+  Histogram complexity;              // complexity class
+  Histogram queue_wait;              // —
+  Counter backend_started[256] = {}; // in flight per backend = started - finished
+  Counter backend_finished[256] = {};
+  Counter rejected[kRejectCount] = {};
+  Counter errors[kErrorKindCount] = {};
   Counter requests_started{0};
-  Counter requests_finished{0};  // in flight = started - finished; both monotonic
+  Counter requests_finished{0};
   Counter upstream_connects{0};
   Counter upstream_reuses{0};
-  Counter upstream_errors{0};
+  Counter upstream_idle{0};  // gauge, stored by the worker
+  Counter upstream_live{0};  // gauge, stored by the worker
   Counter bytes_received{0};
   Counter bytes_sent{0};
   Counter client_connections{0};
-  Counter rejected_malformed{0};
 };
 
 struct BackendGauge {
   std::string url;
   bool up;
+  uint32_t max_concurrent;  // 0: unlimited (counts as default_capacity for utilization)
+  int64_t models_loaded = -1;  // from /api/ps; -1 unknown
+  int64_t vram_bytes = -1;
+};
+
+struct RenderOptions {
+  std::string_view ns = "corral";
+  std::string_view io = "io_uring";
+  uint32_t default_capacity = 4;
 };
 
 class Registry {
  public:
-  explicit Registry(unsigned shards);
+  Registry(unsigned shards, unsigned max_models);
   Shard& shard(unsigned i) { return *shards_[i]; }
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
-  void render(std::string& out, std::string_view io_backend, const std::vector<BackendGauge>& backends) const;
+  void render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const;
 
  private:
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -6,11 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "corral/analysis/prompt.h"
 #include "corral/core/loop.h"
 #include "corral/http/parser.h"
 #include "corral/http/response.h"
 #include "corral/proxy/context.h"
 #include "corral/proxy/endpoint.h"
+#include "corral/proxy/stream_stats.h"
 #include "corral/proxy/upstream.h"
 
 namespace corral::proxy {
@@ -59,6 +61,7 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   void set_deadline(uint32_t ms);
   void count_started();
   void count_finished();
+  void record_metrics();
 
   WorkerContext& ctx_;
   core::Socket client_;
@@ -83,8 +86,15 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   int status_ = 0;
   uint32_t queued_bytes_ = 0;
   uint64_t deadline_ = 0;
-  uint64_t started_ms_ = 0;
   uint64_t bytes_out_ = 0;
+  // What the request and response tell the metrics.
+  std::string model_;
+  uint8_t category_;
+  int complexity_score_ = -1;
+  analysis::ComplexityClass complexity_ = analysis::kLow;
+  uint8_t backend_;
+  int64_t start_us_ = 0, first_byte_us_ = 0, connect_start_us_ = 0, connect_us_ = -1;
+  TailKeeper tail_;
   std::string request_id_;
   std::string up_request_;  // rewritten head for the backend
   std::string body_;        // raw request body bytes, forwarded verbatim

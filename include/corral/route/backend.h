@@ -19,6 +19,8 @@ struct Backend {
   core::SockAddr addr;
   std::string host_header;  // Host sent upstream: "host:port"
   std::atomic<bool> up{true};
+  std::atomic<int64_t> models_loaded{-1};  // from /api/ps; -1 until known
+  std::atomic<int64_t> vram_bytes{-1};
 };
 
 using BackendList = std::vector<std::unique_ptr<Backend>>;
@@ -26,8 +28,14 @@ using BackendList = std::vector<std::unique_ptr<Backend>>;
 // Resolves every configured backend once (blocking; at start-up).
 bool resolve_backends(const config::Config& cfg, BackendList& out, std::string& err);
 
-// One probe: TCP connect + "GET / HTTP/1.1", expecting any HTTP status below 500.
+// A blocking GET for the control thread: status (0 on failure, err set) and body.
+int http_get(const core::SockAddr& addr, const char* path, uint32_t timeout_ms, std::string& body, std::string& err);
+
+// One probe: GET / answered with a status below 500.
 bool probe(const core::SockAddr& addr, uint32_t timeout_ms, std::string& err);
+
+// Loaded models and their VRAM from an /api/ps body; false when it is not one.
+bool parse_ps(const std::string& body, int64_t& models, int64_t& vram);
 
 class HealthChecker {
  public:
