@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A real Prometheus scrapes corral on loopback; PromQL over its HTTP API must see
+# the request count we sent. Also: promtool validates corral's exposition and the
+# shipped alert rules.
+set -euo pipefail
+corral=$1 sim=$2 root=$3
+tmp=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1$2" && return 0; sleep 0.1; done; return 1; }
+bp=$(free_port) cp=$(free_port) pp=$(free_port)
+"$sim" --listen "127.0.0.1:$bp" 2>/dev/null & pids+=($!)
+wait_up "$bp" /
+"$corral" --listen "127.0.0.1:$cp" --backend "http://127.0.0.1:$bp" --workers 2 --log-level warn & pids+=($!)
+wait_up "$cp" /health
+
+for i in $(seq 17); do curl -sf "http://127.0.0.1:$cp/api/tags" >/dev/null; done
+curl -sf "http://127.0.0.1:$cp/api/generate" -d '{"model":"llama3.2","prompt":"why is the sky blue?"}' >/dev/null
+
+curl -sf "http://127.0.0.1:$cp/metrics" > "$tmp/metrics.txt"
+promtool check metrics < "$tmp/metrics.txt"
+echo "ok: promtool check metrics"
+promtool check rules "$root/packaging/prometheus/corral-rules.yml"
+echo "ok: promtool check rules"
+promtool check config "$root/packaging/prometheus/prometheus.yml" >/dev/null
+echo "ok: promtool check config"
+
+cat > "$tmp/prom.yml" <<YAML
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: corral
+    static_configs: [{targets: ["127.0.0.1:$cp"]}]
+YAML
+prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/data" --web.listen-address="127.0.0.1:$pp" \
+  --log.level=warn 2>"$tmp/prom.log" & pids+=($!)
+wait_up "$pp" /-/ready || { cat "$tmp/prom.log"; exit 1; }
+q='sum(corral_requests_total{endpoint="/api/tags",code="200"})'
+got=""
+for _ in $(seq 150); do
+  got=$(curl -s "http://127.0.0.1:$pp/api/v1/query" --data-urlencode "query=$q" |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")')
+  [[ "$got" == "17" ]] && break
+  sleep 0.2
+done
+[[ "$got" == "17" ]] || { echo "FAIL: Prometheus query $q gave '$got', want 17"; cat "$tmp/prom.log"; exit 1; }
+echo "ok: Prometheus scraped corral: $q = $got"
+up=$(curl -s "http://127.0.0.1:$pp/api/v1/query" --data-urlencode 'query=up{job="corral"}' |
+     python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+[[ "$up" == "1" ]] || { echo "FAIL: up{job=corral} = $up"; exit 1; }
+echo "4 passed, 0 failed"
