@@ -26,6 +26,32 @@ echo "ok: promtool check rules"
 promtool check config "$root/packaging/prometheus/prometheus.yml" >/dev/null
 echo "ok: promtool check config"
 
+# Every Grafana panel query and the KEDA query must parse as PromQL and name only
+# metric families corral really exposes.
+/usr/bin/python3 - "$root" "$tmp" <<'PY'
+import json, re, sys, yaml
+root, tmp = sys.argv[1], sys.argv[2]
+exprs = [t["expr"] for p in json.load(open(root + "/packaging/grafana/corral.json"))["panels"] for t in p["targets"]]
+exprs += [tr["metadata"]["query"] for tr in yaml.safe_load(open(root + "/packaging/k8s/keda-scaledobject.yaml"))["spec"]["triggers"]]
+exprs = [e.replace("$instance", ".*").replace("$model", ".*") for e in exprs]
+rules = {"groups": [{"name": "dashboard", "rules": [{"record": "dashboard:q%d" % i, "expr": e} for i, e in enumerate(exprs)]}]}
+yaml.safe_dump(rules, open(tmp + "/dashboard-rules.yml", "w"))
+exposed = open(tmp + "/metrics.txt").read()
+names = {n for e in exprs for n in re.findall(r"\b((?:corral|process)_[a-z_]+)\b", e)}
+missing = sorted(n for n in names if not re.search(r"^" + re.escape(n) + r"[ {]", exposed, re.M))
+if missing:
+    sys.exit("dashboard names metrics corral does not expose: %s" % missing)
+for f in ("corral.yaml", "servicemonitor.yaml", "hpa.yaml", "keda-scaledobject.yaml", "prometheus-adapter-values.yaml"):
+    docs = list(yaml.safe_load_all(open(root + "/packaging/k8s/" + f)))
+    assert docs and all(docs), f
+hpa = yaml.safe_load(open(root + "/packaging/k8s/hpa.yaml"))["spec"]
+assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 10), hpa
+assert hpa["metrics"][0]["external"]["metric"]["name"] == "corral_utilization_ratio"
+print("ok: %d dashboard/KEDA queries name exposed metrics; k8s manifests parse" % len(exprs))
+PY
+promtool check rules "$tmp/dashboard-rules.yml" >/dev/null
+echo "ok: dashboard queries are valid PromQL"
+
 cat > "$tmp/prom.yml" <<YAML
 global: {scrape_interval: 1s}
 scrape_configs:
@@ -48,4 +74,4 @@ echo "ok: Prometheus scraped corral: $q = $got"
 up=$(curl -s "http://127.0.0.1:$pp/api/v1/query" --data-urlencode 'query=up{job="corral"}' |
      python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
 [[ "$up" == "1" ]] || { echo "FAIL: up{job=corral} = $up"; exit 1; }
-echo "4 passed, 0 failed"
+echo "6 passed, 0 failed"
