@@ -119,7 +119,7 @@ void Session::on_request_done() {
     return;
   }
   retried_ = false;
-  if (!body_.empty() && !req_.chunked()) {
+  if (metrics::kEnabled && !body_.empty() && !req_.chunked()) {
     analysis::RequestInfo info = analysis::analyze_request(body_);
     if (info.json) {
       model_ = std::move(info.model);
@@ -167,6 +167,7 @@ void Session::count_finished() {
 }
 
 void Session::record_metrics() {
+  if constexpr (!metrics::kEnabled) return;
   metrics::RequestRecord r;
   int64_t now = core::mono_us();
   r.endpoint = endpoint_;

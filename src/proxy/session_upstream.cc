@@ -48,7 +48,7 @@ void Session::start_upstream() {
     return;
   }
   metrics::bump(ctx_.metrics->backend_started[b]);
-  up_->parser.set_sink(&tail_);
+  if (metrics::kEnabled) up_->parser.set_sink(&tail_);
   connect_start_us_ = core::mono_us();
   if (up_->reused) {
     up_connected(0);

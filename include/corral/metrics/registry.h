@@ -24,8 +24,16 @@ inline constexpr int kCodeCount = 32;
 
 using Counter = std::atomic<uint64_t>;
 
+#ifndef CORRAL_METRICS
+#define CORRAL_METRICS 1
+#endif
+// -Dmetrics=false compiles per-request accounting out, to measure what it costs.
+inline constexpr bool kEnabled = CORRAL_METRICS;
+
 // Single writer: increments are a plain load+store, no lock prefix.
-inline void bump(Counter& c, uint64_t by = 1) { c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed); }
+inline void bump(Counter& c, uint64_t by = 1) {
+  if constexpr (kEnabled) c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
 
 inline constexpr uint8_t kModelOther = 254;  // past the cap or not a sane name
 inline constexpr uint8_t kModelNone = 255;   // the request names no model
