@@ -354,6 +354,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       {"client_connections_total", "counter", "Client connections accepted.", &Shard::client_connections},
       {"upstream_connections_opened_total", "counter", "TCP connections opened to backends.", &Shard::upstream_connects},
       {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.", &Shard::upstream_reuses},
+      {"backpressure_pauses_total", "counter", "Times a slow client made corral stop reading from the backend.", &Shard::backpressure_pauses},
   };
   for (const Plain& p : plain) {
     family(out, ns, p.name, p.type, p.help);

@@ -190,6 +190,7 @@ void Session::forward_body(core::IoBuf buf, size_t off) {
   }
   if (!upstream_paused_ && !response_done_ && queued_bytes_ > ctx_.cfg->buffer_size * 8) {
     upstream_paused_ = true;
+    metrics::bump(ctx_.metrics->backpressure_pauses);
     ctx_.loop->stop_read(up_->sock);
   }
   flush();

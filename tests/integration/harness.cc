@@ -23,8 +23,9 @@
 namespace harness {
 namespace {
 
-int connect_port(int port) {
+int connect_port(int port, int rcvbuf = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
@@ -122,7 +123,7 @@ void Process::kill_now() {
   pid_ = -1;
 }
 
-Client::Client(int port) : fd_(connect_port(port)) {}
+Client::Client(int port, int rcvbuf) : fd_(connect_port(port, rcvbuf)) {}
 Client::~Client() { close(); }
 
 void Client::close() {
@@ -148,6 +149,13 @@ bool Client::fill(int timeout_ms) {
   if (n <= 0) return false;
   buf_.append(tmp, static_cast<size_t>(n));
   return true;
+}
+
+std::string Client::read_some(size_t max, int timeout_ms) {
+  if (buf_.empty() && !fill(timeout_ms)) return "";
+  std::string out = buf_.substr(0, max);
+  buf_.erase(0, out.size());
+  return out;
 }
 
 std::string Client::read_until(const std::string& needle, int timeout_ms) {

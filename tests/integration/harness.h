@@ -41,12 +41,14 @@ struct Response {
 
 class Client {
  public:
-  explicit Client(int port);
+  explicit Client(int port, int rcvbuf = 0);  // rcvbuf > 0: SO_RCVBUF before connect
   ~Client();
   bool connected() const { return fd_ >= 0; }
   void send(const std::string& raw);
   // Reads one response (Content-Length, chunked or until close); HEAD has no body.
   Response read_response(int timeout_ms = 10000, bool head = false);
+  // Returns up to max bytes (buffered first, else one recv), empty on EOF/timeout.
+  std::string read_some(size_t max, int timeout_ms);
   // Reads until `needle` is seen in the raw bytes or timeout; returns what was read.
   std::string read_until(const std::string& needle, int timeout_ms);
   bool wait_closed(int timeout_ms);  // peer closed (EOF or reset)

@@ -125,6 +125,7 @@ struct alignas(64) Shard {
   Counter requests_finished{0};
   Counter upstream_connects{0};
   Counter upstream_reuses{0};
+  Counter backpressure_pauses{0};
   Counter upstream_idle{0};  // gauge, stored by the worker
   Counter upstream_live{0};  // gauge, stored by the worker
   Counter bytes_received{0};
