@@ -129,7 +129,7 @@ bool stall(Reply& out, Stats& stats) {
   return false;
 }
 
-std::string token(int i) { return "token" + std::to_string(i) + " "; }
+std::string token(int i, int pad = 0) { return "token" + std::to_string(i) + std::string(static_cast<size_t>(pad), '.') + " "; }
 
 struct Gen {
   const Request& req;
@@ -179,7 +179,7 @@ bool generate(Gen& g) {
   sleep_ms(k.ttft_ms);
   for (int i = 0; i < n; ++i) {
     if (i > 0) sleep_ms(k.token_delay_ms);
-    if (!g.out.chunk(head + json_str(now_iso()) + piece(token(i)) + ",\"done\":false}\n")) {
+    if (!g.out.chunk(head + json_str(now_iso()) + piece(token(i, k.token_pad)) + ",\"done\":false}\n")) {
       ++g.stats.streams_aborted;
       return false;
     }
