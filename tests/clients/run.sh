@@ -29,13 +29,15 @@ trap cleanup EXIT
 free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
-# wait_up NAME PORT LOG: GET / answers within ~10 s, or fail showing the log.
+# wait_up NAME PORT LOG: GET / answers within ~10 s (while the last started
+# process lives), or fail showing its log.
 wait_up() {
   for _ in $(seq 100); do
     curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$2/" && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
   done
-  echo "$1 did not answer on 127.0.0.1:$2 within 10 s; its log:" >&2
+  echo "$1 is not answering on 127.0.0.1:$2; its log:" >&2
   cat "$3" >&2
   return 1
 }
