@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "histogram.h"
+#include "stream_timing.h"
+
+using load::Histogram;
+using load::StreamTiming;
+
+TEST(LoadHistogram, ExactBelowSixtyFourAndBoundedErrorAbove) {
+  for (uint64_t v = 0; v < 64; ++v) EXPECT_EQ(Histogram::upper(Histogram::index(v)), v);
+  for (uint64_t v : {64ull, 100ull, 1000ull, 123456ull, 10000000ull, 1ull << 40}) {
+    uint64_t up = Histogram::upper(Histogram::index(v));
+    EXPECT_GE(up, v);
+    EXPECT_LE(double(up - v) / double(v), 1.0 / 64) << v;
+  }
+}
+
+TEST(LoadHistogram, PercentilesOfAKnownDistribution) {
+  Histogram h;
+  for (uint64_t v = 1; v <= 10000; ++v) h.record(v * 100);  // 100 µs .. 1 s uniformly
+  EXPECT_EQ(h.count(), 10000u);
+  EXPECT_EQ(h.min(), 100u);
+  EXPECT_EQ(h.max(), 1000000u);
+  EXPECT_NEAR(double(h.percentile(50)), 500000, 500000 * 0.016);
+  EXPECT_NEAR(double(h.percentile(99)), 990000, 990000 * 0.016);
+  EXPECT_EQ(h.percentile(100), 1000000u);
+  EXPECT_NEAR(h.mean(), 500050, 1);
+  Histogram other;
+  other.record(5);
+  h.merge(other);
+  EXPECT_EQ(h.count(), 10001u);
+  EXPECT_EQ(h.min(), 5u);
+}
+
+TEST(LoadStreamTiming, NdjsonChunksSplitAcrossReads) {
+  StreamTiming t;
+  t.start(1000);
+  t.set_now(1500);
+  t.on_body("{\"response\":\"a\",\"done\":false}\n{\"resp", 38);
+  t.set_now(1700);
+  t.on_body("onse\":\"b\",\"done\":false}\n", 25);
+  t.set_now(2000);
+  std::string last = "{\"done\":true,\"eval_count\":42,\"eval_duration\":9}\n";
+  t.on_body(last.data(), last.size());
+  EXPECT_EQ(t.ttft_us(), 500);
+  EXPECT_EQ(t.chunks(), 3u);
+  ASSERT_EQ(t.gaps_us().size(), 2u);
+  EXPECT_EQ(t.gaps_us()[0], 200);
+  EXPECT_EQ(t.gaps_us()[1], 300);
+  EXPECT_EQ(t.tokens(), 42);  // from the final stats, not the chunk count
+}
+
+TEST(LoadStreamTiming, SseEventsIgnoreDoneAndBlankLines) {
+  StreamTiming t;
+  t.start(0);
+  t.set_now(10);
+  std::string a = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n";
+  t.on_body(a.data(), a.size());
+  t.set_now(30);
+  std::string b = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":7}}\n\ndata: [DONE]\n\n";
+  t.on_body(b.data(), b.size());
+  EXPECT_EQ(t.chunks(), 2u);
+  EXPECT_EQ(t.ttft_us(), 10);
+  EXPECT_EQ(t.tokens(), 7);
+}
