@@ -44,13 +44,12 @@ static void BM_MetricsIncrement(benchmark::State& state) {
 }
 BENCHMARK(BM_MetricsIncrement);
 
-// Everything one finished request adds to the metrics shard.
-static void BM_MetricsRecordRequest(benchmark::State& state) {
-  metrics::Registry reg(1, 100);
+// A finished streaming chat request as the session records it.
+static metrics::RequestRecord chat_record(std::string_view model, uint8_t backend) {
   metrics::RequestRecord r;
   r.endpoint = proxy::kChat;
-  r.model = "llama3.2:latest";
-  r.backend = 0;
+  r.model = model;
+  r.backend = backend;
   r.status = 200;
   r.category = analysis::kCode;
   r.complexity_score = 40;
@@ -60,6 +59,13 @@ static void BM_MetricsRecordRequest(benchmark::State& state) {
   r.completion_tokens = 290;
   r.eval_duration_ns = 4000000000;
   r.load_duration_ns = 1000000;
+  return r;
+}
+
+// Everything one finished request adds to the metrics shard.
+static void BM_MetricsRecordRequest(benchmark::State& state) {
+  metrics::Registry reg(1, 100);
+  metrics::RequestRecord r = chat_record("llama3.2:latest", 0);
   for (auto _ : state) reg.shard(0).record(r);
 }
 BENCHMARK(BM_MetricsRecordRequest);
@@ -84,22 +90,7 @@ static void BM_RenderMetrics100Models10Backends(benchmark::State& state) {
   std::vector<std::string> models;
   for (int m = 0; m < 100; ++m) models.push_back("model-" + std::to_string(m) + ":7b");
   for (unsigned w = 0; w < 2; ++w) {
-    for (int m = 0; m < 100; ++m) {
-      metrics::RequestRecord r;
-      r.endpoint = proxy::kChat;
-      r.model = models[m];
-      r.backend = static_cast<uint8_t>(m % 10);
-      r.status = 200;
-      r.category = analysis::kChat;
-      r.complexity_score = 20;
-      r.duration_s = 0.5;
-      r.ttft_s = 0.1;
-      r.prompt_tokens = 10;
-      r.completion_tokens = 20;
-      r.eval_duration_ns = 1000000000;
-      r.load_duration_ns = 1000;
-      reg.shard(w).record(r);
-    }
+    for (int m = 0; m < 100; ++m) reg.shard(w).record(chat_record(models[m], static_cast<uint8_t>(m % 10)));
   }
   for (auto _ : state) {
     std::string out;

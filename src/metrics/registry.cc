@@ -215,6 +215,21 @@ void render_histogram(std::string& out, std::string_view ns, std::string_view na
   }
 }
 
+// A counter family with one label whose values are a fixed enum.
+template <size_t N>
+void render_by_enum(std::string& out, std::string_view ns, std::string_view name, std::string_view help,
+                    std::string_view label_name, const std::array<std::string_view, N>& values,
+                    const std::vector<std::unique_ptr<Shard>>& shards, Counter (Shard::*field)[N]) {
+  family(out, ns, name, "counter", help);
+  for (size_t i = 0; i < N; ++i) {
+    std::string l;
+    label(l, label_name, values[i]);
+    uint64_t v = 0;
+    for (const auto& s : shards) v += ((*s).*field)[i].load(std::memory_order_relaxed);
+    sample(out, ns, name, l, std::to_string(v));
+  }
+}
+
 }  // namespace
 
 void Registry::render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const {
@@ -312,22 +327,10 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   uint64_t fi = total(shards_, [](Shard& s) -> Counter& { return s.requests_finished; });
   sample(out, ns, "in_flight_requests", "", std::to_string(st >= fi ? st - fi : 0));
 
-  family(out, ns, "rejected_total", "counter", "Requests refused before proxying, by reason.");
-  for (int r = 0; r < kRejectCount; ++r) {
-    std::string l;
-    label(l, "reason", kRejectNames[r]);
-    uint64_t v = 0;
-    for (const auto& s : shards_) v += s->rejected[r].load(std::memory_order_relaxed);
-    sample(out, ns, "rejected_total", l, std::to_string(v));
-  }
-  family(out, ns, "errors_total", "counter", "Upstream and client errors, by kind.");
-  for (int e = 0; e < kErrorKindCount; ++e) {
-    std::string l;
-    label(l, "kind", kErrorNames[e]);
-    uint64_t v = 0;
-    for (const auto& s : shards_) v += s->errors[e].load(std::memory_order_relaxed);
-    sample(out, ns, "errors_total", l, std::to_string(v));
-  }
+  render_by_enum(out, ns, "rejected_total", "Requests refused before proxying, by reason.", "reason", kRejectNames,
+                 shards_, &Shard::rejected);
+  render_by_enum(out, ns, "errors_total", "Upstream and client errors, by kind.", "kind", kErrorNames, shards_,
+                 &Shard::errors);
 
   family(out, ns, "backend_up", "gauge", "1 when the backend answers health checks.");
   family(out, ns, "backend_models_loaded", "gauge", "Models loaded on the backend (/api/ps).");
