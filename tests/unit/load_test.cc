@@ -38,9 +38,11 @@ TEST(LoadStreamTiming, NdjsonChunksSplitAcrossReads) {
   StreamTiming t;
   t.start(1000);
   t.set_now(1500);
-  t.on_body("{\"response\":\"a\",\"done\":false}\n{\"resp", 38);
+  std::string first = "{\"response\":\"a\",\"done\":false}\n{\"resp";
+  t.on_body(first.data(), first.size());
   t.set_now(1700);
-  t.on_body("onse\":\"b\",\"done\":false}\n", 25);
+  std::string second = "onse\":\"b\",\"done\":false}\n";
+  t.on_body(second.data(), second.size());
   t.set_now(2000);
   std::string last = "{\"done\":true,\"eval_count\":42,\"eval_duration\":9}\n";
   t.on_body(last.data(), last.size());
