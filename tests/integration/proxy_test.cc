@@ -344,7 +344,7 @@ TEST_P(Proxy, SlowClientPausesBackendAndGetsWholeStream) {
     body.append(raw, le + 2, n);
     p = le + 2 + n + 2;
   }
-  EXPECT_EQ(body.size(), direct.body.size());
+  EXPECT_GT(body.size(), 9u << 20);
   EXPECT_TRUE(stable_lines(body) == stable_lines(direct.body)) << "relayed stream differs from the backend's";
   EXPECT_NE(body.find("\"done\":true"), std::string::npos);
 }
