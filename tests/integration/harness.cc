@@ -337,6 +337,17 @@ std::string Corral::log() const {
   return ss.str();
 }
 
+std::string settled_metrics(int port, const std::string& ns, int* scrapes) {
+  std::string m;
+  for (int i = 0; i < 250; ++i) {
+    m = request(port, "GET", "/metrics").body;
+    if (scrapes) *scrapes = i + 1;
+    if (m.find("\n" + ns + "_in_flight_requests 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return m;
+}
+
 long json_int(const std::string& json, const std::string& key) {
   std::string pat = "\"" + key + "\":";
   size_t p = json.find(pat);

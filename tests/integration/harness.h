@@ -89,6 +89,11 @@ struct Corral {
   std::string log() const;
 };
 
+// /metrics once corral has finished accounting for every answered request: a
+// client can read a response a moment before the proxy records it, so this
+// scrapes until only the scrape itself is in flight (bounded, 5 s).
+std::string settled_metrics(int port, const std::string& ns = "corral", int* scrapes = nullptr);
+
 // Integer value of `"key":N` in a JSON text, or -1.
 long json_int(const std::string& json, const std::string& key);
 // Replaces values that differ between runs (timestamps, durations, ids) with "*".

@@ -55,7 +55,7 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   ASSERT_GT(chat_prompt, 0);
   ASSERT_GT(oai_prompt, 0);
 
-  double connections_before = value(request(corral.port, "GET", "/metrics").body, "corral_client_connections_total");
+  double connections_before = value(settled_metrics(corral.port), "corral_client_connections_total");
   traffic(corral.port, 40, 8, "POST", "/api/generate", gen, {"X-Sim-Tokens: 5"}, 200);
   traffic(corral.port, 20, 4, "POST", "/api/chat", chat, {}, 200);
   traffic(corral.port, 10, 4, "POST", "/v1/chat/completions", oai, {"X-Sim-Tokens: 3"}, 200);
@@ -63,7 +63,8 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   traffic(corral.port, 4, 2, "POST", "/api/generate", R"({"model":"nope","prompt":"hi there"})", {}, 404);
   traffic(corral.port, 7, 7, "GET", "/api/tags", "", {}, 200);
 
-  std::string m = request(corral.port, "GET", "/metrics").body;
+  int scrapes = 0;
+  std::string m = settled_metrics(corral.port, "corral", &scrapes);
   std::string b = sim.url();
   auto req = [&](const std::string& ep, const std::string& model, const std::string& code, const std::string& cat) {
     return value(m, "corral_requests_total{endpoint=\"" + ep + "\",model=\"" + model + "\",backend=\"" + b +
@@ -93,7 +94,7 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   EXPECT_EQ(value(m, "corral_backend_models_loaded{backend=\"" + b + "\"}"), 1);
   EXPECT_EQ(value(m, "corral_backend_vram_bytes{backend=\"" + b + "\"}"), 2019393189);
   EXPECT_EQ(value(m, "corral_healthy_backends"), 1);
-  EXPECT_EQ(value(m, "corral_client_connections_total") - connections_before, 8 + 4 + 4 + 3 + 2 + 7 + 1);
+  EXPECT_EQ(value(m, "corral_client_connections_total") - connections_before, 8 + 4 + 4 + 3 + 2 + 7 + scrapes);
   EXPECT_EQ(value(m, "corral_rejected_total{reason=\"malformed\"}"), 0);
   EXPECT_GT(value(m, "process_resident_memory_bytes"), 0);
   EXPECT_GT(value(m, "process_open_fds"), 0);
@@ -111,7 +112,7 @@ TEST_P(Metrics, RejectionsErrorsAndNamespace) {
   EXPECT_EQ(request(corral.port, "GET", "/api/tags", "", {"X-Big: " + std::string(17000, 'a')}).status, 431);
   // The dead backend is known down, so every request goes to the live one.
   for (int i = 0; i < 6; ++i) EXPECT_EQ(request(corral.port, "GET", "/api/version").status, 200);
-  std::string m = request(corral.port, "GET", "/metrics").body;
+  std::string m = settled_metrics(corral.port, "ollama");
   EXPECT_EQ(value(m, "ollama_rejected_total{reason=\"malformed\"}"), 1) << m;
   EXPECT_EQ(value(m, "ollama_rejected_total{reason=\"body_too_large\"}"), 1);
   EXPECT_EQ(value(m, "ollama_rejected_total{reason=\"header_too_large\"}"), 1);
@@ -122,7 +123,7 @@ TEST_P(Metrics, RejectionsErrorsAndNamespace) {
 
   Corral only_dead({"http://127.0.0.1:" + std::to_string(dead)}, GetParam());
   for (int i = 0; i < 3; ++i) EXPECT_EQ(request(only_dead.port, "GET", "/api/version").status, 502);
-  std::string d = request(only_dead.port, "GET", "/metrics").body;
+  std::string d = settled_metrics(only_dead.port);
   EXPECT_EQ(value(d, "corral_errors_total{kind=\"connect\"}"), 3) << d;
   EXPECT_EQ(value(d, "corral_healthy_backends"), 0);
   EXPECT_EQ(value(d, "corral_requests_total{endpoint=\"/api/version\",model=\"\",backend=\"http://127.0.0.1:" +

@@ -1,358 +1,268 @@
-// The Ollama and OpenAI-compatible endpoints corral-sim answers.
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// Routing, the model-list endpoints and model management (pull/push/create/copy/delete).
+#include "sim_api.h"
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-#include <functional>
-#include <map>
-#include <simdjson.h>
-#include <thread>
+#include <cstring>
 
-#include "sim.h"
+#include "sim_json.h"
 
 namespace sim {
+
+Reply openai_error(int status, std::string_view message) {
+  Json j;
+  j.begin_object().key("error").begin_object().str("message", message);
+  j.str("type", status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error");
+  j.key("param").null().key("code").null().end_object().end_object();
+  return json_reply(status, j.take());
+}
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+Reply not_found_page() { return text_reply(404, "text/plain", "404 page not found"); }
 
-std::string now_iso() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(us));
-  return buf;
-}
-
-long unix_now() { return static_cast<long>(std::time(nullptr)); }
-
-std::string digest(const std::string& name) {
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%016zx%016zx%016zx%016zx", std::hash<std::string>{}(name),
-                std::hash<std::string>{}(name + "1"), std::hash<std::string>{}(name + "2"),
-                std::hash<std::string>{}(name + "3"));
-  return buf;
-}
-
-std::string details(const Model& m) {
-  std::string family = m.name.substr(0, m.name.find_first_of(":.0123456789"));
-  return R"({"parent_model":"","format":"gguf","family":)" + json_str(family) + R"(,"families":[)" + json_str(family) +
-         R"(],"parameter_size":")" + std::to_string(m.size / 600000000 + 1) + R"(B","quantization_level":"Q4_K_M"})";
-}
-
-std::string canonical(const std::string& name) { return name.find(':') == std::string::npos ? name + ":latest" : name; }
-
-struct Body {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  bool ok = false;
-  explicit Body(const std::string& text) {
-    if (text.empty()) return;
-    ok = parser.parse(text).get(root) == simdjson::SUCCESS && root.is_object();
+// Status lines of pull/push/create: the first after the TTFT delay, the rest
+// one token delay apart; each counts as a token chunk for stall/disconnect.
+class LinesStream final : public Producer {
+ public:
+  LinesStream(std::vector<std::string> lines, const Knobs& k)
+      : lines_(std::move(lines)), first_(k.ttft_ms), delay_(k.token_delay_ms) {}
+  int next_delay_ms() override { return i_ >= lines_.size() ? -1 : i_ == 0 ? first_ : delay_; }
+  void next(Chunk& c) override {
+    c.token = true;
+    c.data = std::move(lines_[i_++]) + "\n";
   }
-  std::string str(const char* key) const {
-    std::string_view v;
-    if (ok && root[key].get(v) == simdjson::SUCCESS) return std::string(v);
-    return "";
-  }
-  bool flag(const char* key, bool dflt) const {
-    bool v;
-    if (ok && root[key].get(v) == simdjson::SUCCESS) return v;
-    return dflt;
-  }
-  bool has(const char* key) const { return ok && root[key].error() == simdjson::SUCCESS; }
-  // Words in prompt/messages/input: a stand-in for prompt tokens.
-  int words() const {
-    if (!ok) return 0;
-    std::string all = str("prompt") + " " + str("system");
-    simdjson::dom::array arr;
-    if (root["messages"].get(arr) == simdjson::SUCCESS) {
-      for (auto m : arr) {
-        std::string_view c;
-        if (m["content"].get(c) == simdjson::SUCCESS) all += " " + std::string(c);
-      }
-    }
-    int n = 0;
-    bool in = false;
-    for (char c : all) {
-      bool sp = c == ' ' || c == '\n' || c == '\t';
-      if (!sp && !in) ++n;
-      in = !sp;
-    }
-    return n + 1;
-  }
-  std::vector<std::string> inputs() const {
-    std::vector<std::string> out;
-    if (!ok) return out;
-    std::string_view s;
-    simdjson::dom::array arr;
-    if (root["input"].get(s) == simdjson::SUCCESS) out.emplace_back(s);
-    else if (root["input"].get(arr) == simdjson::SUCCESS) {
-      for (auto v : arr) {
-        std::string_view x;
-        if (v.get(x) == simdjson::SUCCESS) out.emplace_back(x);
-      }
-    } else if (root["prompt"].get(s) == simdjson::SUCCESS) {
-      out.emplace_back(s);
-    }
-    return out;
-  }
+
+ private:
+  std::vector<std::string> lines_;
+  size_t i_ = 0;
+  int first_, delay_;
 };
 
-std::string vec(const std::string& text) {
-  size_t h = std::hash<std::string>{}(text);
-  std::string out = "[";
-  for (int i = 0; i < 8; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%s%.6f", i ? "," : "", static_cast<double>((h >> (i * 7)) % 2001) / 1000.0 - 1.0);
-    out += buf;
+Reply progress(std::vector<std::string> lines, bool stream, const Knobs& k) {
+  if (stream) {
+    Reply r;
+    r.content_type = kNdjson;
+    r.stream = std::make_unique<LinesStream>(std::move(lines), k);
+    return r;
   }
-  return out + "]";
+  Reply r = json_reply(200, "{\"status\":\"success\"}");
+  r.delay_ms = k.ttft_ms + static_cast<int>(lines.size() - 1) * k.token_delay_ms;
+  r.tokens = static_cast<int>(lines.size());
+  return r;
 }
 
-void sleep_ms(int ms) {
-  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+std::string status_line(std::string_view status) {
+  Json j;
+  return j.begin_object().str("status", status).end_object().take();
 }
 
-// Keeps the connection open, sending nothing, until the client closes it.
-bool stall(Reply& out, Stats& stats) {
-  char b[512];
-  while (::recv(out.fd(), b, sizeof b, 0) > 0) {
+std::string layer_line(std::string_view verb, std::string_view digest, int64_t total, int64_t completed) {
+  Json j;
+  j.begin_object().str("status", std::string(verb) + " " + std::string(digest.substr(0, 12)));
+  j.str("digest", "sha256:" + std::string(digest)).num("total", total);
+  if (completed >= 0) j.num("completed", completed);
+  return j.end_object().take();
+}
+
+std::string model_entry(const Model& m, bool ps) {
+  Json j;
+  j.begin_object().str("name", m.name).str("model", m.name);
+  if (!ps) j.str("modified_at", m.modified_at);
+  j.num("size", m.size).str("digest", model_digest(m.name)).raw("details", details_json(m));
+  if (ps) j.str("expires_at", rfc3339_now(300)).num("size_vram", m.size);
+  return j.end_object().take();
+}
+
+Reply list_models(Ctx& ctx, bool ps) {
+  Json j;
+  j.begin_object().key("models").begin_array();
+  for (const Model& m : ctx.state.models()) {
+    if (!ps || m.loaded) j.raw(model_entry(m, ps));
   }
-  ++stats.streams_aborted;
-  return false;
+  return json_reply(200, j.end_array().end_object().take());
 }
 
-std::string token(int i, int pad = 0) { return "token" + std::to_string(i) + std::string(static_cast<size_t>(pad), '.') + " "; }
+Reply openai_models(Ctx& ctx, std::string_view one) {
+  static const int64_t started = unix_now() - 86400;
+  Json j;
+  auto entry = [&](const Model& m) {
+    j.begin_object().str("id", m.name).str("object", "model").num("created", started);
+    j.str("owned_by", "library").end_object();
+  };
+  if (!one.empty()) {
+    Model m;
+    if (!ctx.state.find(one, &m)) return openai_error(404, "model \"" + std::string(one) + "\" not found");
+    entry(m);
+    return json_reply(200, j.take());
+  }
+  j.begin_object().str("object", "list").key("data").begin_array();
+  for (const Model& m : ctx.state.models()) entry(m);
+  return json_reply(200, j.end_array().end_object().take());
+}
 
-struct Gen {
-  const Request& req;
-  Reply& out;
-  Stats& stats;
-  Body& body;
-  std::string model;
-  bool chat;
+Reply show(const Model& m) {
+  bool embed = is_embedding_model(m.name);
+  std::string d = model_digest(m.name), fam = model_family(m.name);
+  std::string tmpl = embed ? "" : "{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}";
+  std::string params = embed ? "num_ctx                        8192" : "stop                           \"<|eot_id|>\"";
+  std::string modelfile = "# Modelfile generated by \"ollama show\"\n# To build a new Modelfile based on this, replace FROM with:\n# FROM " +
+                          m.name + "\n\nFROM /root/.ollama/models/blobs/sha256-" + d + "\n";
+  if (!embed) modelfile += "TEMPLATE \"\"\"" + tmpl + "\"\"\"\nPARAMETER stop <|eot_id|>\n";
+  else modelfile += "PARAMETER num_ctx 8192\n";
+  Json j;
+  j.begin_object().str("license", "simulated model; no license").str("modelfile", modelfile).str("parameters", params);
+  j.str("template", tmpl).raw("details", details_json(m));
+  j.key("model_info").begin_object().str("general.architecture", fam).num("general.file_type", 15);
+  j.num("general.parameter_count", static_cast<int64_t>(static_cast<double>(m.size) / 0.6));
+  j.num("general.quantization_version", 2).num(fam + ".context_length", embed ? 2048 : 131072);
+  j.num(fam + ".embedding_length", embed ? 768 : 3072).end_object();
+  j.key("capabilities").begin_array().str(embed ? "embedding" : "completion").end_array();
+  j.str("modified_at", m.modified_at);
+  return json_reply(200, j.end_object().take());
+}
+
+Reply sim_stats(Ctx& ctx) {
+  Json j;
+  j.begin_object().num("connections_open", ctx.stats.connections_open.load());
+  j.num("connections_total", ctx.stats.connections_total.load()).num("requests_total", ctx.stats.requests_total.load());
+  j.num("streams_aborted", ctx.stats.streams_aborted.load()).end_object();
+  return json_reply(200, j.take());
+}
+
+std::string model_field(const Body& b) {
+  std::string m = b.str("model");
+  return m.empty() ? b.str("name") : m;
+}
+
+Reply pull(const Request& req, const Body& b, Ctx& ctx, const std::string& name) {
+  int64_t size = ctx.state.add(name, 1000000000 + static_cast<int64_t>(fnv1a(canonical_name(name)) % 3000000000ull));
+  std::string d = model_digest(name);
+  std::string small = model_digest(name + "#params");
+  return progress({status_line("pulling manifest"), layer_line("pulling", d, size, 0),
+                   layer_line("pulling", d, size, size / 2), layer_line("pulling", d, size, size),
+                   layer_line("pulling", small, 487, 487), status_line("verifying sha256 digest"),
+                   status_line("writing manifest"), status_line("success")},
+                  b.flag("stream", true), req.knobs);
+}
+
+Reply push(const Request& req, const Body& b, Ctx& ctx, const std::string& name) {
+  Model m;
+  if (!ctx.state.find(name, &m)) return error_reply(404, "model '" + name + "' not found");
+  std::string d = model_digest(name);
+  Json start;
+  start.begin_object().str("status", "starting upload").str("digest", "sha256:" + d).num("total", m.size).end_object();
+  return progress({status_line("retrieving manifest"), start.take(), layer_line("pushing", d, m.size, m.size / 2),
+                   layer_line("pushing", d, m.size, m.size), status_line("pushing manifest"), status_line("success")},
+                  b.flag("stream", true), req.knobs);
+}
+
+Reply create(const Request& req, const Body& b, Ctx& ctx, const std::string& name) {
+  std::string from = b.str("from");
+  if (from.empty()) {  // legacy: a Modelfile with a FROM line
+    std::string mf = b.str("modelfile");
+    size_t at = mf.find("FROM ");
+    if (at != std::string::npos) from = mf.substr(at + 5, mf.find('\n', at) == std::string::npos ? std::string::npos : mf.find('\n', at) - at - 5);
+  }
+  Model base;
+  int64_t size = !from.empty() && ctx.state.find(from, &base) ? base.size : 2000000000;
+  ctx.state.add(name, size);
+  return progress({status_line("using existing layer sha256:" + model_digest(from.empty() ? name : from)),
+                   status_line("creating new layer sha256:" + model_digest(name + "#params")),
+                   status_line("writing manifest"), status_line("success")},
+                  b.flag("stream", true), req.knobs);
+}
+
+enum class Kind { ollama, openai, plain };
+
+struct Route {
+  const char* method;
+  const char* path;
+  Kind kind;
+  bool needs_body;
 };
 
-std::string stats_fields(int prompt, int tokens, long long total_ns, const Knobs& k) {
-  long long load = 1000000, prompt_ns = static_cast<long long>(k.ttft_ms) * 1000000 + 1000;
-  long long eval = std::max<long long>(static_cast<long long>(tokens) * k.token_delay_ms * 1000000, tokens * 1000ll);
-  return ",\"total_duration\":" + std::to_string(std::max(total_ns, load + prompt_ns + eval)) +
-         ",\"load_duration\":" + std::to_string(load) + ",\"prompt_eval_count\":" + std::to_string(prompt) +
-         ",\"prompt_eval_duration\":" + std::to_string(prompt_ns) + ",\"eval_count\":" + std::to_string(tokens) +
-         ",\"eval_duration\":" + std::to_string(eval);
-}
+const Route kRoutes[] = {
+    {"GET", "/", Kind::plain, false},
+    {"GET", "/api/version", Kind::ollama, false},
+    {"GET", "/api/tags", Kind::ollama, false},
+    {"GET", "/api/ps", Kind::ollama, false},
+    {"POST", "/api/show", Kind::ollama, true},
+    {"POST", "/api/generate", Kind::ollama, true},
+    {"POST", "/api/chat", Kind::ollama, true},
+    {"POST", "/api/embed", Kind::ollama, true},
+    {"POST", "/api/embeddings", Kind::ollama, true},
+    {"POST", "/api/pull", Kind::ollama, true},
+    {"POST", "/api/push", Kind::ollama, true},
+    {"POST", "/api/create", Kind::ollama, true},
+    {"POST", "/api/copy", Kind::ollama, true},
+    {"DELETE", "/api/delete", Kind::ollama, true},
+    {"POST", "/v1/chat/completions", Kind::openai, true},
+    {"POST", "/v1/completions", Kind::openai, true},
+    {"POST", "/v1/embeddings", Kind::openai, true},
+    {"GET", "/v1/models", Kind::openai, false},
+    {"GET", "/sim/stats", Kind::plain, false},
+};
 
-bool generate(Gen& g) {
-  const Knobs& k = g.req.knobs;
-  auto start = Clock::now();
-  bool stream = g.body.flag("stream", true);
-  std::string head = "{\"model\":" + json_str(g.model) + ",\"created_at\":";
-  std::string prompt = g.chat ? "" : g.body.str("prompt");
-  bool load_only = g.chat ? !g.body.has("messages") : prompt.empty();
-  int n = load_only ? 0 : k.tokens;
-  auto piece = [&](const std::string& text) {
-    return g.chat ? ",\"message\":{\"role\":\"assistant\",\"content\":" + json_str(text) + "}"
-                  : ",\"response\":" + json_str(text);
-  };
-  auto final_obj = [&](const std::string& text) {
-    long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-    std::string o = head + json_str(now_iso()) + piece(text) + ",\"done\":true,\"done_reason\":" +
-                    json_str(load_only ? "load" : "stop");
-    if (!g.chat) o += ",\"context\":[1,2,3]";
-    return o + stats_fields(g.body.words(), n, ns, k) + "}";
-  };
-  if (k.stall_after == 0) return stall(g.out, g.stats);
-  if (!stream) {
-    sleep_ms(k.ttft_ms + n * k.token_delay_ms);
-    std::string text;
-    for (int i = 0; i < n; ++i) text += token(i);
-    return g.out.json(200, final_obj(text));
-  }
-  if (!g.out.begin_stream("application/x-ndjson")) return false;
-  sleep_ms(k.ttft_ms);
-  for (int i = 0; i < n; ++i) {
-    if (i > 0) sleep_ms(k.token_delay_ms);
-    if (!g.out.chunk(head + json_str(now_iso()) + piece(token(i, k.token_pad)) + ",\"done\":false}\n")) {
-      ++g.stats.streams_aborted;
-      return false;
-    }
-    if (k.stall_after == i + 1) return stall(g.out, g.stats);
-    if (k.disconnect_after == i + 1) return false;
-  }
-  if (!g.out.chunk(final_obj("") + "\n")) return false;
-  return g.out.end_stream();
-}
-
-bool openai_chat(Gen& g, bool completions) {
-  const Knobs& k = g.req.knobs;
-  bool stream = g.body.flag("stream", false);
-  bool usage = false;
-  simdjson::dom::element so;
-  if (g.body.ok && g.body.root["stream_options"].get(so) == simdjson::SUCCESS) {
-    bool v;
-    if (so["include_usage"].get(v) == simdjson::SUCCESS) usage = v;
-  }
-  std::string id = (completions ? "cmpl-" : "chatcmpl-") + std::to_string(std::rand() % 1000);
-  std::string common = "\"id\":" + json_str(id) + ",\"object\":\"" +
-                       (completions ? "text_completion" : (stream ? "chat.completion.chunk" : "chat.completion")) +
-                       "\",\"created\":" + std::to_string(unix_now()) + ",\"model\":" + json_str(g.model) +
-                       ",\"system_fingerprint\":\"fp_ollama\"";
-  int prompt = g.body.words();
-  std::string usage_obj = "\"usage\":{\"prompt_tokens\":" + std::to_string(prompt) + ",\"completion_tokens\":" +
-                          std::to_string(k.tokens) + ",\"total_tokens\":" + std::to_string(prompt + k.tokens) + "}";
-  auto choice = [&](const std::string& text, bool delta, const std::string& finish) {
-    std::string c = "{\"index\":0,";
-    if (completions) c += "\"text\":" + json_str(text);
-    else c += std::string(delta ? "\"delta\"" : "\"message\"") + ":{\"role\":\"assistant\",\"content\":" + json_str(text) + "}";
-    return c + ",\"finish_reason\":" + (finish.empty() ? "null" : json_str(finish)) + "}";
-  };
-  if (k.stall_after == 0) return stall(g.out, g.stats);
-  if (!stream) {
-    sleep_ms(k.ttft_ms + k.tokens * k.token_delay_ms);
-    std::string text;
-    for (int i = 0; i < k.tokens; ++i) text += token(i);
-    return g.out.json(200, "{" + common + ",\"choices\":[" + choice(text, false, "stop") + "]," + usage_obj + "}");
-  }
-  if (!g.out.begin_stream("text/event-stream")) return false;
-  sleep_ms(k.ttft_ms);
-  for (int i = 0; i < k.tokens; ++i) {
-    if (i > 0) sleep_ms(k.token_delay_ms);
-    if (!g.out.chunk("data: {" + common + ",\"choices\":[" + choice(token(i), true, "") + "]}\n\n")) {
-      ++g.stats.streams_aborted;
-      return false;
-    }
-    if (k.stall_after == i + 1) return stall(g.out, g.stats);
-    if (k.disconnect_after == i + 1) return false;
-  }
-  if (!g.out.chunk("data: {" + common + ",\"choices\":[" + choice("", true, "stop") + "]}\n\n")) return false;
-  if (usage && !g.out.chunk("data: {" + common + ",\"choices\":[]," + usage_obj + "}\n\n")) return false;
-  if (!g.out.chunk("data: [DONE]\n\n")) return false;
-  return g.out.end_stream();
-}
-
-bool progress(Reply& out, bool stream, const std::vector<std::string>& lines) {
-  if (!stream) return out.json(200, "{\"status\":\"success\"}");
-  if (!out.begin_stream("application/x-ndjson")) return false;
-  for (const auto& l : lines) {
-    if (!out.chunk(l + "\n")) return false;
-  }
-  return out.end_stream();
-}
-
-std::string not_found(const std::string& model) {
-  return "{\"error\":\"model \\\"" + model + "\\\" not found, try pulling it first\"}";
+bool is_inference(std::string_view p) {
+  return p == "/api/generate" || p == "/api/chat" || p == "/api/embed" || p == "/api/embeddings" ||
+         p == "/v1/chat/completions" || p == "/v1/completions" || p == "/v1/embeddings";
 }
 
 }  // namespace
 
-bool handle(const Request& req, Reply& out, State& state, Stats& stats, const Options& opt) {
+Reply route(const Request& req, Ctx& ctx) {
   const std::string& p = req.path;
-  const std::string& m = req.method;
-  if (p == "/" && (m == "GET" || m == "HEAD")) return out.text(200, "text/plain; charset=utf-8", "Ollama is running");
-  if (p == "/sim/stats") {
-    return out.json(200, "{\"connections_open\":" + std::to_string(stats.connections_open.load()) +
-                             ",\"connections_total\":" + std::to_string(stats.connections_total.load()) +
-                             ",\"requests_total\":" + std::to_string(stats.requests_total.load()) +
-                             ",\"streams_aborted\":" + std::to_string(stats.streams_aborted.load()) + "}");
+  std::string method = req.method == "HEAD" ? "GET" : req.method;
+  if (p == "/sim/stats" && method == "GET") return sim_stats(ctx);
+  if (!req.knob_error.empty()) return error_reply(400, req.knob_error);
+  if (req.knobs.status) return error_reply(req.knobs.status, "simulated status " + std::to_string(req.knobs.status));
+
+  const Route* r = nullptr;
+  for (const Route& x : kRoutes) {
+    if (p == x.path && method == x.method) r = &x;
   }
-  if (p == "/api/version" && m == "GET") return out.json(200, "{\"version\":" + json_str(opt.version) + "}");
-  if (req.knobs.status) {
-    return out.json(req.knobs.status, "{\"error\":\"simulated status " + std::to_string(req.knobs.status) + "\"}");
+  if (!r && method == "GET" && p.rfind("/v1/models/", 0) == 0 && p.size() > 11) return openai_models(ctx, p.substr(11));
+  if (!r) return not_found_page();  // like Ollama's gin router, also for a known path with another method
+
+  if (p == "/") return text_reply(200, kText, "Ollama is running");
+  if (p == "/api/version") return json_reply(200, Json().begin_object().str("version", ctx.opt.version).end_object().take());
+  if (p == "/api/tags" || p == "/api/ps") return list_models(ctx, p == "/api/ps");
+  if (p == "/v1/models") return openai_models(ctx, "");
+  if (ctx.opt.fail_status && is_inference(p)) return error_reply(ctx.opt.fail_status, "simulated failure");
+
+  bool oai = r->kind == Kind::openai;
+  auto fail = [&](int status, std::string_view msg) { return oai ? openai_error(status, msg) : error_reply(status, msg); };
+  Body b(req.body);
+  if (b.empty()) return fail(400, oai ? "EOF" : "missing request body");
+  if (!b.ok()) return fail(400, "invalid JSON body: " + b.error());
+
+  if (p == "/api/copy") {
+    std::string src = b.str("source"), dst = b.str("destination");
+    if (src.empty() || dst.empty()) return fail(400, "source and destination are required");
+    Model m;
+    if (!ctx.state.find(src, &m)) return fail(404, "model \"" + src + "\" not found");
+    ctx.state.remove(dst);
+    ctx.state.add(dst, m.size);
+    return text_reply(200, nullptr, "");
   }
-  if ((p == "/api/tags" || p == "/api/ps") && m == "GET") {
-    std::string list;
-    for (const Model& md : state.models()) {
-      if (p == "/api/ps" && !md.loaded) continue;
-      if (!list.empty()) list += ",";
-      list += "{\"name\":" + json_str(md.name) + ",\"model\":" + json_str(md.name) + ",";
-      if (p == "/api/tags") list += "\"modified_at\":\"2024-06-01T12:00:00.000000Z\",";
-      list += "\"size\":" + std::to_string(md.size) + ",\"digest\":" + json_str(digest(md.name)) + ",\"details\":" + details(md);
-      if (p == "/api/ps") list += ",\"expires_at\":\"2099-01-01T00:00:00Z\",\"size_vram\":" + std::to_string(md.size);
-      list += "}";
-    }
-    return out.json(200, "{\"models\":[" + list + "]}");
+  std::string name = model_field(b);
+  if (name.empty()) return fail(400, "model is required");
+  if (p == "/api/delete") {
+    if (!ctx.state.remove(name)) return fail(404, "model '" + name + "' not found");
+    return text_reply(200, nullptr, "");
   }
-  if (p == "/v1/models" && m == "GET") {
-    std::string list;
-    for (const Model& md : state.models()) {
-      if (!list.empty()) list += ",";
-      list += "{\"id\":" + json_str(md.name) + ",\"object\":\"model\",\"created\":1717243200,\"owned_by\":\"library\"}";
-    }
-    return out.json(200, "{\"object\":\"list\",\"data\":[" + list + "]}");
+  if (p == "/api/pull") return pull(req, b, ctx, name);
+  if (p == "/api/push") return push(req, b, ctx, name);
+  if (p == "/api/create") return create(req, b, ctx, name);
+
+  Model m;
+  if (!ctx.state.find(name, &m)) {
+    if (p == "/api/show") return fail(404, "model '" + name + "' not found");
+    return fail(404, "model \"" + name + "\" not found, try pulling it first");
   }
-  Body body(req.body);
-  bool post = m == "POST" || m == "DELETE";
-  if (post && !req.body.empty() && !body.ok) return out.json(400, "{\"error\":\"invalid JSON request body\"}");
-  std::string name = body.str("model");
-  if (name.empty()) name = body.str("name");
-  Model md;
-  bool known = state.find(canonical(name), &md);
-  if (p == "/api/show" && m == "POST") {
-    if (!known) return out.json(404, "{\"error\":\"model '" + name + "' not found\"}");
-    return out.json(200, R"({"modelfile":"FROM )" + md.name + R"(","parameters":"stop \"<|eot_id|>\"","template":"{{ .Prompt }}","details":)" +
-                             details(md) + R"(,"model_info":{"general.architecture":"llama","general.parameter_count":)" +
-                             std::to_string(md.size / 2) + R"(},"capabilities":["completion"]})");
-  }
-  bool gen = p == "/api/generate" || p == "/api/chat";
-  bool oai = p == "/v1/chat/completions" || p == "/v1/completions";
-  bool embed = p == "/api/embed" || p == "/api/embeddings" || p == "/v1/embeddings";
-  if ((gen || oai || embed) && m == "POST") {
-    if (!known) {
-      if (oai || p == "/v1/embeddings") {
-        return out.json(404, "{\"error\":{\"message\":\"model \\\"" + name + "\\\" not found, try pulling it first\",\"type\":\"api_error\",\"param\":null,\"code\":null}}");
-      }
-      return out.json(404, not_found(name));
-    }
-    if (opt.fail_status) return out.json(opt.fail_status, "{\"error\":\"simulated failure\"}");
-    Gen g{req, out, stats, body, name, p == "/api/chat"};
-    if (gen) return generate(g);
-    if (oai) return openai_chat(g, p == "/v1/completions");
-    std::vector<std::string> in = body.inputs();
-    if (p == "/api/embeddings") return out.json(200, "{\"embedding\":" + vec(in.empty() ? "" : in[0]) + "}");
-    std::string vs;
-    for (size_t i = 0; i < in.size(); ++i) {
-      if (p == "/api/embed") vs += (i ? "," : "") + vec(in[i]);
-      else vs += std::string(i ? "," : "") + "{\"object\":\"embedding\",\"embedding\":" + vec(in[i]) + ",\"index\":" + std::to_string(i) + "}";
-    }
-    if (p == "/api/embed") {
-      return out.json(200, "{\"model\":" + json_str(name) + ",\"embeddings\":[" + vs + "],\"total_duration\":1000000,\"load_duration\":1000,\"prompt_eval_count\":" + std::to_string(in.size()) + "}");
-    }
-    return out.json(200, "{\"object\":\"list\",\"data\":[" + vs + "],\"model\":" + json_str(name) + ",\"usage\":{\"prompt_tokens\":" + std::to_string(in.size()) + ",\"total_tokens\":" + std::to_string(in.size()) + "}}");
-  }
-  bool stream = body.flag("stream", true);
-  if ((p == "/api/pull" || p == "/api/push") && m == "POST") {
-    std::string d = "sha256:" + digest(name);
-    if (p == "/api/pull") state.add(canonical(name), 1000000000);
-    std::string verb = p == "/api/pull" ? "pulling " : "pushing ";
-    return progress(out, stream, {p == "/api/pull" ? "{\"status\":\"pulling manifest\"}" : "{\"status\":\"retrieving manifest\"}",
-                                  "{\"status\":\"" + verb + d.substr(7, 12) + "\",\"digest\":\"" + d + "\",\"total\":1000,\"completed\":500}",
-                                  "{\"status\":\"" + verb + d.substr(7, 12) + "\",\"digest\":\"" + d + "\",\"total\":1000,\"completed\":1000}",
-                                  "{\"status\":\"verifying sha256 digest\"}", "{\"status\":\"writing manifest\"}",
-                                  "{\"status\":\"success\"}"});
-  }
-  if (p == "/api/create" && m == "POST") {
-    state.add(canonical(name), 2000000000);
-    return progress(out, stream, {"{\"status\":\"using existing layer sha256:" + digest(name) + "\"}",
-                                  "{\"status\":\"writing manifest\"}", "{\"status\":\"success\"}"});
-  }
-  if (p == "/api/copy" && m == "POST") {
-    Model src;
-    if (!state.find(canonical(body.str("source")), &src)) return out.json(404, "{\"error\":\"model '" + body.str("source") + "' not found\"}");
-    state.add(canonical(body.str("destination")), src.size);
-    return out.text(200, "", "");
-  }
-  if (p == "/api/delete" && m == "DELETE") {
-    if (!state.remove(canonical(name))) return out.json(404, "{\"error\":\"model '" + name + "' not found\"}");
-    return out.text(200, "", "");
-  }
-  return out.text(404, "text/plain", "404 page not found");
+  if (p == "/api/show") return show(m);
+  if (p == "/api/generate" || p == "/api/chat") return ollama_generate(req, b, name, p == "/api/chat", ctx);
+  if (p == "/v1/chat/completions" || p == "/v1/completions") return openai_generate(req, b, name, p == "/v1/chat/completions");
+  return embed_reply(p, req, b, name);
 }
 
 }  // namespace sim

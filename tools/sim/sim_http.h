@@ -1,0 +1,70 @@
+// corral-sim: what the connection layer hands to the API layer and back: a
+// parsed request, and a reply that is either a whole body or a chunk stream.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sim {
+
+// Per-request knobs: defaults from the flags, overridden by X-Sim-* headers.
+struct Knobs {
+  int tokens = 8;
+  int ttft_ms = 0;
+  int token_delay_ms = 0;
+  int token_pad = 0;          // '.' characters appended to each token
+  int status = 0;             // X-Sim-Status (0: off)
+  int disconnect_after = -1;  // token chunks, then close abruptly
+  int stall_after = -1;       // token chunks, then send nothing more
+};
+
+struct Request {
+  std::string method;  // "GET", "HEAD", "POST", ...
+  std::string path;    // without the query string
+  std::string body;
+  Knobs knobs;
+  std::string knob_error;  // set when an X-Sim-* header is malformed
+};
+
+// One piece of a streamed reply.
+struct Chunk {
+  std::string data;
+  bool token = false;  // counts for X-Sim-Stall-After / X-Sim-Disconnect-After
+};
+
+// A streamed reply, played by the connection: wait next_delay_ms() after the
+// previous chunk, then take next() (built when due, so timestamps are real).
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  virtual int next_delay_ms() = 0;  // -1 once the stream is complete
+  virtual void next(Chunk& c) = 0;
+};
+
+struct Reply {
+  int status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  std::string body;          // whole body when `stream` is null
+  std::unique_ptr<Producer> stream;  // chunked (Transfer-Encoding) when set
+  int delay_ms = 0;  // whole-body replies: time before the reply is sent
+  int tokens = 0;    // whole-body replies: tokens it carries (for stall/disconnect)
+};
+
+extern const char* const kJson;    // application/json; charset=utf-8
+extern const char* const kNdjson;  // application/x-ndjson
+extern const char* const kSse;     // text/event-stream
+extern const char* const kText;    // text/plain; charset=utf-8
+
+Reply json_reply(int status, std::string body);
+Reply error_reply(int status, std::string_view message);  // {"error":message}
+Reply text_reply(int status, const char* content_type, std::string body);
+
+const char* reason_phrase(int status);
+bool status_has_body(int status);
+// "HTTP/1.1 ..." through the blank line. content_length < 0: chunked (or
+// close-delimited when `chunked` is false, for HTTP/1.0 clients).
+std::string response_head(int status, std::string_view content_type, int64_t content_length, bool close,
+                          bool chunked = true);
+
+}  // namespace sim
