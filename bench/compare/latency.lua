@@ -1,7 +1,24 @@
--- Prints one JSON line with latency percentiles (microseconds) and counts.
+-- wrk script: at the end, one line "WRKJSON {...}" with counts and latency
+-- percentiles in microseconds (wrk's own --latency table rounds to 3 digits).
+-- With WRK_STREAM_TOKENS set in the environment, each request is instead an
+-- Ollama /api/generate POST that corral-sim answers with that many streamed tokens.
+local tokens = os.getenv("WRK_STREAM_TOKENS")
+if tokens and tokens ~= "" then
+  wrk.method = "POST"
+  wrk.path = "/api/generate"
+  wrk.body = '{"model":"llama3.2","prompt":"hi"}'
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-Sim-Tokens"] = tokens
+  wrk.headers["X-Sim-TTFT-Ms"] = "0"
+  wrk.headers["X-Sim-Token-Delay-Ms"] = "0"
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors":%d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.status + e.timeout))
+  io.write(string.format(
+    'WRKJSON {"requests":%d,"bytes":%d,"duration_us":%d,"mean_us":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\n',
+    summary.requests, summary.bytes, summary.duration, latency.mean,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
 end
