@@ -86,13 +86,7 @@ void Session::on_request_head() {
   const http::Head& h = req_.head();
   endpoint_ = classify(h.path());
   head_only_ = h.method() == "HEAD";
-  model_.clear();
-  category_ = metrics::kCategoryNone;
-  complexity_score_ = -1;
-  backend_ = metrics::kBackendNone;
-  first_byte_us_ = 0;
-  connect_us_ = -1;
-  tail_.clear();
+  reset_request_facts();
   client_keep_alive_ = req_.keep_alive();
   std::string_view id = http::usable_request_id(h);
   if (!id.empty()) {
@@ -140,10 +134,7 @@ void Session::reject(int status, std::string_view why) {
                                        : metrics::kRejectMalformed);
   if (state_ == State::head) {
     endpoint_ = kOther;
-    model_.clear();
-    category_ = metrics::kCategoryNone;
-    complexity_score_ = -1;
-    backend_ = metrics::kBackendNone;
+    reset_request_facts();
     if (!request_started_) start_us_ = core::mono_us();
     request_started_ = true;
     count_started();
@@ -152,6 +143,17 @@ void Session::reject(int status, std::string_view why) {
   client_paused_ = true;
   pending_in_.clear();
   respond_local(http::json_error(status, why), true);
+}
+
+// What the metrics learn about one request, cleared before the next.
+void Session::reset_request_facts() {
+  model_.clear();
+  category_ = metrics::kCategoryNone;
+  complexity_score_ = -1;
+  backend_ = metrics::kBackendNone;
+  first_byte_us_ = 0;
+  connect_us_ = -1;
+  tail_.clear();
 }
 
 void Session::count_started() {

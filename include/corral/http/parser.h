@@ -50,9 +50,6 @@ class MessageParser {
   bool chunked() const { return (p_.flags & F_CHUNKED) != 0; }
   bool body_until_eof() const { return llhttp_message_needs_eof(&p_) != 0; }
   uint64_t content_length() const { return has_length_ ? length_ : 0; }
-  bool has_content_length() const { return has_length_; }
-  uint64_t body_bytes() const { return body_bytes_; }
-  bool in_head() const { return !head_done_; }
 
   // After Status::error: HTTP status to answer with (400, 413, 431) and why.
   int error_status() const { return error_status_; }

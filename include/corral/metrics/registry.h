@@ -151,7 +151,6 @@ class Registry {
  public:
   Registry(unsigned shards, unsigned max_models);
   Shard& shard(unsigned i) { return *shards_[i]; }
-  unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   void render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const;
 
  private:

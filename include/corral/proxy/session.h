@@ -62,6 +62,7 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   void count_started();
   void count_finished();
   void record_metrics();
+  void reset_request_facts();
 
   WorkerContext& ctx_;
   core::Socket client_;
