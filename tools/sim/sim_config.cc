@@ -79,8 +79,8 @@ bool parse_models(const std::string& spec, std::vector<ModelSpec>& out, std::str
     errno = 0;
     char* end = nullptr;
     long long v = std::strtoll(size.c_str(), &end, 10);
-    if (size.empty() || *end || errno || v <= 0) {
-      err = "model entry '" + item + "': SIZE_BYTES must be a positive integer";
+    if (size.empty() || *end || errno || v < 0) {  // 0: the backend reports no size
+      err = "model entry '" + item + "': SIZE_BYTES must be a whole number (0: no size reported)";
       return false;
     }
     out.push_back({canonical_name(item.substr(0, eq)), v, loaded});
