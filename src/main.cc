@@ -35,5 +35,5 @@ int main(int argc, char** argv) {
   log::Level level;
   log::parse_level(cfg.log_level, level);
   log::set_level(level);
-  return server::run(cfg);
+  return server::run(cfg, server::ReloadSource{&flags, environ});
 }

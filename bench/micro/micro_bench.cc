@@ -86,7 +86,7 @@ BENCHMARK(BM_AnalyzeRequest2KB);
 static void BM_RenderMetrics100Models10Backends(benchmark::State& state) {
   metrics::Registry reg(2, 100);
   std::vector<metrics::BackendGauge> backends;
-  for (int b = 0; b < 10; ++b) backends.push_back({"http://10.0.0." + std::to_string(b) + ":11434", true, 4, 2, 1 << 30});
+  for (int b = 0; b < 10; ++b) backends.push_back({"http://10.0.0." + std::to_string(b) + ":11434", true, true, 4, 2, 1 << 30});
   std::vector<std::string> models;
   for (int m = 0; m < 100; ++m) models.push_back("model-" + std::to_string(m) + ":7b");
   for (unsigned w = 0; w < 2; ++w) {

@@ -2,39 +2,59 @@
 
 namespace corral::admin {
 
-http::LocalResponse health(const route::BackendList& backends) {
+http::LocalResponse health(const route::RoutingSnapshot& s, const route::BackendTable& table) {
   http::LocalResponse r;
   bool any_up = false;
   std::string list;
-  for (const auto& b : backends) {
-    bool up = b->up.load(std::memory_order_relaxed);
-    any_up = any_up || up;
+  for (const route::MemberView& m : s.members) {
+    any_up = any_up || m.healthy;
     if (!list.empty()) list += ",";
     list += "{\"url\":\"";
-    http::json_escape(list, b->cfg.url);
-    list += up ? "\",\"up\":true}" : "\",\"up\":false}";
+    http::json_escape(list, table[m.slot].url);
+    list += m.healthy ? "\",\"up\":true}" : "\",\"up\":false}";
   }
   r.status = any_up ? 200 : 503;
   r.body = std::string("{\"status\":\"") + (any_up ? "ok" : "unavailable") + "\",\"backends\":[" + list + "]}";
   return r;
 }
 
-http::LocalResponse respond(proxy::WorkerContext& ctx, const http::Head& head, proxy::Endpoint e) {
-  if (head.method() != "GET" && head.method() != "HEAD") {
-    return http::json_error(405, "method not allowed on " + std::string(head.path()));
-  }
-  if (e == proxy::kHealth) return health(*ctx.backends);
+namespace {
+
+http::LocalResponse metrics_page(proxy::WorkerContext& ctx) {
   http::LocalResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  std::vector<metrics::BackendGauge> gauges;
-  for (const auto& b : *ctx.backends) {
-    gauges.push_back({b->cfg.url, b->up.load(std::memory_order_relaxed), b->cfg.max_concurrent,
-                      b->models_loaded.load(std::memory_order_relaxed), b->vram_bytes.load(std::memory_order_relaxed)});
+  const route::RoutingSnapshot& s = ctx.snapshot();
+  const route::BackendTable& table = *ctx.fleet->table;
+  std::vector<metrics::BackendGauge> gauges(table.size());
+  for (size_t slot = 0; slot < gauges.size(); ++slot) {
+    metrics::BackendGauge& g = gauges[slot];
+    g.url = table[slot].url;
+    const route::MemberView* m = s.member(static_cast<uint8_t>(slot));
+    g.present = m != nullptr;
+    if (!m) continue;
+    g.up = m->healthy;
+    g.max_concurrent = m->cfg.max_concurrent;
+    if (m->healthy) {
+      g.models_loaded = static_cast<int64_t>(m->loaded.size());
+      g.vram_bytes = 0;
+      for (const route::LoadedModel& l : m->loaded) g.vram_bytes += l.size_vram;
+    }
   }
   metrics::RenderOptions o{ctx.cfg->metrics.ns, ctx.io_name, ctx.cfg->metrics.default_capacity};
   r.body.reserve(16384);
   ctx.registry->render(r.body, o, gauges);
   return r;
+}
+
+}  // namespace
+
+http::LocalResponse respond(proxy::WorkerContext& ctx, const http::Head& head, proxy::Endpoint e) {
+  if (head.method() != "GET" && head.method() != "HEAD") {
+    return http::json_error(405, "method not allowed on " + std::string(head.path()));
+  }
+  if (e == proxy::kHealth) return health(ctx.snapshot(), *ctx.fleet->table);
+  if (e == proxy::kStatus) return status(ctx);
+  return metrics_page(ctx);
 }
 
 }  // namespace corral::admin

@@ -104,6 +104,16 @@ Complexity estimate(const PromptFacts& f) {
   return c;
 }
 
+uint64_t prefix_hash(std::string_view model, std::string_view system, std::string_view first_user) {
+  if (system.empty() && first_user.empty()) return 0;
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over a bounded prefix of each part
+  for (std::string_view part : {model, system, first_user}) {
+    for (char c : part.substr(0, kHashChars)) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+  }
+  return h ? h : 1;
+}
+
 void pad(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
 }
@@ -118,7 +128,7 @@ RequestInfo analyze_request(std::string& body) {
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return info;
   info.json = true;
   PromptFacts facts;
-  std::string_view last_user;
+  std::string_view last_user, first_user, system;
   std::string_view prompt;
   std::string keyword_scan;  // opening text of each part, for the keyword count
   auto add_text = [&](std::string_view s) {
@@ -130,9 +140,12 @@ RequestInfo analyze_request(std::string& body) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return info;
     auto value = field.value();
-    if (key == "model") {
+    if (key == "model" || (key == "name" && info.model.empty())) {  // "name": Ollama's older field
       std::string_view m;
       if (value.get_string().get(m) == simdjson::SUCCESS) info.model.assign(m);
+    } else if (key == "source") {  // /api/copy
+      std::string_view m;
+      if (value.get_string().get(m) == simdjson::SUCCESS) info.source.assign(m);
     } else if (key == "stream") {
       bool s;
       if (value.get_bool().get(s) == simdjson::SUCCESS) info.stream = s, info.has_stream = true;
@@ -141,6 +154,7 @@ RequestInfo analyze_request(std::string& body) {
       if (value.get_string().get(s) == simdjson::SUCCESS) {
         add_text(s);
         if (key != "system") prompt = s;
+        else system = s;
       }
     } else if (key == "messages") {
       simdjson::ondemand::array arr;
@@ -157,6 +171,8 @@ RequestInfo analyze_request(std::string& body) {
           if (dst && mf.value().get_string().get(*dst) != simdjson::SUCCESS) *dst = {};
         }
         add_text(content);
+        if (role == "user" && first_user.empty()) first_user = content;
+        if (role == "system" && system.empty()) system = content;
         if (role == "user") last_user = content;
       }
     } else if (key == "options") {
@@ -168,6 +184,7 @@ RequestInfo analyze_request(std::string& body) {
   }
   facts.keyword_hits = count_keywords(keyword_scan);
   info.category = categorize(last_user.empty() ? prompt : last_user);
+  info.prefix_hash = prefix_hash(info.model, system, first_user.empty() ? prompt : first_user);
   info.complexity = estimate(facts);
   return info;
 }

@@ -38,9 +38,11 @@ bool parse_duration_ms(const std::string& s, uint32_t& out) {
 
 bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& err) {
   std::string_view u = url;
+  b.dns = u.starts_with("dns+http://");
+  if (b.dns) u.remove_prefix(4);
   if (u.starts_with("http://")) u.remove_prefix(7);
   else if (u.find("://") != std::string_view::npos) {
-    err = "backend url '" + url + "': only http:// is supported";
+    err = "backend url '" + url + "': only http:// and dns+http:// are supported";
     return false;
   }
   while (!u.empty() && u.back() == '/') u.remove_suffix(1);
@@ -59,9 +61,10 @@ bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& er
     port = 11434;
   }
   if (host == "0.0.0.0") host = "127.0.0.1";
-  b.url = "http://" + std::string(u);
+  b.url = (b.dns ? "dns+http://" : "http://") + std::string(u);
   b.host = host;
   b.port = port;
+  b.name = std::string(u);
   return true;
 }
 
@@ -214,6 +217,27 @@ bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
   return true;
 }
 
+// Backend names are unique and every model assignment names one of them.
+static bool check_fleet(const Config& cfg, std::string& err) {
+  for (size_t i = 0; i < cfg.backends.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (cfg.backends[i].name == cfg.backends[j].name) {
+        err = "backends[" + std::to_string(i) + "].name: '" + cfg.backends[i].name + "' is used twice";
+        return false;
+      }
+    }
+  }
+  for (const auto& [model, backend] : cfg.models.assignments) {
+    bool found = false;
+    for (const BackendConfig& b : cfg.backends) found = found || b.name == backend;
+    if (!found) {
+      err = "models.assignments." + model + ": no backend named '" + backend + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool finalize(Config& cfg, std::string& err) {
   std::string host;
   int port;
@@ -226,8 +250,9 @@ bool finalize(Config& cfg, std::string& err) {
     parse_backend_url("http://127.0.0.1:11435", b, err);
     cfg.backends.push_back(b);
   }
+  if (!check_fleet(cfg, err)) return false;
   for (const BackendConfig& b : cfg.backends) {
-    if (b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
+    if (!b.dns && b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
       err = "backend " + b.url + " is corral's own listen address " + cfg.listen + " (would loop)";
       return false;
     }

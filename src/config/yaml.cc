@@ -2,9 +2,11 @@
 // else is an error that names the key.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "corral/config/config.h"
@@ -54,6 +56,25 @@ Setter dur(uint32_t& dst) {
   };
 }
 
+// A non-negative number; `null` (or absent) leaves 0, meaning "no limit".
+Setter gigabytes(double& dst, bool allow_null) {
+  return [&dst, allow_null](const YAML::Node& n, std::string& err) {
+    if (allow_null && n.IsNull()) {
+      dst = 0;
+      return true;
+    }
+    std::string s;
+    char* end = nullptr;
+    double v = scalar(n, s) && !s.empty() ? std::strtod(s.c_str(), &end) : -1;
+    if (!end || *end || !(v > 0) || v > 1e6) {
+      err = allow_null ? "expected a size in GB greater than 0, or null" : "expected a size in GB greater than 0";
+      return false;
+    }
+    dst = v;
+    return true;
+  };
+}
+
 Setter boolean(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
@@ -95,6 +116,34 @@ Setter section(const std::string& name, std::map<std::string, Setter> keys) {
   };
 }
 
+bool one_backend(const YAML::Node& n, const std::string& key, BackendConfig& b, std::string& err) {
+  std::string url;
+  if (n.IsScalar()) {
+    url = n.Scalar();
+  } else if (!apply_map(n, key,
+                        {{"name", str(b.name)},
+                         {"url", str(url)},
+                         {"priority", num(b.priority, 0, 1000000)},
+                         {"max_memory_gb", gigabytes(b.max_memory_gb, true)},
+                         {"max_concurrent", num(b.max_concurrent, 0, 100000)},
+                         {"enabled", boolean(b.enabled)},
+                         {"accept_pulls", boolean(b.accept_pulls)}},
+                        err)) {
+    return false;
+  }
+  if (url.empty()) {
+    err = key + ".url: required";
+    return false;
+  }
+  std::string name = b.name;
+  if (!parse_backend_url(url, b, err)) {
+    err = key + ".url: " + err;
+    return false;
+  }
+  if (!name.empty()) b.name = name;
+  return true;
+}
+
 Setter backends(Config& cfg) {
   return [&cfg](const YAML::Node& n, std::string& err) {
     if (!n.IsSequence()) {
@@ -103,27 +152,89 @@ Setter backends(Config& cfg) {
     }
     cfg.backends.clear();
     for (size_t i = 0; i < n.size(); ++i) {
-      std::string key = "backends[" + std::to_string(i) + "]";
-      std::string url;
-      uint32_t max_concurrent = 0;
-      if (n[i].IsScalar()) {
-        url = n[i].Scalar();
-      } else if (!apply_map(n[i], key, {{"url", str(url)}, {"max_concurrent", num(max_concurrent, 0, 100000)}}, err)) {
-        return false;
-      }
       BackendConfig b;
-      b.max_concurrent = max_concurrent;
-      if (url.empty()) {
-        err = key + ".url: required";
-        return false;
-      }
-      if (!parse_backend_url(url, b, err)) {
-        err = key + ".url: " + err;
-        return false;
-      }
+      if (!one_backend(n[i], "backends[" + std::to_string(i) + "]", b, err)) return false;
       cfg.backends.push_back(b);
     }
     return true;
+  };
+}
+
+// {model: backend-name, ...}
+Setter assignments(std::vector<std::pair<std::string, std::string>>& dst) {
+  return [&dst](const YAML::Node& n, std::string& err) {
+    if (!n.IsMap()) {
+      err = "expected a mapping of model to backend name";
+      return false;
+    }
+    dst.clear();
+    for (const auto& kv : n) {
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty()) {
+        err = kv.first.Scalar() + ": expected a backend name";
+        return false;
+      }
+      dst.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+    }
+    return true;
+  };
+}
+
+Setter overrides(std::vector<std::pair<std::string, double>>& dst) {
+  return [&dst](const YAML::Node& n, std::string& err) {
+    if (!n.IsMap()) {
+      err = "expected a mapping of model to GB";
+      return false;
+    }
+    dst.clear();
+    for (const auto& kv : n) {
+      double gb = 0;
+      std::string why;
+      if (!gigabytes(gb, false)(kv.second, why)) {
+        err = kv.first.Scalar() + ": " + why;
+        return false;
+      }
+      dst.emplace_back(kv.first.Scalar(), gb);
+    }
+    return true;
+  };
+}
+
+Setter patterns(std::vector<MemoryPattern>& dst) {
+  return [&dst](const YAML::Node& n, std::string& err) {
+    if (!n.IsSequence()) {
+      err = "expected a list of {pattern, memory_gb}";
+      return false;
+    }
+    dst.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      MemoryPattern p;
+      std::string key = "[" + std::to_string(i) + "]";
+      if (!apply_map(n[i], key, {{"pattern", str(p.pattern)}, {"memory_gb", gigabytes(p.memory_gb, false)}}, err)) return false;
+      if (p.pattern.empty() || p.memory_gb <= 0) {
+        err = key + ": needs pattern and memory_gb";
+        return false;
+      }
+      try {
+        std::regex re(p.pattern);
+      } catch (const std::regex_error& e) {
+        err = key + ".pattern: invalid regular expression '" + p.pattern + "'";
+        return false;
+      }
+      dst.push_back(p);
+    }
+    return true;
+  };
+}
+
+Setter affinity(bool& dst) {
+  return [&dst](const YAML::Node& n, std::string& err) {
+    std::string s;
+    if (scalar(n, s) && (s == "none" || s == "prefix")) {
+      dst = s == "prefix";
+      return true;
+    }
+    err = "expected none or prefix";
+    return false;
   };
 }
 
@@ -139,6 +250,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
   }
   if (root.IsNull()) return true;
   Timeouts& t = cfg.timeouts;
+  RoutingConfig& r = cfg.routing;
   std::map<std::string, Setter> keys = {
       {"listen", str(cfg.listen)},
       {"workers", num(cfg.workers, 0, 256)},
@@ -159,8 +271,23 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                         {"idle_timeout", dur(cfg.upstream_idle_timeout_ms)}})},
       {"buffers", section("buffers", {{"count", num(cfg.buffer_count, 16, 32768)},
                                       {"size", num(cfg.buffer_size, 1024, 1u << 20)}})},
-      {"health", section("health", {{"interval", dur(cfg.health_interval_ms)},
-                                    {"timeout", dur(cfg.health_timeout_ms)}})},
+      {"health", section("health", {{"interval", dur(cfg.health.interval_ms)},
+                                    {"timeout", dur(cfg.health.timeout_ms)},
+                                    {"unhealthy_after", num(cfg.health.unhealthy_after, 1, 1000)},
+                                    {"healthy_after", num(cfg.health.healthy_after, 1, 1000)}})},
+      {"discovery", section("discovery", {{"interval", dur(cfg.discovery_interval_ms)},
+                                          {"startup_wait", dur(cfg.startup_wait_ms)}})},
+      {"models", section("models", {{"assignments", assignments(cfg.models.assignments)},
+                                    {"memory_overrides", overrides(cfg.models.memory_overrides)},
+                                    {"memory_patterns", patterns(cfg.models.memory_patterns)}})},
+      {"routing", section("routing", {{"affinity", affinity(r.affinity)},
+                                      {"queue_size", num(r.queue_size, 0, 1000000)},
+                                      {"queue_timeout", dur(r.queue_timeout_ms)},
+                                      {"retry_after", dur(r.retry_after_ms)},
+                                      {"max_attempts", num(r.max_attempts, 1, 100)},
+                                      {"circuit_failures", num(r.circuit_failures, 0, 1000)},
+                                      {"circuit_cooldown", dur(r.circuit_cooldown_ms)},
+                                      {"fanout_timeout", dur(r.fanout_timeout_ms)}})},
       {"metrics", section("metrics", {{"namespace", str(cfg.metrics.ns)},
                                       {"max_models", num(cfg.metrics.max_models, 1, 254)},
                                       {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},

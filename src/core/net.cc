@@ -55,7 +55,7 @@ bool split_host_port(std::string_view s, std::string& host, int& port) {
   return true;
 }
 
-bool resolve(std::string_view host, int port, SockAddr& out, std::string& err) {
+bool resolve_all(std::string_view host, int port, std::vector<SockAddr>& out, std::string& err) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -67,9 +67,23 @@ bool resolve(std::string_view host, int port, SockAddr& out, std::string& err) {
     err = "cannot resolve '" + h + "': " + gai_strerror(rc);
     return false;
   }
-  std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
-  out.len = res->ai_addrlen;
+  out.clear();
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    SockAddr s;
+    std::memcpy(&s.storage, a->ai_addr, a->ai_addrlen);
+    s.len = a->ai_addrlen;
+    bool seen = false;
+    for (const SockAddr& o : out) seen = seen || (o.len == s.len && std::memcmp(&o.storage, &s.storage, s.len) == 0);
+    if (!seen) out.push_back(s);
+  }
   freeaddrinfo(res);
+  return true;
+}
+
+bool resolve(std::string_view host, int port, SockAddr& out, std::string& err) {
+  std::vector<SockAddr> all;
+  if (!resolve_all(host, port, all, err)) return false;
+  out = all.front();
   return true;
 }
 

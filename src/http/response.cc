@@ -35,10 +35,21 @@ LocalResponse json_error(int status, std::string_view message) {
   return r;
 }
 
+LocalResponse openai_error(int status, std::string_view message, std::string_view type) {
+  LocalResponse r;
+  r.status = status;
+  r.body = "{\"error\":{\"message\":\"";
+  json_escape(r.body, message);
+  r.body += "\",\"type\":\"";
+  json_escape(r.body, type);
+  r.body += "\",\"param\":null,\"code\":null}}";
+  return r;
+}
+
 void write_response(std::string& out, const LocalResponse& r, std::string_view request_id, bool close,
                     bool head_only) {
   out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason_phrase(r.status));
-  out.append("\r\nContent-Type: ").append(r.content_type);
+  if (!r.content_type.empty()) out.append("\r\nContent-Type: ").append(r.content_type);
   out.append("\r\nContent-Length: ").append(std::to_string(r.body.size()));
   if (!request_id.empty()) out.append("\r\nX-Request-Id: ").append(request_id);
   if (r.retry_after > 0) out.append("\r\nRetry-After: ").append(std::to_string(r.retry_after));

@@ -19,7 +19,7 @@ constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302
                                                     505};
 constexpr std::array<std::string_view, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 constexpr std::array<std::string_view, kRejectCount> kRejectNames = {"malformed", "header_too_large", "body_too_large",
-                                                                     "timeout", "queue_full", "auth"};
+                                                                     "timeout", "queue_full", "queue_timeout", "auth"};
 constexpr std::array<std::string_view, kErrorKindCount> kErrorNames = {"connect", "closed_early", "timeout",
                                                                        "bad_response", "client_abort"};
 
@@ -185,6 +185,17 @@ uint64_t total(const std::vector<std::unique_ptr<Shard>>& shards, F field) {
   return t;
 }
 
+// started - finished style gauge for one backend slot, summed over shards.
+uint64_t gauge(const std::vector<std::unique_ptr<Shard>>& shards, Counter (Shard::*in)[256], Counter (Shard::*out)[256],
+               size_t b) {
+  uint64_t a = 0, z = 0;
+  for (const auto& s : shards) {
+    a += ((*s).*in)[b].load(std::memory_order_relaxed);
+    z += ((*s).*out)[b].load(std::memory_order_relaxed);
+  }
+  return a >= z ? a - z : 0;
+}
+
 // Sums one histogram family across shards, keyed by its rendered label set.
 template <typename LabelFn>
 void render_histogram(std::string& out, std::string_view ns, std::string_view name, std::string_view help,
@@ -301,12 +312,8 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   size_t healthy = 0;
   family(out, ns, "active_requests", "gauge", "Requests being proxied, by backend.");
   for (size_t b = 0; b < backends.size(); ++b) {
-    uint64_t started = 0, finished = 0;
-    for (const auto& s : shards_) {
-      started += s->backend_started[b].load(std::memory_order_relaxed);
-      finished += s->backend_finished[b].load(std::memory_order_relaxed);
-    }
-    uint64_t n = started >= finished ? started - finished : 0;
+    if (!backends[b].present) continue;
+    uint64_t n = gauge(shards_, &Shard::backend_started, &Shard::backend_finished, b);
     in_flight_total += n;
     std::string l;
     label(l, "backend", backends[b].url);
@@ -316,11 +323,12 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       capacity += backends[b].max_concurrent ? backends[b].max_concurrent : o.default_capacity;
     }
   }
-  family(out, ns, "queued_requests", "gauge", "Requests waiting for admission, by backend (corral does not queue yet).");
-  for (const auto& b : backends) {
+  family(out, ns, "queued_requests", "gauge", "Requests waiting for admission (max_concurrent reached), by first-choice backend.");
+  for (size_t b = 0; b < backends.size(); ++b) {
+    if (!backends[b].present) continue;
     std::string l;
-    label(l, "backend", b.url);
-    sample(out, ns, "queued_requests", l, "0");
+    label(l, "backend", backends[b].url);
+    sample(out, ns, "queued_requests", l, std::to_string(gauge(shards_, &Shard::queue_in, &Shard::queue_out, b)));
   }
   family(out, ns, "in_flight_requests", "gauge", "All requests in flight, local endpoints included.");
   uint64_t st = total(shards_, [](Shard& s) -> Counter& { return s.requests_started; });
@@ -336,6 +344,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   family(out, ns, "backend_models_loaded", "gauge", "Models loaded on the backend (/api/ps).");
   family(out, ns, "backend_vram_bytes", "gauge", "VRAM used by loaded models on the backend (/api/ps size_vram).");
   for (const auto& b : backends) {
+    if (!b.present) continue;
     std::string l;
     label(l, "backend", b.url);
     sample(out, ns, "backend_up", l, b.up ? "1" : "0");
@@ -358,6 +367,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       {"upstream_connections_opened_total", "counter", "TCP connections opened to backends.", &Shard::upstream_connects},
       {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.", &Shard::upstream_reuses},
       {"backpressure_pauses_total", "counter", "Times a slow client made corral stop reading from the backend.", &Shard::backpressure_pauses},
+      {"failovers_total", "counter", "Requests moved to the next backend after a failure before the first response byte.", &Shard::failovers},
   };
   for (const Plain& p : plain) {
     family(out, ns, p.name, p.type, p.help);

@@ -7,7 +7,7 @@ namespace {
 constexpr std::array<std::string_view, kEndpointCount> kNames = {
     "/", "/api/generate", "/api/chat", "/api/embed", "/api/embeddings", "/api/tags", "/api/ps", "/api/show",
     "/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/version", "/api/blobs",
-    "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics", "other"};
+    "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics", "/status", "other"};
 }  // namespace
 
 Endpoint classify(std::string_view path) {

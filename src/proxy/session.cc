@@ -108,23 +108,29 @@ void Session::on_request_head() {
 
 void Session::on_request_done() {
   if (!client_keep_alive_ || ctx_.draining) close_after_ = true;
-  if (endpoint_ == kHealth || endpoint_ == kMetrics) {
+  if (endpoint_ == kHealth || endpoint_ == kMetrics || endpoint_ == kStatus) {
     respond_local(admin::respond(ctx_, req_.head(), endpoint_), close_after_);
     return;
   }
-  retried_ = false;
-  if (metrics::kEnabled && !body_.empty() && !req_.chunked()) {
-    analysis::RequestInfo info = analysis::analyze_request(body_);
-    if (info.json) {
-      model_ = std::move(info.model);
-      if (info.prompt_chars > 0) {
-        category_ = info.category;
-        complexity_score_ = info.complexity.score;
-        complexity_ = info.complexity.cls;
-      }
-    }
+  read_request_body();
+  route_request();
+}
+
+// What routing, metrics and affinity need from the body; the bytes stay as they are.
+void Session::read_request_body() {
+  std::string_view path = req_.head().path();
+  if (endpoint_ == kOaiModels && path.starts_with("/v1/models/")) model_.assign(path.substr(11));
+  if (body_.empty() || req_.chunked()) return;
+  analysis::RequestInfo info = analysis::analyze_request(body_);
+  if (!info.json) return;
+  model_ = std::move(info.model);
+  source_ = std::move(info.source);
+  affinity_ = info.prefix_hash;
+  if (info.prompt_chars > 0) {
+    category_ = info.category;
+    complexity_score_ = info.complexity.score;
+    complexity_ = info.complexity.cls;
   }
-  start_upstream();
 }
 
 void Session::reject(int status, std::string_view why) {
@@ -148,6 +154,8 @@ void Session::reject(int status, std::string_view why) {
 // What the metrics learn about one request, cleared before the next.
 void Session::reset_request_facts() {
   model_.clear();
+  source_.clear();
+  affinity_ = 0;
   category_ = metrics::kCategoryNone;
   complexity_score_ = -1;
   backend_ = metrics::kBackendNone;
@@ -248,6 +256,7 @@ void Session::on_sent(core::Socket&, int err) {
 }
 
 void Session::finish_request() {
+  if (pull_ && status_ == 200) ctx_.fleet->control->refresh_soon();  // a new model: rediscover now
   count_finished();
   if (ctx_.cfg->access_log && log::enabled(log::Level::info)) {
     const http::Head& h = req_.head();
@@ -258,10 +267,12 @@ void Session::finish_request() {
     if (!model_.empty()) f.append(" model=").append(log::quote(model_));
     f.append(" bytes_out=").append(std::to_string(bytes_out_)).append(" client=").append(client_ip_);
     f.append(" request_id=").append(request_id_);
-    if (up_) f.append(" backend=").append((*ctx_.backends)[up_->backend]->cfg.url);
+    if (backend_ != metrics::kBackendNone) f.append(" backend=").append(ctx_.backend(backend_).url);
     log::write(log::Level::info, "access", f);
   }
   if (up_) drop_upstream(upstream_reusable_ && up_->parser.keep_alive());
+  release_admission();
+  fanout_.reset();
   if (close_after_ || ctx_.draining) {
     close();
     return;
@@ -292,8 +303,11 @@ void Session::on_eof(core::Socket&, int) {
 
 void Session::close() {
   if (state_ == State::closing) return;
+  if (state_ == State::queued) leave_queue();
   state_ = State::closing;
   if (up_) drop_upstream(false);
+  release_admission();
+  fanout_.reset();
   ctx_.loop->close(client_);
 }
 
@@ -315,6 +329,7 @@ void Session::on_closed(core::Socket&) {
 
 void Session::tick(uint64_t now) {
   if (state_ == State::closing) return;
+  if (state_ == State::fanout) fanout_->tick(now);
   if (ctx_.draining && state_ == State::head && !request_started_) {
     close();
     return;
@@ -329,10 +344,15 @@ void Session::tick(uint64_t now) {
     case State::body:
       reject(408, "request body timeout");
       break;
+    case State::queued:
+      leave_queue();
+      ctx_.metrics->reject(metrics::kRejectQueueTimeout);
+      respond_local(busy_response("server busy: no backend capacity for this request within routing.queue_timeout"), false);
+      break;
     case State::upstream:
       ctx_.metrics->error(metrics::kErrTimeout);
-      fail_upstream(504, up_ && up_->sock.connecting ? "backend connect timed out"
-                                                     : "backend did not respond in time");
+      if (up_ && up_->sock.connecting) attempt_failed(504, "backend " + ctx_.backend(backend_).url + " connect timed out", true);
+      else fail_upstream(504, "backend did not respond in time");
       break;
     case State::streaming:
       log::write(log::Level::warn, "stream_idle_timeout", "request_id=" + request_id_);

@@ -13,23 +13,9 @@ namespace {
 constexpr size_t kCoalesceBytes = 4096;
 }  // namespace
 
-size_t Session::pick_backend() {
-  const route::BackendList& bs = *ctx_.backends;
-  size_t n = bs.size();
-  for (size_t i = 0; i < n; ++i) {
-    size_t idx = (ctx_.next_backend + i) % n;
-    if (bs[idx]->up.load(std::memory_order_relaxed)) {
-      ctx_.next_backend = static_cast<uint32_t>(idx + 1);
-      return idx;
-    }
-  }
-  return ctx_.next_backend++ % n;  // none known up: try anyway, the connect tells
-}
-
-void Session::start_upstream() {
+void Session::start_upstream(uint8_t slot) {
   state_ = State::upstream;
-  size_t b = pick_backend();
-  route::Backend& be = *(*ctx_.backends)[b];
+  route::Backend& be = ctx_.backend(slot);
   up_request_.clear();
   http::ForwardInfo fi;
   fi.path_prefix_strip = endpoint_ != kOther && req_.head().path().starts_with(kProxyPrefix) ? kProxyPrefix : "";
@@ -40,14 +26,14 @@ void Session::start_upstream() {
   body_sent_ = false;
   response_seen_ = false;
   upstream_reusable_ = true;
-  backend_ = static_cast<uint8_t>(b);
-  up_ = ctx_.pool->acquire(b, this, /*fresh=*/retried_);
+  backend_ = slot;
+  up_ = ctx_.pool->acquire(slot, this, /*fresh=*/retried_);
   if (!up_) {
     ctx_.metrics->error(metrics::kErrConnect);
-    fail_upstream(502, "backend " + be.cfg.url + " unreachable: " + std::strerror(errno));
+    attempt_failed(502, "backend " + be.url + " unreachable: " + std::strerror(errno), true);
     return;
   }
-  metrics::bump(ctx_.metrics->backend_started[b]);
+  metrics::bump(ctx_.metrics->backend_started[slot]);
   if (metrics::kEnabled) up_->parser.set_sink(&tail_);
   connect_start_us_ = core::mono_us();
   if (up_->reused) {
@@ -61,9 +47,7 @@ void Session::up_connected(int err) {
   if (!up_->reused && err == 0) connect_us_ = core::mono_us() - connect_start_us_;
   if (err < 0) {
     ctx_.metrics->error(metrics::kErrConnect);
-    std::string url = (*ctx_.backends)[up_->backend]->cfg.url;
-    drop_upstream(false);
-    fail_upstream(502, "backend " + url + " unreachable: " + std::strerror(-err));
+    attempt_failed(502, "backend " + ctx_.backend(backend_).url + " unreachable: " + std::strerror(-err), true);
     return;
   }
   set_deadline(ctx_.cfg->timeouts.first_byte_ms);
@@ -85,20 +69,21 @@ void Session::up_sent(int err) {
 // as long as no response byte came back.
 void Session::retry_or_fail(int err) {
   bool can_retry = up_ && up_->reused && !retried_ && !response_seen_;
-  std::string url = up_ ? (*ctx_.backends)[up_->backend]->cfg.url : std::string();
   drop_upstream(false);
   if (can_retry) {
     retried_ = true;
-    start_upstream();
+    start_upstream(backend_);
     return;
   }
   ctx_.metrics->error(metrics::kErrClosedEarly);
-  fail_upstream(502, "backend " + url + " closed the connection before responding" +
-                         (err < 0 ? std::string(": ") + std::strerror(-err) : std::string()));
+  attempt_failed(502, "backend " + ctx_.backend(backend_).url + " closed the connection before responding" +
+                          (err < 0 ? std::string(": ") + std::strerror(-err) : std::string()),
+                 true);
 }
 
 void Session::fail_upstream(int status, std::string why) {
   if (up_) drop_upstream(false);
+  release_admission();
   log::write(log::Level::warn, "upstream_error", "request_id=" + request_id_ + " status=" + std::to_string(status) +
                                                      " error=" + log::quote(why));
   respond_local(http::json_error(status, why), false);
@@ -142,13 +127,22 @@ void Session::up_data(core::IoBuf buf) {
       up_->parser.next_message();  // interim 1xx from the backend: not relayed
       continue;
     }
-    on_response_head();
+    if (!on_response_head()) {  // failed over to another backend
+      ctx_.loop->release(buf.id);
+      return;
+    }
   }
   forward_body(buf, off);
 }
 
-void Session::on_response_head() {
+bool Session::on_response_head() {
   const http::Head& h = up_->parser.head();
+  if (fail_over_on_status(h.status())) return false;
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  if (h.status() != 503) {  // Ollama's 503 is "busy": neither fault nor health
+    route::record_outcome(ctx_.backend(backend_), h.status() < 500, s.routing.circuit_failures,
+                          s.routing.circuit_cooldown_ms, static_cast<uint64_t>(core::mono_us() / 1000));
+  }
   status_ = h.status();
   if (head_only_) up_->parser.skip_body();
   state_ = State::streaming;
@@ -157,6 +151,7 @@ void Session::on_response_head() {
   if (ctx_.draining) close_after_ = true;
   out_head_.clear();
   http::build_client_response(h, request_id_, close_after_, out_head_);
+  return true;
 }
 
 void Session::forward_body(core::IoBuf buf, size_t off) {

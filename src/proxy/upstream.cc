@@ -52,7 +52,7 @@ UpstreamConn* UpstreamPool::acquire(size_t backend, UpstreamUser* user, bool fre
     metrics::bump(ctx_.metrics->upstream_reuses);
     return c;
   }
-  route::Backend& b = *(*ctx_.backends)[backend];
+  const route::Backend& b = ctx_.backend(static_cast<uint8_t>(backend));
   core::UniqueFd fd = core::tcp_socket(b.addr);
   if (!fd) return nullptr;
   auto* c = new UpstreamConn(ctx_, backend);

@@ -5,18 +5,21 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "corral/core/log.h"
 #include "corral/metrics/registry.h"
-#include "corral/route/backend.h"
+#include "corral/proxy/context.h"
+#include "corral/route/control.h"
 #include "corral/server/worker.h"
 
 namespace corral::server {
 namespace {
 
-int wait_for_stop_signal() {
+// Blocks until SIGTERM/SIGINT; SIGHUP reloads the config file meanwhile.
+int wait_for_stop_signal(const std::function<void()>& reload) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -29,7 +32,7 @@ int wait_for_stop_signal() {
     signalfd_siginfo si{};
     if (::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
     if (si.ssi_signo == SIGHUP) {
-      log::write(log::Level::info, "sighup", "action=ignored reason=\"no config reload in this build\"");
+      reload();
       continue;
     }
     if (si.ssi_signo == SIGPIPE) continue;
@@ -58,14 +61,37 @@ void raise_fd_limit() {
   }
 }
 
+
+// SIGHUP: the file is read again; a valid config re-routes new requests (in-flight
+// ones finish where they are), an invalid one is logged and the old one stays.
+void reload(const ReloadSource& src, route::Control& control) {
+  if (!src.flags || !src.flags->config_file) {
+    log::write(log::Level::info, "reload", "result=skipped reason=\"no config file\"");
+    return;
+  }
+  config::Config next;
+  std::string err;
+  if (!config::load(*src.flags, src.envp, next, err) || !control.reload(next, err)) {
+    log::write(log::Level::error, "reload_failed", "file=" + log::quote(*src.flags->config_file) + " error=" +
+                                                       log::quote(err) + " action=\"kept the running config\"");
+    return;
+  }
+  log::write(log::Level::info, "reload", "result=ok file=" + log::quote(*src.flags->config_file) +
+                                             " backends=" + std::to_string(next.backends.size()) +
+                                             " note=\"routing, models, health and discovery apply now; listen, workers, io, "
+                                             "limits, timeouts and buffers need a restart\"");
+}
+
 }  // namespace
 
-int run(const config::Config& cfg) {
+int run(const config::Config& cfg, const ReloadSource& src) {
   block_signals_for_threads();  // inherited by every thread started below
   raise_fd_limit();
   std::string err;
-  route::BackendList backends;
-  if (!route::resolve_backends(cfg, backends, err)) {
+  route::BackendTable table;
+  route::SnapshotBox box;
+  route::Control control(table, box);
+  if (!control.configure(cfg, err)) {
     log::write(log::Level::error, "config_error", "error=" + log::quote(err));
     return 2;
   }
@@ -77,8 +103,15 @@ int run(const config::Config& cfg) {
     log::write(log::Level::error, "config_error", "key=listen error=" + log::quote(err));
     return 2;
   }
-  route::HealthChecker health(backends, cfg.health_interval_ms, cfg.health_timeout_ms);
-  health.check_all();
+  control.start();
+  if (!control.wait_first_round(cfg.startup_wait_ms)) {
+    log::write(log::Level::warn, "discovery_slow", "waited_ms=" + std::to_string(cfg.startup_wait_ms) +
+                                                      " action=\"serving; routing improves as discovery completes\"");
+  }
+  proxy::Fleet fleet;
+  fleet.table = &table;
+  fleet.box = &box;
+  fleet.control = &control;
 
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
@@ -86,7 +119,7 @@ int run(const config::Config& cfg) {
   std::vector<std::unique_ptr<Worker>> workers;
   bool want_uring = cfg.io != "epoll";
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(i, cfg, backends, registry);
+    auto w = std::make_unique<Worker>(i, cfg, fleet, registry);
     if (!w->start(listen_addr, want_uring, cpus > 1 ? static_cast<int>(i % cpus) : -1, err)) {
       log::write(log::Level::error, "listen_failed", "listen=" + cfg.listen + " error=" + log::quote(err));
       stop_workers(workers);
@@ -101,18 +134,16 @@ int run(const config::Config& cfg) {
     workers.push_back(std::move(w));
   }
   std::string backend_list;
-  for (const auto& b : backends) backend_list += (backend_list.empty() ? "" : ",") + b->cfg.url;
+  for (const auto& b : cfg.backends) backend_list += (backend_list.empty() ? "" : ",") + b.url;
   log::write(log::Level::info, "start",
              "version=" CORRAL_VERSION " listen=" + cfg.listen + " workers=" + std::to_string(n) + " io=" +
                  (workers[0]->io_backend() == core::IoBackend::uring ? "io_uring" : "epoll") +
                  " io_reason=" + log::quote(workers[0]->io_why()) + " backends=" + backend_list);
-  health.start();
-
-  int sig = wait_for_stop_signal();
+  int sig = wait_for_stop_signal([&] { reload(src, control); });
   log::write(log::Level::info, "draining",
              std::string("signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " grace_ms=" + std::to_string(cfg.timeouts.drain_ms));
   stop_workers(workers, cfg.timeouts.drain_ms);
-  health.stop();
+  control.stop();
   log::write(log::Level::info, "stopped");
   return 0;
 }

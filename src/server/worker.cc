@@ -15,15 +15,16 @@ namespace {
 constexpr int kTickMs = 100;
 }  // namespace
 
-Worker::Worker(unsigned id, const config::Config& cfg, route::BackendList& backends, metrics::Registry& registry)
+Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry)
     : id_(id), cfg_(cfg) {
   ctx_.cfg = &cfg;
-  ctx_.backends = &backends;
+  ctx_.fleet = &fleet;
   ctx_.registry = &registry;
   ctx_.metrics = &registry.shard(id);
   ctx_.worker_id = id;
   ctx_.limits = http::Limits{cfg.max_header_bytes, cfg.max_headers, cfg.max_body_bytes};
   ctx_.id_seed = std::random_device{}() & 0xffffffffffull;
+  ctx_.rng = std::random_device{}() | 1;
 }
 
 Worker::~Worker() { join(); }
@@ -35,11 +36,12 @@ bool Worker::setup(const core::SockAddr& listen, bool want_uring, std::string& e
   io_why_ = choice.why;
   ctx_.loop = loop_.get();
   ctx_.io_name = loop_->backend() == core::IoBackend::uring ? "io_uring" : "epoll";
-  upstreams_ = std::make_unique<proxy::UpstreamPool>(ctx_, ctx_.backends->size());
+  upstreams_ = std::make_unique<proxy::UpstreamPool>(ctx_);
   ctx_.pool = upstreams_.get();
   core::UniqueFd fd = core::listen_tcp(listen, 4096, err);
   if (!fd) return false;
   loop_->attach(listener_, fd.release(), this);
+  ctx_.fleet->loops[id_].store(loop_.get(), std::memory_order_release);
   return true;
 }
 
@@ -88,6 +90,11 @@ void Worker::tick() {
     drain_deadline_ = now + drain_ms;
     loop_->close(listener_);
     upstreams_->close_all();
+  }
+  for (proxy::Session* s = ctx_.waiting_head; s;) {  // admission: places may have freed up
+    proxy::Session* next = s->wait_next;
+    s->retry_queued();
+    s = next;
   }
   for (proxy::Session* s = ctx_.sessions; s;) {
     proxy::Session* next = s->next;

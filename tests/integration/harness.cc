@@ -281,7 +281,7 @@ bool wait_http(int port, int timeout_ms) {
   return false;
 }
 
-Sim::Sim(const std::vector<std::string>& extra) : port(free_port()) {
+Sim::Sim(const std::vector<std::string>& extra, int fixed_port) : port(fixed_port ? fixed_port : free_port()) {
   std::vector<std::string> argv = {bin("CORRAL_SIM_BIN"), "--listen", "127.0.0.1:" + std::to_string(port)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   proc = Process(argv, "/dev/null");
@@ -346,6 +346,12 @@ std::string settled_metrics(int port, const std::string& ns, int* scrapes) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return m;
+}
+
+double value_of(const std::string& text, const std::string& series) {
+  size_t p = text.find("\n" + series + " ");
+  if (p == std::string::npos) return -1;
+  return std::stod(text.substr(p + series.size() + 2));
 }
 
 long json_int(const std::string& json, const std::string& key) {

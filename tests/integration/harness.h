@@ -71,7 +71,7 @@ bool wait_http(int port, int timeout_ms);
 struct Sim {
   int port;
   Process proc;
-  explicit Sim(const std::vector<std::string>& extra = {});
+  explicit Sim(const std::vector<std::string>& extra = {}, int fixed_port = 0);  // fixed_port: restart on a known port
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
   long stat(const std::string& key);  // from GET /sim/stats
 };
@@ -93,6 +93,9 @@ struct Corral {
 // client can read a response a moment before the proxy records it, so this
 // scrapes until only the scrape itself is in flight (bounded, 5 s).
 std::string settled_metrics(int port, const std::string& ns = "corral", int* scrapes = nullptr);
+
+// Value of the Prometheus sample whose name+labels are exactly `series`, or -1.
+double value_of(const std::string& metrics_text, const std::string& series);
 
 // Integer value of `"key":N` in a JSON text, or -1.
 long json_int(const std::string& json, const std::string& key);

@@ -11,12 +11,7 @@ using namespace harness;
 
 namespace {
 
-// Value of the sample whose name+labels are exactly `series`, or -1.
-double value(const std::string& text, const std::string& series) {
-  size_t p = text.find("\n" + series + " ");
-  if (p == std::string::npos) return -1;
-  return std::stod(text.substr(p + series.size() + 2));
-}
+double value(const std::string& text, const std::string& series) { return value_of(text, series); }
 
 // Runs `n` copies of a request over `conns` keep-alive connections in parallel.
 void traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,
@@ -66,15 +61,16 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   int scrapes = 0;
   std::string m = settled_metrics(corral.port, "corral", &scrapes);
   std::string b = sim.url();
-  auto req = [&](const std::string& ep, const std::string& model, const std::string& code, const std::string& cat) {
-    return value(m, "corral_requests_total{endpoint=\"" + ep + "\",model=\"" + model + "\",backend=\"" + b +
-                        "\",code=\"" + code + "\",category=\"" + cat + "\"}");
+  auto req = [&](const std::string& ep, const std::string& model, const std::string& code, const std::string& cat,
+                 const std::string& backend = "") {
+    return value(m, "corral_requests_total{endpoint=\"" + ep + "\",model=\"" + model + "\",backend=\"" +
+                        (backend.empty() ? b : backend) + "\",code=\"" + code + "\",category=\"" + cat + "\"}");
   };
   EXPECT_EQ(req("/api/generate", "llama3.2", "200", "question"), 40) << m;
   EXPECT_EQ(req("/api/chat", "qwen2.5:7b", "200", "code"), 20);
   EXPECT_EQ(req("/v1/chat/completions", "llama3.2", "200", "summarization"), 10);
   EXPECT_EQ(req("/api/generate", "llama3.2", "500", "question"), 6);
-  EXPECT_EQ(req("/api/generate", "nope", "404", "chat"), 4);
+  EXPECT_EQ(req("/api/generate", "nope", "404", "chat", "none"), 4);  // no backend has it: corral answers
   EXPECT_EQ(req("/api/tags", "", "200", "none"), 7);
 
   EXPECT_EQ(value(m, "corral_request_duration_seconds_count{endpoint=\"/api/generate\",model=\"llama3.2\"}"), 46);

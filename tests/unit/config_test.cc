@@ -106,7 +106,60 @@ INSTANTIATE_TEST_SUITE_P(Keys, BadConfig,
                                            Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"},
                                            Bad{"metrics:\n  namespace: 9bad\n", "metrics.namespace"},
                                            Bad{"metrics:\n  max_models: 999\n", "metrics.max_models"},
-                                           Bad{"backends:\n  - {url: http://h:1, max_concurrent: x}\n", "backends[0].max_concurrent"}));
+                                           Bad{"backends:\n  - {url: http://h:1, max_concurrent: x}\n", "backends[0].max_concurrent"},
+                                           Bad{"backends:\n  - {url: http://h:1, max_memory_gb: -2}\n", "backends[0].max_memory_gb: expected a size in GB"},
+                                           Bad{"backends:\n  - {url: http://h:1, prio: 1}\n", "backends[0].prio: unknown key"},
+                                           Bad{"backends:\n  - {name: x, url: http://h:1}\n  - {name: x, url: http://h:2}\n", "backends[1].name: 'x' is used twice"},
+                                           Bad{"backends: [http://h:1]\nmodels:\n  assignments: {m: nobody}\n", "models.assignments.m: no backend named 'nobody'"},
+                                           Bad{"models:\n  memory_patterns: [{pattern: \"(\", memory_gb: 4}]\n", "models.memory_patterns: [0].pattern: invalid regular expression"},
+                                           Bad{"models:\n  memory_overrides: {m: big}\n", "models.memory_overrides: m: expected a size in GB"},
+                                           Bad{"routing:\n  affinity: sticky\n", "routing.affinity: expected none or prefix"},
+                                           Bad{"routing:\n  max_attempts: 0\n", "routing.max_attempts"},
+                                           Bad{"health:\n  unhealthy_after: 0\n", "health.unhealthy_after"},
+                                           Bad{"discovery:\n  every: 1s\n", "discovery.every: unknown key"},
+                                           Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"}));
+
+TEST(Config, FleetKeysParse) {
+  std::string err;
+  Config c = load_with("backends:\n"
+                       "  - {name: big, url: http://10.0.0.5:11434, priority: 1, max_memory_gb: null, max_concurrent: 4}\n"
+                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8, enabled: false,"
+                       " accept_pulls: false}\n"
+                       "models:\n  assignments: {\"llama3.3:70b\": big}\n  memory_overrides: {\"custom-70b\": 40.5}\n"
+                       "  memory_patterns: [{pattern: \".*-7b.*\", memory_gb: 4.5}]\n"
+                       "routing: {affinity: prefix, queue_size: 7, queue_timeout: 2s, retry_after: 5s, max_attempts: 2,"
+                       " circuit_failures: 3, circuit_cooldown: 10s, fanout_timeout: 3s}\n"
+                       "health: {interval: 1s, timeout: 500ms, unhealthy_after: 4, healthy_after: 2}\n"
+                       "discovery: {interval: 20s, startup_wait: 1s}\n",
+                       {}, {}, &err);
+  ASSERT_TRUE(err.empty()) << err;
+  ASSERT_EQ(c.backends.size(), 2u);
+  EXPECT_EQ(c.backends[0].name, "big");
+  EXPECT_EQ(c.backends[0].max_memory_gb, 0);
+  EXPECT_EQ(c.backends[0].max_concurrent, 4u);
+  EXPECT_TRUE(c.backends[1].dns);
+  EXPECT_EQ(c.backends[1].host, "ollama.ns.svc");
+  EXPECT_EQ(c.backends[1].max_memory_gb, 8);
+  EXPECT_FALSE(c.backends[1].enabled);
+  EXPECT_FALSE(c.backends[1].accept_pulls);
+  EXPECT_EQ(c.backends[1].priority, 2u);
+  ASSERT_EQ(c.models.assignments.size(), 1u);
+  EXPECT_EQ(c.models.assignments[0].second, "big");
+  EXPECT_EQ(c.models.memory_overrides[0].second, 40.5);
+  EXPECT_EQ(c.models.memory_patterns[0].memory_gb, 4.5);
+  EXPECT_TRUE(c.routing.affinity);
+  EXPECT_EQ(c.routing.queue_size, 7u);
+  EXPECT_EQ(c.routing.queue_timeout_ms, 2000u);
+  EXPECT_EQ(c.routing.retry_after_ms, 5000u);
+  EXPECT_EQ(c.routing.max_attempts, 2u);
+  EXPECT_EQ(c.routing.circuit_failures, 3u);
+  EXPECT_EQ(c.routing.circuit_cooldown_ms, 10000u);
+  EXPECT_EQ(c.routing.fanout_timeout_ms, 3000u);
+  EXPECT_EQ(c.health.unhealthy_after, 4u);
+  EXPECT_EQ(c.health.healthy_after, 2u);
+  EXPECT_EQ(c.discovery_interval_ms, 20000u);
+  EXPECT_EQ(c.startup_wait_ms, 1000u);
+}
 
 TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
   std::ifstream in(std::string(SOURCE_ROOT) + "/packaging/corral.example.yaml");
@@ -119,7 +172,10 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
                           "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
                           "interval:", "timeout:", "max_concurrent:", "namespace:", "max_models:",
-                          "default_capacity:"}) {
+                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "enabled:", "accept_pulls:",
+                          "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "queue_size:",
+                          "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
+                          "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }

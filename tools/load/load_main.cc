@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "corral/route/backend.h"
+#include "corral/route/discovery.h"
 #include "options.h"
 #include "runner.h"
 

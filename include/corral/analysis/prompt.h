@@ -40,7 +40,13 @@ struct RequestInfo {
   size_t prompt_chars = 0;
   Category category = kCategoryOther;
   Complexity complexity;
+  std::string source;        // /api/copy's source model
+  uint64_t prefix_hash = 0;  // model + system prompt + first user message; 0 when there is no prompt
 };
+
+// The conversation identity session affinity keys on; only the first kHashChars of each part count.
+inline constexpr size_t kHashChars = 4096;
+uint64_t prefix_hash(std::string_view model, std::string_view system, std::string_view first_user);
 
 // Reads a JSON request body. `body` must have SIMDJSON padding capacity past
 // its size (see padded()); it is not modified.

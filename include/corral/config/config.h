@@ -9,10 +9,45 @@
 namespace corral::config {
 
 struct BackendConfig {
-  std::string url;   // http://host:port
+  std::string name;  // default: HOST:PORT from the url
+  std::string url;   // http://host:port, or dns+http://name:port (every A/AAAA record, re-resolved)
   std::string host;  // parsed from url
   int port = 0;
-  uint32_t max_concurrent = 0;  // capacity for utilization; 0 = metrics.default_capacity
+  bool dns = false;
+  uint32_t priority = 1;         // lower number is preferred
+  double max_memory_gb = 0;      // 0 = unlimited; larger models never go here
+  uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
+  bool enabled = true;
+  bool accept_pulls = true;      // /api/pull and /api/create may land here
+};
+
+struct MemoryPattern {
+  std::string pattern;  // ECMAScript regex, matched against the whole model name
+  double memory_gb = 0;
+};
+
+struct ModelsConfig {
+  std::vector<std::pair<std::string, std::string>> assignments;  // model → backend name
+  std::vector<std::pair<std::string, double>> memory_overrides;  // model → GB
+  std::vector<MemoryPattern> memory_patterns;                    // first match wins
+};
+
+struct RoutingConfig {
+  bool affinity = false;             // "prefix": same model + system + first user message → same backend
+  uint32_t queue_size = 1024;        // requests waiting for admission, per worker
+  uint32_t queue_timeout_ms = 30000; // then 503
+  uint32_t retry_after_ms = 2000;    // Retry-After on 503 overflow (whole seconds, at least 1)
+  uint32_t max_attempts = 3;         // backends tried for one request (failover)
+  uint32_t circuit_failures = 5;     // consecutive failures that open a backend
+  uint32_t circuit_cooldown_ms = 30000;
+  uint32_t fanout_timeout_ms = 10000;  // merged /api/tags, /api/ps, /v1/models, /api/delete, /api/copy
+};
+
+struct HealthConfig {
+  uint32_t interval_ms = 5000;
+  uint32_t timeout_ms = 2000;
+  uint32_t unhealthy_after = 3;  // consecutive failed probes
+  uint32_t healthy_after = 1;    // consecutive good probes
 };
 
 struct MetricsConfig {
@@ -46,8 +81,11 @@ struct Config {
   uint32_t upstream_idle_timeout_ms = 30000;
   uint32_t buffer_count = 512;             // receive buffers per worker (power of two)
   uint32_t buffer_size = 16384;
-  uint32_t health_interval_ms = 5000;
-  uint32_t health_timeout_ms = 2000;
+  HealthConfig health;
+  uint32_t discovery_interval_ms = 15000;  // /api/tags, /api/ps, /api/version; DNS re-resolution
+  uint32_t startup_wait_ms = 5000;         // first discovery round before serving
+  ModelsConfig models;
+  RoutingConfig routing;
   MetricsConfig metrics;
 };
 
@@ -67,7 +105,7 @@ const char* usage();
 bool apply_yaml(const std::string& text, Config& cfg, std::string& err);
 bool apply_env(Config& cfg, std::string& err, char** envp);
 bool apply_flags(const Flags& f, Config& cfg, std::string& err);
-// Parses "http://host:port" into b; false with err.
+// Parses "http://host:port" or "dns+http://name:port" into b; false with err.
 bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& err);
 // Final checks and defaults (default backend, power-of-two buffers).
 bool finalize(Config& cfg, std::string& err);

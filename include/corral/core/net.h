@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "corral/core/fd.h"
@@ -23,6 +24,8 @@ bool split_host_port(std::string_view s, std::string& host, int& port);
 
 // Resolves a numeric or named host (blocking getaddrinfo; call off the hot path).
 bool resolve(std::string_view host, int port, SockAddr& out, std::string& err);
+// Every distinct address of host (all A/AAAA records), in resolver order.
+bool resolve_all(std::string_view host, int port, std::vector<SockAddr>& out, std::string& err);
 
 // SO_REUSEPORT listener, non-blocking. Returns invalid fd and sets err on failure.
 UniqueFd listen_tcp(const SockAddr& addr, int backlog, std::string& err);

@@ -20,5 +20,7 @@ void write_response(std::string& out, const LocalResponse& r, std::string_view r
                     bool head_only = false);
 
 LocalResponse json_error(int status, std::string_view message);
+// OpenAI-compatible endpoints: {"error":{"message":…,"type":…,"param":null,"code":null}}
+LocalResponse openai_error(int status, std::string_view message, std::string_view type);
 
 }  // namespace corral::http

@@ -1,7 +1,7 @@
 // Per-worker metric shards (single writer, relaxed atomics, cache-line aligned)
 // summed at scrape time into Prometheus text format 0.0.4. Labels are bounded:
 // endpoints are a fixed list, models are capped per shard (others → "other"),
-// backends come from the config, codes are folded into a fixed set.
+// backends are the fleet's slots, codes are folded into a fixed set.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -82,7 +82,7 @@ class Histogram {
   LabeledCounters<kMaxBuckets + 2> t_;
 };
 
-enum RejectReason : uint8_t { kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectAuth, kRejectCount };
+enum RejectReason : uint8_t { kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout, kRejectAuth, kRejectCount };
 enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadResponse, kErrClientAbort, kErrorKindCount };
 
 // What one finished request contributes.
@@ -119,6 +119,8 @@ struct alignas(64) Shard {
   Histogram queue_wait;              // —
   Counter backend_started[256] = {}; // in flight per backend = started - finished
   Counter backend_finished[256] = {};
+  Counter queue_in[256] = {};        // waiting for admission per first-choice backend = in - out
+  Counter queue_out[256] = {};
   Counter rejected[kRejectCount] = {};
   Counter errors[kErrorKindCount] = {};
   Counter requests_started{0};
@@ -126,6 +128,7 @@ struct alignas(64) Shard {
   Counter upstream_connects{0};
   Counter upstream_reuses{0};
   Counter backpressure_pauses{0};
+  Counter failovers{0};
   Counter upstream_idle{0};  // gauge, stored by the worker
   Counter upstream_live{0};  // gauge, stored by the worker
   Counter bytes_received{0};
@@ -133,8 +136,10 @@ struct alignas(64) Shard {
   Counter client_connections{0};
 };
 
+// One per backend slot (index = slot); departed members keep their slot but are not present.
 struct BackendGauge {
   std::string url;
+  bool present = true;
   bool up;
   uint32_t max_concurrent;  // 0: unlimited (counts as default_capacity for utilization)
   int64_t models_loaded = -1;  // from /api/ps; -1 unknown

@@ -1,24 +1,40 @@
-// What a worker shares with its sessions: its loop, config, backends, metrics
-// shard and upstream pool. One per worker thread; never touched by another thread.
+// What a worker shares with its sessions: its loop, config, the backend slots
+// and routing snapshot, metrics shard, upstream pool and admission queue. One
+// per worker thread; never touched by another thread (the slots' atomics and
+// the snapshot box are the shared, thread-safe parts).
 #pragma once
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "corral/config/config.h"
 #include "corral/core/loop.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
 #include "corral/route/backend.h"
+#include "corral/route/control.h"
+#include "corral/route/snapshot.h"
 
 namespace corral::proxy {
 
 class UpstreamPool;
 class Session;
 
+// Shared by all workers (read-only pointers to thread-safe parts).
+struct Fleet {
+  route::BackendTable* table = nullptr;
+  route::SnapshotBox* box = nullptr;
+  route::Control* control = nullptr;
+  std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere
+};
+
 struct WorkerContext {
   core::Loop* loop = nullptr;
   const config::Config* cfg = nullptr;
-  route::BackendList* backends = nullptr;
+  Fleet* fleet = nullptr;
   metrics::Registry* registry = nullptr;
   metrics::Shard* metrics = nullptr;
   UpstreamPool* pool = nullptr;
@@ -27,11 +43,30 @@ struct WorkerContext {
   unsigned worker_id = 0;
   uint64_t id_seed = 0;
   uint64_t next_request = 0;
-  uint32_t next_backend = 0;
+  uint64_t rng = 0;
   bool draining = false;
   size_t live_upstreams = 0;
   Session* sessions = nullptr;  // intrusive list of open client sessions
   size_t session_count = 0;
+  Session* waiting_head = nullptr;  // FIFO of sessions waiting for admission
+  Session* waiting_tail = nullptr;
+  size_t waiting = 0;
+
+  // The current routing snapshot; reloaded only when the control thread published a new one.
+  const route::RoutingSnapshot& snapshot() {
+    uint64_t v = fleet->box->version();
+    if (v != snapshot_version_) {
+      snapshot_ = fleet->box->get();
+      snapshot_version_ = v;
+    }
+    return *snapshot_;
+  }
+  route::Backend& backend(uint8_t slot) { return (*fleet->table)[slot]; }
+  uint64_t random() { return rng = rng * 6364136223846793005ull + 1442695040888963407ull; }
+
+ private:
+  std::shared_ptr<const route::RoutingSnapshot> snapshot_;
+  uint64_t snapshot_version_ = ~0ull;
 };
 
 }  // namespace corral::proxy

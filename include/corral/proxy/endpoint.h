@@ -7,7 +7,7 @@ namespace corral::proxy {
 
 enum Endpoint : unsigned char {
   kRoot, kGenerate, kChat, kEmbed, kEmbeddings, kTags, kPs, kShow, kPull, kPush, kCreate, kCopy,
-  kDelete, kVersion, kBlobs, kOaiChat, kOaiCompletions, kOaiEmbeddings, kOaiModels, kHealth, kMetrics,
+  kDelete, kVersion, kBlobs, kOaiChat, kOaiCompletions, kOaiEmbeddings, kOaiModels, kHealth, kMetrics, kStatus,
   kOther, kEndpointCount
 };
 

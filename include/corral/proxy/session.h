@@ -3,6 +3,7 @@
 // copying body bytes (receive buffer → client send), pausing the backend when
 // the client is slower (watermarks).
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,22 +13,27 @@
 #include "corral/http/response.h"
 #include "corral/proxy/context.h"
 #include "corral/proxy/endpoint.h"
+#include "corral/proxy/fanout.h"
 #include "corral/proxy/stream_stats.h"
 #include "corral/proxy/upstream.h"
+#include "corral/route/picker.h"
 
 namespace corral::proxy {
 
-class Session final : public core::SocketHandler, public UpstreamUser {
+class Session final : public core::SocketHandler, public UpstreamUser, public FanoutUser {
  public:
   Session(WorkerContext& ctx, int fd);
   void tick(uint64_t now_ms);
   void close();  // drop the connection now (drain deadline)
+  void retry_queued();  // waiting for admission: try the backends again
 
   Session* prev = nullptr;
   Session* next = nullptr;
+  Session* wait_prev = nullptr;
+  Session* wait_next = nullptr;
 
  private:
-  enum class State : uint8_t { head, body, upstream, streaming, local, closing };
+  enum class State : uint8_t { head, body, queued, upstream, streaming, fanout, local, closing };
   struct Segment {
     const char* p;
     uint32_t n;
@@ -46,12 +52,26 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   void consume(const char* p, size_t n);
   void on_request_head();
   void on_request_done();
+  void read_request_body();
   void reject(int status, std::string_view why);
   void respond_local(const http::LocalResponse& r, bool close);
   void fail_upstream(int status, std::string why);
-  void start_upstream();
-  size_t pick_backend();
-  void on_response_head();
+  // Routing (session_route.cc).
+  void route_request();
+  void try_route();
+  void route_failed(route::PickStatus why);
+  http::LocalResponse busy_response(std::string_view why);
+  void attempt_failed(int status, std::string why, bool circuit);
+  bool fail_over_on_status(int status);
+  void release_admission();
+  void enqueue(uint8_t first_choice);
+  void leave_queue();
+  bool is_fanout() const;
+  void start_fanout();
+  void fanout_done() override;
+
+  void start_upstream(uint8_t slot);
+  bool on_response_head();
   void forward_body(core::IoBuf buf, size_t off);
   void queue(const char* p, uint32_t n, int32_t buf);
   void flush();
@@ -84,6 +104,10 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   bool head_queued_ = false;
   bool interim_sending_ = false;
   bool client_paused_ = false;
+  bool pull_ = false;
+  uint8_t attempts_ = 0;
+  int16_t admitted_ = -1;  // backend slot whose admission place this request holds
+  uint8_t queued_first_ = 0;
   int status_ = 0;
   uint32_t queued_bytes_ = 0;
   uint64_t deadline_ = 0;
@@ -95,6 +119,13 @@ class Session final : public core::SocketHandler, public UpstreamUser {
   analysis::ComplexityClass complexity_ = analysis::kLow;
   uint8_t backend_;
   int64_t start_us_ = 0, first_byte_us_ = 0, connect_start_us_ = 0, connect_us_ = -1;
+  int64_t queued_us_ = 0;
+  uint64_t affinity_ = 0;
+  route::SlotSet tried_;
+  int fail_status_ = 0;
+  std::string fail_why_;  // the last failed attempt, relayed when no backend is left
+  std::string source_;    // /api/copy
+  std::unique_ptr<Fanout> fanout_;
   TailKeeper tail_;
   std::string request_id_;
   std::string up_request_;  // rewritten head for the backend

@@ -43,7 +43,7 @@ class UpstreamConn final : public core::SocketHandler {
 
 class UpstreamPool {
  public:
-  UpstreamPool(WorkerContext& ctx, size_t backends) : ctx_(ctx), idle_(backends) {}
+  explicit UpstreamPool(WorkerContext& ctx) : ctx_(ctx), idle_(route::kMaxSlots) {}
   // A pooled connection (reused = true) unless fresh, else a new one being
   // connected; nullptr with errno set.
   UpstreamConn* acquire(size_t backend, UpstreamUser* user, bool fresh);

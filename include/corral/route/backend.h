@@ -1,58 +1,65 @@
-// Backends corral forwards to, and the control thread that health-checks them.
-// Workers read `up` with relaxed loads; only the control thread writes it.
+// Backend slots: one per fleet member corral has ever known (a configured
+// server, or one address of a DNS backend). A slot's identity never changes and
+// a slot is never freed, so workers, pools and metrics can index by slot id
+// while the control thread adds members. Its runtime counters (in flight,
+// circuit breaker) are shared by all workers through atomics.
 #pragma once
+#include <array>
 #include <atomic>
-#include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "corral/config/config.h"
 #include "corral/core/net.h"
 
 namespace corral::route {
 
-struct Backend {
-  config::BackendConfig cfg;
+inline constexpr size_t kMaxSlots = 254;  // metrics reserve 255 for "no backend"
+
+struct alignas(64) Backend {
+  // Identity: written once before the slot is published.
+  uint8_t slot = 0;
+  std::string key;          // name + "|" + address: how reloads and DNS find it again
+  std::string name;         // the configured backend name (shared by a DNS backend's members)
+  std::string url;          // the configured url, or http://ADDRESS:PORT for a DNS member: the metrics label
+  std::string host_header;  // Host sent upstream: the configured host:port
   core::SockAddr addr;
-  std::string host_header;  // Host sent upstream: "host:port"
-  std::atomic<bool> up{true};
-  std::atomic<int64_t> models_loaded{-1};  // from /api/ps; -1 until known
-  std::atomic<int64_t> vram_bytes{-1};
+
+  // Runtime, shared by every worker (own cache line).
+  alignas(64) std::atomic<uint32_t> inflight{0};
+  std::atomic<uint32_t> failures{0};        // consecutive
+  std::atomic<uint64_t> open_until_ms{0};   // circuit: 0 closed, else open until then, then half-open
+  std::atomic<bool> probing{false};         // the one half-open trial request is out
+  std::atomic<uint32_t> queued{0};          // requests waiting with this as their first choice
 };
 
-using BackendList = std::vector<std::unique_ptr<Backend>>;
+// Admission: takes one of `limit` places (0 = unlimited); false when full.
+bool try_admit(Backend& b, uint32_t limit);
+void release(Backend& b);
 
-// Resolves every configured backend once (blocking; at start-up).
-bool resolve_backends(const config::Config& cfg, BackendList& out, std::string& err);
+enum class Circuit : uint8_t { closed, open, half_open };
+Circuit circuit_state(const Backend& b, uint64_t now_ms);
+// May a request go to b now? A half-open backend lets exactly one through.
+bool circuit_allows(Backend& b, uint64_t now_ms);
+// A request to b ended: success closes the circuit; `threshold` consecutive
+// failures (0 = never) open it for cooldown_ms, as does a failed half-open trial.
+void record_outcome(Backend& b, bool ok, uint32_t threshold, uint32_t cooldown_ms, uint64_t now_ms);
+const char* circuit_name(Circuit c);
 
-// A blocking GET for the control thread: status (0 on failure, err set) and body.
-int http_get(const core::SockAddr& addr, const char* path, uint32_t timeout_ms, std::string& body, std::string& err);
-
-// One probe: GET / answered with a status below 500.
-bool probe(const core::SockAddr& addr, uint32_t timeout_ms, std::string& err);
-
-// Loaded models and their VRAM from an /api/ps body; false when it is not one.
-bool parse_ps(const std::string& body, int64_t& models, int64_t& vram);
-
-class HealthChecker {
+class BackendTable {
  public:
-  HealthChecker(BackendList& backends, uint32_t interval_ms, uint32_t timeout_ms);
-  ~HealthChecker();
-  void check_all();  // one round, on the caller's thread
-  void start();      // background rounds every interval
-  void stop();
+  size_t size() const { return count_.load(std::memory_order_acquire); }
+  Backend& operator[](size_t slot) { return *slots_[slot]; }
+  const Backend& operator[](size_t slot) const { return *slots_[slot]; }
+  // Control thread: the slot for key, created when new; nullptr when all are taken.
+  Backend* find_or_add(const std::string& key, const std::string& name, const core::SockAddr& addr,
+                       const std::string& url, const std::string& host_header);
 
  private:
-  void run();
-  BackendList& backends_;
-  uint32_t interval_ms_, timeout_ms_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  std::array<std::unique_ptr<Backend>, kMaxSlots> slots_;
+  std::atomic<size_t> count_{0};
+  std::mutex mu_;  // writers only
 };
 
 }  // namespace corral::route

@@ -16,7 +16,7 @@ namespace corral::server {
 
 class Worker final : public core::SocketHandler {
  public:
-  Worker(unsigned id, const config::Config& cfg, route::BackendList& backends, metrics::Registry& registry);
+  Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry);
   ~Worker();
   // Starts the worker thread (pinned to cpu, -1: unpinned), which sets up its
   // loop and listener and runs; false with err when set-up failed.

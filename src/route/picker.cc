@@ -1,0 +1,174 @@
+#include "corral/route/picker.h"
+
+#include <algorithm>
+
+namespace corral::route {
+namespace {
+
+uint64_t mix(uint64_t x) {  // splitmix64 finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+bool has_room(const Backend& b, const Candidate& c) {
+  return c.max_concurrent == 0 || b.inflight.load(std::memory_order_relaxed) < c.max_concurrent;
+}
+
+// Not tried yet and the circuit lets requests through (or would let a trial through).
+bool usable(const Backend& b, const Candidate& c, const PickRequest& r, bool ignore_circuit) {
+  if (r.tried && r.tried->test(c.slot)) return false;
+  if (ignore_circuit) return true;
+  Circuit st = circuit_state(b, r.now_ms);
+  return st == Circuit::closed || (st == Circuit::half_open && !b.probing.load(std::memory_order_relaxed));
+}
+
+bool commit(Backend& b, const Candidate& c, uint64_t now_ms, bool ignore_circuit) {
+  if (!try_admit(b, c.max_concurrent)) return false;
+  if (ignore_circuit || circuit_allows(b, now_ms)) return true;
+  release(b);
+  return false;
+}
+
+// Rendezvous hashing over every usable candidate: the same conversation lands
+// on the same backend while it is usable and has room.
+bool pick_affine(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r, Pick& out) {
+  const Candidate* best = nullptr;
+  uint64_t best_score = 0;
+  for (const Candidate& c : cs) {
+    if (!usable(t[c.slot], c, r, false)) continue;
+    uint64_t score = mix(r.affinity ^ c.key_hash);
+    if (!best || score > best_score) best = &c, best_score = score;
+  }
+  if (!best || !has_room(t[best->slot], *best) || !commit(t[best->slot], *best, r.now_ms, false)) return false;
+  out = {PickStatus::ok, best->slot};
+  return true;
+}
+
+// One tier: power of two choices by in-flight count among those with room.
+bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t, const PickRequest& r,
+                  bool ignore_circuit, uint64_t& rnd, Pick& out, const Candidate*& first_full) {
+  const Candidate* room[kMaxSlots];
+  size_t n = 0;
+  for (const Candidate* c = begin; c != end; ++c) {
+    if (!usable(t[c->slot], *c, r, ignore_circuit)) continue;
+    if (has_room(t[c->slot], *c)) room[n++] = c;
+    else if (!first_full) first_full = c;
+  }
+  while (n > 0) {
+    size_t i = 0;
+    if (n > 1) {
+      rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
+      size_t a = rnd % n, b = (rnd >> 32) % (n - 1);
+      if (b >= a) ++b;
+      uint32_t la = t[room[a]->slot].inflight.load(std::memory_order_relaxed);
+      uint32_t lb = t[room[b]->slot].inflight.load(std::memory_order_relaxed);
+      i = lb < la ? b : a;
+    }
+    if (commit(t[room[i]->slot], *room[i], r.now_ms, ignore_circuit)) {
+      out = {PickStatus::ok, room[i]->slot};
+      return true;
+    }
+    if (!first_full) first_full = room[i];
+    room[i] = room[--n];
+  }
+  return false;
+}
+
+Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r) {
+  Pick out;
+  if (r.affinity && pick_affine(cs, t, r, out)) return out;
+  uint64_t rnd = r.random;
+  const Candidate* first_full = nullptr;
+  const Candidate* data = cs.data();
+  // Open circuits are skipped while another candidate is left; when every one is
+  // open, they are tried anyway (as nginx never fails its last server).
+  for (bool ignore_circuit : {false, true}) {
+    for (size_t i = 0; i < cs.size();) {
+      size_t j = i + 1;
+      while (j < cs.size() && cs[j].tier == cs[i].tier) ++j;
+      if (pick_in_tier(data + i, data + j, t, r, ignore_circuit, rnd, out, first_full)) return out;
+      i = j;
+    }
+    if (first_full) return {PickStatus::busy, first_full->slot};
+  }
+  return {PickStatus::unavailable, 0};
+}
+
+}  // namespace
+
+const std::vector<Candidate>* candidates_for(const RoutingSnapshot& s, std::string_view model, PickStatus& why) {
+  if (model.empty()) {
+    why = PickStatus::unavailable;
+    return &s.any;
+  }
+  if (const ModelRoute* route = s.route(model)) {
+    why = route->too_big ? PickStatus::too_big : PickStatus::unavailable;
+    return &route->candidates;
+  }
+  why = s.unknown_lists.empty() ? PickStatus::not_found : PickStatus::unavailable;
+  return &s.unknown_lists;
+}
+
+Pick pick(const RoutingSnapshot& s, BackendTable& table, const PickRequest& r) {
+  PickStatus why;
+  const std::vector<Candidate>* cs;
+  std::vector<Candidate> pulls;
+  if (!r.backend.empty()) {
+    for (const MemberView& m : s.members) {
+      if (m.cfg.name == r.backend && m.healthy) pulls.push_back({m.slot, m.cfg.max_concurrent, 0, m.key_hash});
+    }
+    cs = &pulls;
+    why = PickStatus::unavailable;
+  } else if (r.pull) {
+    pulls = pull_candidates(s, r.model);
+    cs = &pulls;
+    why = PickStatus::unavailable;
+  } else {
+    cs = candidates_for(s, r.model, why);
+  }
+  if (cs->empty()) return {why, 0};
+  return pick_from(*cs, table, r);
+}
+
+std::vector<uint8_t> holders(const RoutingSnapshot& s, std::string_view model) {
+  std::vector<uint8_t> out;
+  bool bare = model.find(':') == std::string_view::npos;
+  for (const MemberView& m : s.members) {
+    if (!m.healthy) continue;
+    for (const ModelInfo& mi : m.models) {
+      std::string_view n = mi.name;
+      if (n == model || (bare && n.starts_with(model) && n.substr(model.size()) == ":latest")) {
+        out.push_back(m.slot);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+int last_resort(const RoutingSnapshot& s, const SlotSet& tried) {
+  const MemberView* best = nullptr;
+  for (const MemberView& m : s.members) {
+    if (m.cfg.enabled && !tried.test(m.slot) && (!best || m.cfg.priority < best->cfg.priority)) best = &m;
+  }
+  return best ? best->slot : -1;
+}
+
+std::vector<Candidate> pull_candidates(const RoutingSnapshot& s, std::string_view model) {
+  const ModelRoute* route = s.route(model);
+  MemoryEstimator memory(s.models_cfg);
+  int64_t need = route && route->memory_bytes >= 0 ? route->memory_bytes : memory(model, -1);
+  std::vector<Candidate> out;
+  for (const MemberView& m : s.members) {
+    if (!m.healthy || !m.cfg.enabled || !m.cfg.accept_pulls || !fits(m.cfg, need)) continue;
+    bool has = std::any_of(m.models.begin(), m.models.end(), [&](const ModelInfo& mi) { return mi.name == model; });
+    out.push_back({m.slot, m.cfg.max_concurrent, (has ? 0u : 1u << 20) + m.cfg.priority, m.key_hash});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.tier < b.tier; });
+  return out;
+}
+
+}  // namespace corral::route
