@@ -156,6 +156,7 @@ void Session::reset_request_facts() {
   model_.clear();
   source_.clear();
   affinity_ = 0;
+  pull_ = endpoint_ == kPull || endpoint_ == kCreate;
   category_ = metrics::kCategoryNone;
   complexity_score_ = -1;
   backend_ = metrics::kBackendNone;

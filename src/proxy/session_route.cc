@@ -15,7 +15,6 @@ void Session::route_request() {
   tried_.reset();
   attempts_ = 0;
   retried_ = false;
-  pull_ = endpoint_ == kPull || endpoint_ == kCreate;
   if (is_fanout()) {
     start_fanout();
     return;
@@ -194,6 +193,11 @@ void Session::start_fanout() {
   if (endpoint_ == kDelete || endpoint_ == kCopy) slots = route::holders(s, endpoint_ == kCopy ? source_ : model_);
   if (slots.empty()) {
     for (const route::Candidate& c : s.any) slots.push_back(c.slot);
+  }
+  if (slots.empty()) {  // nobody known healthy: ask every enabled member, the answers tell
+    for (const route::MemberView& m : s.members) {
+      if (m.cfg.enabled) slots.push_back(m.slot);
+    }
   }
   if (slots.size() == 1) backend_ = slots[0];
   std::vector<std::string> requests;

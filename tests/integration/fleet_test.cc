@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -384,4 +387,33 @@ TEST(Fleet, StatusReportsMembersAndClusterSummary) {
                         "\"utilization\":0}"),
             std::string::npos)
       << r.body;
+}
+
+TEST(Fleet, CheckConfigValidatesFleetFilesAndNamesTheBrokenKey) {
+  auto check = [](const std::string& yaml, std::string& out) {
+    std::string path = "/tmp/corral-check-" + std::to_string(getpid()) + ".yaml", log = path + ".log";
+    std::ofstream(path) << yaml;
+    Process p({bin("CORRAL_BIN"), "--check-config", path}, log);
+    int rc = p.wait(10000);
+    std::ifstream in(log);
+    out.assign(std::istreambuf_iterator<char>(in), {});
+    ::unlink(path.c_str());
+    ::unlink(log.c_str());
+    return rc;
+  };
+  std::string out;
+  EXPECT_EQ(check("backends:\n  - {name: a, url: http://127.0.0.1:1, priority: 2, max_memory_gb: 8}\n"
+                  "  - {name: b, url: \"dns+http://localhost:2\"}\nmodels:\n  assignments: {m: a}\n"
+                  "routing: {affinity: prefix}\n",
+                  out),
+            0)
+      << out;
+  EXPECT_NE(out.find("is valid"), std::string::npos);
+  EXPECT_EQ(check("backends:\n  - {name: a, url: http://127.0.0.1:1}\nmodels:\n  assignments: {m: z}\n", out), 2);
+  EXPECT_NE(out.find("models.assignments.m: no backend named 'z'"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // one clear line
+  EXPECT_EQ(check("routing:\n  circuit_cooldown: soonish\n", out), 2);
+  EXPECT_NE(out.find("routing.circuit_cooldown: expected a duration"), std::string::npos) << out;
+  EXPECT_EQ(check("backends:\n  - {url: http://127.0.0.1:1, weight: 3}\n", out), 2);
+  EXPECT_NE(out.find("backends[0].weight: unknown key"), std::string::npos) << out;
 }
