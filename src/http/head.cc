@@ -50,6 +50,12 @@ bool Head::has(std::string_view n) const {
   return false;
 }
 
+void Head::release_memory() {
+  clear();
+  std::string().swap(arena_);
+  std::vector<HeaderRef>().swap(headers_);
+}
+
 void Head::clear() {
   arena_.clear();
   headers_.clear();

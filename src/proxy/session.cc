@@ -16,6 +16,7 @@ namespace corral::proxy {
 namespace {
 constexpr uint32_t kPendingInMax = 65536;
 constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr uint64_t kTrimAfterMs = 1000;  // a connection idle this long gives its buffers back
 }  // namespace
 
 Session::Session(WorkerContext& ctx, int fd) : ctx_(ctx), req_(http::MessageParser::Kind::request, ctx.limits) {
@@ -56,6 +57,7 @@ void Session::consume(const char* p, size_t n) {
     if (state_ == State::head && !request_started_) {
       if (n == 0) return;
       request_started_ = true;
+      trimmed_ = false;
       start_us_ = core::mono_us();
       set_deadline(ctx_.cfg->timeouts.header_ms);
     }
@@ -163,6 +165,19 @@ void Session::reset_request_facts() {
   first_byte_us_ = 0;
   connect_us_ = -1;
   tail_.clear();
+}
+
+// An idle keep-alive connection keeps only the Session itself: 10,000 idle
+// clients should cost what their sockets cost, not their last request's buffers.
+void Session::release_idle_memory() {
+  trimmed_ = true;
+  for (std::string* s : {&request_id_, &up_request_, &body_, &out_head_, &model_, &source_, &fail_why_}) {
+    std::string().swap(*s);
+  }
+  if (pending_in_.empty()) std::string().swap(pending_in_);
+  if (out_.empty()) std::vector<Segment>().swap(out_);
+  tail_.release_memory();
+  req_.release_memory();
 }
 
 void Session::count_started() {
@@ -334,6 +349,10 @@ void Session::tick(uint64_t now) {
   if (ctx_.draining && state_ == State::head && !request_started_) {
     close();
     return;
+  }
+  if (state_ == State::head && !request_started_ && !trimmed_ && deadline_ != 0 &&
+      now + ctx_.cfg->timeouts.keepalive_ms >= deadline_ + kTrimAfterMs) {
+    release_idle_memory();
   }
   if (deadline_ == 0 || now < deadline_) return;
   deadline_ = 0;

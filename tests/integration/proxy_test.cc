@@ -250,6 +250,30 @@ TEST_P(Proxy, PipelinedRequestsAnsweredInOrderWithRequestIds) {
   EXPECT_NE(b.header("x-request-id"), t.header("x-request-id"));
 }
 
+// An idle keep-alive connection gives its per-request buffers back after a
+// second; the next requests on it (a stream, then a pipelined pair) must not notice.
+TEST_P(Proxy, KeepAliveConnectionServesAfterIdleTrim) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  Client c(corral.port);
+  c.send(build_request("POST", "/api/generate", kGen, {"X-Request-Id: before-idle"}));
+  Response first = c.read_response();
+  ASSERT_EQ(first.status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1400));
+  c.send(build_request("POST", "/api/generate", kGen, {"X-Sim-Tokens: 20"}));
+  Response stream = c.read_response();
+  EXPECT_EQ(stream.status, 200);
+  EXPECT_NE(stream.body.find("\"done\":true"), std::string::npos);
+  EXPECT_NE(stream.header("x-request-id"), "before-idle");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1400));
+  c.send(build_request("GET", "/api/version", "", {"X-Request-Id: after-idle"}) + build_request("GET", "/api/tags", "", {}));
+  Response a = c.read_response(), t = c.read_response();
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.header("x-request-id"), "after-idle");
+  EXPECT_EQ(t.status, 200);
+  EXPECT_NE(t.body.find("\"models\""), std::string::npos);
+}
+
 TEST_P(Proxy, ProxyPrefixIsStripped) {
   Sim sim;
   Corral corral({sim.url()}, io());

@@ -28,6 +28,7 @@ class Head {
 
   // Builders used by the parser.
   void clear();
+  void release_memory();  // clear() and give the storage back (idle connections)
   void append_url(const char* p, size_t n);
   void append_field(const char* p, size_t n);
   void append_value(const char* p, size_t n);

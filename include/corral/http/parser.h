@@ -42,6 +42,7 @@ class MessageParser {
   Result feed(const char* p, size_t n);
   Result finish();  // peer closed: completes a close-delimited body
   void next_message();
+  void release_memory() { head_.release_memory(); }  // between messages only
   void skip_body();  // response to HEAD: call right after Status::head
   void set_sink(BodySink* s) { sink_ = s; }
 

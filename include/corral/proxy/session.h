@@ -83,6 +83,7 @@ class Session final : public core::SocketHandler, public UpstreamUser, public Fa
   void count_finished();
   void record_metrics();
   void reset_request_facts();
+  void release_idle_memory();
 
   WorkerContext& ctx_;
   core::Socket client_;
@@ -104,6 +105,7 @@ class Session final : public core::SocketHandler, public UpstreamUser, public Fa
   bool head_queued_ = false;
   bool interim_sending_ = false;
   bool client_paused_ = false;
+  bool trimmed_ = false;  // idle: per-request buffers given back
   bool pull_ = false;
   uint8_t attempts_ = 0;
   int16_t admitted_ = -1;  // backend slot whose admission place this request holds

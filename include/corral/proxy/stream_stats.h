@@ -30,6 +30,7 @@ class TailKeeper final : public http::BodySink {
   void on_body(const char* p, size_t n) override;
   std::string_view tail() const { return tail_; }
   void clear() { tail_.clear(); }
+  void release_memory() { std::string().swap(tail_); }
 
  private:
   std::string tail_;
