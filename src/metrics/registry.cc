@@ -98,7 +98,7 @@ std::string_view code_label(int index) {
 
 uint8_t ModelNames::intern(std::string_view name) {
   if (name.empty()) return kModelNone;
-  auto it = index_.find(std::string(name));
+  auto it = index_.find(name);
   if (it != index_.end()) return it->second;
   size_t n = count_.load(std::memory_order_relaxed);
   if (n >= cap_ || !sane_model(name)) return kModelOther;
@@ -155,7 +155,7 @@ Shard::Shard(unsigned max_models)
       queue_wait(duration_buckets(), 2) {}
 
 void Shard::record(const RequestRecord& r) {
-  uint8_t model = models.intern(r.model);
+  uint8_t model = r.model_unknown ? kModelOther : models.intern(r.model);
   bump(requests.slot(key(r.endpoint, code_index(r.status), r.category, model, r.backend))[0]);
   request_duration.observe(key(r.endpoint, 0, 0, model, 0), r.duration_s);
   if (r.ttft_s >= 0) ttft.observe(key(0, 0, 0, model, 0), r.ttft_s);

@@ -198,6 +198,10 @@ void Session::record_metrics() {
   int64_t now = core::mono_us();
   r.endpoint = endpoint_;
   r.model = model_;
+  if (!model_.empty()) {  // label values come from discovery: a name no backend lists is "other"
+    const route::RoutingSnapshot& s = ctx_.snapshot();
+    r.model_unknown = !s.route(model_) && s.unknown_lists.empty();
+  }
   r.backend = backend_;
   r.status = status_;
   r.category = category_;

@@ -298,7 +298,7 @@ TEST_P(Proxy, HealthAndMetricsCountRequests) {
   EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",model=\"\",backend=\"" + b + "\",code=\"200\",category=\"none\"} 5\n"),
             std::string::npos) << m.body;
   // corral knows from discovery that no backend has it: answered like Ollama, without a backend.
-  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",model=\"missing\",backend=\"none\",code=\"404\",category=\"none\"} 1\n"),
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",model=\"other\",backend=\"none\",code=\"404\",category=\"none\"} 1\n"),
             std::string::npos);
   EXPECT_NE(m.body.find("corral_in_flight_requests 1\n"), std::string::npos);  // the scrape itself
   EXPECT_NE(m.body.find("corral_build_info{version=\"0.1.0\",io=\"" + std::string(io() == "uring" ? "io_uring" : "epoll") + "\"} 1"),

@@ -54,7 +54,11 @@ class ModelNames {
   uint8_t lens_[kModelOther] = {};
   std::atomic<size_t> count_{0};
   unsigned cap_;
-  std::unordered_map<std::string, uint8_t> index_;  // writer-side lookup
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint8_t, Hash, std::equal_to<>> index_;  // writer-side lookup, no copy per find
 };
 
 struct Buckets {
@@ -89,6 +93,7 @@ enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadRes
 struct RequestRecord {
   proxy::Endpoint endpoint = proxy::kOther;
   std::string_view model;  // empty: none
+  bool model_unknown = false;  // not a model discovery knows: counted as "other"
   uint8_t backend = kBackendNone;
   int status = 0;
   uint8_t category = kCategoryNone;
