@@ -47,7 +47,30 @@ bool pick_affine(const std::vector<Candidate>& cs, BackendTable& t, const PickRe
   return true;
 }
 
-// One tier: power of two choices by in-flight count among those with room.
+// The less loaded of two random picks; a small tier is scanned whole (least
+// in flight, ties broken by a random start), which is exact and just as cheap.
+size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uint64_t& rnd) {
+  constexpr size_t kScanWhole = 8;
+  if (n == 1) return 0;
+  rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
+  if (n <= kScanWhole) {
+    size_t best = rnd % n;
+    uint32_t best_load = t[room[best]->slot].inflight.load(std::memory_order_relaxed);
+    for (size_t k = 1; k < n; ++k) {
+      size_t j = (best + k) % n;
+      uint32_t l = t[room[j]->slot].inflight.load(std::memory_order_relaxed);
+      if (l < best_load) best = j, best_load = l;
+    }
+    return best;
+  }
+  size_t a = rnd % n, b = (rnd >> 32) % (n - 1);
+  if (b >= a) ++b;
+  uint32_t la = t[room[a]->slot].inflight.load(std::memory_order_relaxed);
+  uint32_t lb = t[room[b]->slot].inflight.load(std::memory_order_relaxed);
+  return lb < la ? b : a;
+}
+
+// One tier: the least loaded among those with room.
 bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t, const PickRequest& r,
                   bool ignore_circuit, uint64_t& rnd, Pick& out, const Candidate*& first_full) {
   const Candidate* room[kMaxSlots];
@@ -58,15 +81,7 @@ bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t,
     else if (!first_full) first_full = c;
   }
   while (n > 0) {
-    size_t i = 0;
-    if (n > 1) {
-      rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
-      size_t a = rnd % n, b = (rnd >> 32) % (n - 1);
-      if (b >= a) ++b;
-      uint32_t la = t[room[a]->slot].inflight.load(std::memory_order_relaxed);
-      uint32_t lb = t[room[b]->slot].inflight.load(std::memory_order_relaxed);
-      i = lb < la ? b : a;
-    }
+    size_t i = least_loaded(room, n, t, rnd);
     if (commit(t[room[i]->slot], *room[i], r.now_ms, ignore_circuit)) {
       out = {PickStatus::ok, room[i]->slot};
       return true;

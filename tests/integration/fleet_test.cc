@@ -106,7 +106,7 @@ TEST(Fleet, LowerPriorityNumberWins) {
 TEST(Fleet, PowerOfTwoChoicesSpreadsEqualBackends) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000"}), c({"--models", "m=1000"});
   Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b") + entry(c, "c"));
-  // 12 concurrent slow requests: the least loaded of two random picks keeps them even.
+  // 12 concurrent slow requests: least outstanding requests keeps them even.
   std::vector<std::future<int>> rs;
   for (int i = 0; i < 12; ++i) {
     rs.push_back(std::async(std::launch::async, [&] {

@@ -1,7 +1,7 @@
 // Choosing the backend for one request (on the worker, lock-free): explicit
 // assignment, else the model's candidates in preference order (loaded, then
-// priority), least outstanding requests among equals (power of two choices),
-// admission against max_concurrent, circuit breaker, failover exclusions and
+// priority), least outstanding requests among equals (a tier of up to 8
+// compared whole, else power of two choices), admission against max_concurrent, circuit breaker, failover exclusions and
 // optional session affinity. Measured in bench/micro (BM_Pick*).
 #pragma once
 #include <bitset>
