@@ -68,12 +68,31 @@ bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& er
   return true;
 }
 
+bool parse_analytics_spec(const std::string& spec, AnalyticsConfig& a, std::string& err) {
+  size_t colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (kind != "sqlite" && kind != "jsonl" && kind != "none") {
+    err = "expected sqlite[:PATH], jsonl[:PATH] or none, got '" + spec + "'";
+    return false;
+  }
+  if (kind == "none" && !path.empty()) {
+    err = "none takes no path, got '" + spec + "'";
+    return false;
+  }
+  a.backend = kind;
+  a.path = path;
+  return true;
+}
+
 const char* usage() {
   return "usage: corral [--config FILE] [--listen HOST:PORT] [--backend URL]... [--workers N]\n"
          "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
+         "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR]\n"
          "              [--check-config FILE] [--version] [--help]\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
-         "             CORRAL_LOG_LEVEL, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT.\n"
+         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT,\n"
+         "             ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
          "Precedence: flags > environment > config file > defaults.\n";
 }
 
@@ -115,6 +134,8 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
     else if (name == "--backend") { if (!need()) return false; f.backends.push_back(value); }
     else if (name == "--io") { if (!need()) return false; f.io = value; }
     else if (name == "--log-level") { if (!need()) return false; f.log_level = value; }
+    else if (name == "--analytics") { if (!need()) return false; f.analytics = value; }
+    else if (name == "--data-dir") { if (!need()) return false; f.data_dir = value; }
     else if (name == "--workers") {
       if (!need()) return false;
       unsigned w;
@@ -165,6 +186,30 @@ static std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+// Seed 004's names: ANALYTICS_BACKEND=sqlite|jsonl|none, ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS;
+// ANALYTICS_DB_PATH names the store file itself.
+static bool apply_analytics_env(Config& cfg, std::string& err, char** envp) {
+  const char* state = env_get(envp, "STATE_DIRECTORY");  // systemd StateDirectory=corral → /var/lib/corral
+  if (state && *state && cfg.data_dir.empty()) cfg.data_dir = std::string(state).substr(0, std::string(state).find(':'));
+  for (const char* name : {"ANALYTICS_DIR", "CORRAL_DATA_DIR"}) {
+    if (const char* v = env_get(envp, name)) cfg.data_dir = v;
+  }
+  if (const char* v = env_get(envp, "ANALYTICS_BACKEND")) {
+    if (!parse_analytics_spec(v, cfg.analytics, err)) {
+      err = "ANALYTICS_BACKEND: " + err;
+      return false;
+    }
+  }
+  if (const char* v = env_get(envp, "ANALYTICS_DB_PATH")) cfg.analytics.path = v;
+  if (const char* v = env_get(envp, "ANALYTICS_RETENTION_DAYS")) {
+    if (!parse_unsigned(v, cfg.analytics.retention_days)) {
+      err = std::string("ANALYTICS_RETENTION_DAYS: expected a number of days, got '") + v + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool apply_env(Config& cfg, std::string& err, char** envp) {
   if (const char* v = env_get(envp, "PROXY_PORT")) {
     std::string host;
@@ -205,7 +250,7 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
   }
   if (const char* v = env_get(envp, "CORRAL_IO")) cfg.io = v;
   if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
-  return true;
+  return apply_analytics_env(cfg, err, envp);
 }
 
 bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
@@ -214,7 +259,20 @@ bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
   if (f.workers) cfg.workers = *f.workers;
   if (f.io) cfg.io = *f.io;
   if (f.log_level) cfg.log_level = *f.log_level;
+  if (f.data_dir) cfg.data_dir = *f.data_dir;
+  if (f.analytics && !parse_analytics_spec(*f.analytics, cfg.analytics, err)) {
+    err = "--analytics: " + err;
+    return false;
+  }
   return true;
+}
+
+// The data directory and the analytics store inside it, unless a path was given.
+static void finalize_analytics(Config& cfg) {
+  if (cfg.data_dir.empty()) cfg.data_dir = "./corral-data";
+  if (cfg.analytics.path.empty() && cfg.analytics.backend != "none") {
+    cfg.analytics.path = cfg.data_dir + (cfg.analytics.backend == "sqlite" ? "/analytics.db" : "/analytics.jsonl");
+  }
 }
 
 // Backend names are unique and every model assignment names one of them.
@@ -287,6 +345,7 @@ bool finalize(Config& cfg, std::string& err) {
     err = "workers: at most 256";
     return false;
   }
+  finalize_analytics(cfg);
   return true;
 }
 

@@ -226,6 +226,20 @@ Setter patterns(std::vector<MemoryPattern>& dst) {
   };
 }
 
+Setter analytics_backend(AnalyticsConfig& dst) {
+  return [&dst](const YAML::Node& n, std::string& err) {
+    std::string s;
+    if (!scalar(n, s)) {
+      err = "expected sqlite[:PATH], jsonl[:PATH] or none";
+      return false;
+    }
+    std::string path = dst.path;
+    if (!parse_analytics_spec(s, dst, err)) return false;
+    if (dst.path.empty()) dst.path = path;  // analytics.path may come before or after
+    return true;
+  };
+}
+
 Setter affinity(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
@@ -251,6 +265,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
   if (root.IsNull()) return true;
   Timeouts& t = cfg.timeouts;
   RoutingConfig& r = cfg.routing;
+  AnalyticsConfig& a = cfg.analytics;
   std::map<std::string, Setter> keys = {
       {"listen", str(cfg.listen)},
       {"workers", num(cfg.workers, 0, 256)},
@@ -291,6 +306,16 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
       {"metrics", section("metrics", {{"namespace", str(cfg.metrics.ns)},
                                       {"max_models", num(cfg.metrics.max_models, 1, 254)},
                                       {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},
+      {"data_dir", str(cfg.data_dir)},
+      {"analytics", section("analytics", {{"backend", analytics_backend(a)},
+                                          {"path", str(a.path)},
+                                          {"retention_days", num(a.retention_days, 0, 36500)},
+                                          {"preview_chars", num(a.preview_chars, 0, 1000)},
+                                          {"ring_size", num(a.ring_size, 4, 1u << 20)},
+                                          {"batch_size", num(a.batch_size, 1, 100000)},
+                                          {"flush_interval", dur(a.flush_interval_ms)},
+                                          {"jsonl_max_mb", num(a.jsonl_max_mb, 1, 1u << 20)},
+                                          {"jsonl_keep", num(a.jsonl_keep, 0, 1000)}})},
   };
   return apply_map(root, "", keys, err);
 }

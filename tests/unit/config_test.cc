@@ -175,7 +175,59 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "default_capacity:", "name:", "priority:", "max_memory_gb:", "enabled:", "accept_pulls:",
                           "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "queue_size:",
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
-                          "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:"}) {
+                          "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
+                          "analytics:", "path:", "retention_days:", "preview_chars:", "ring_size:", "batch_size:",
+                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
+}
+
+TEST(Config, AnalyticsDefaultsToSqliteInTheDataDirectory) {
+  Config c = load_with("", {}, {});
+  EXPECT_EQ(c.analytics.backend, "sqlite");
+  EXPECT_EQ(c.data_dir, "./corral-data");
+  EXPECT_EQ(c.analytics.path, "./corral-data/analytics.db");
+  EXPECT_EQ(c.analytics.retention_days, 7u);
+  EXPECT_EQ(c.analytics.preview_chars, 200u);
+  Config d = load_with("", {}, {"--data-dir", "/var/lib/x"});
+  EXPECT_EQ(d.analytics.path, "/var/lib/x/analytics.db");
+  Config systemd = load_with("", {"STATE_DIRECTORY=/var/lib/corral"}, {});
+  EXPECT_EQ(systemd.analytics.path, "/var/lib/corral/analytics.db");
+  Config file = load_with("data_dir: /srv/c\n", {"STATE_DIRECTORY=/var/lib/corral"}, {});
+  EXPECT_EQ(file.data_dir, "/srv/c") << "the file wins over systemd's default";
+}
+
+TEST(Config, AnalyticsFromFileEnvAndFlags) {
+  Config f = load_with("analytics:\n  backend: jsonl\n  retention_days: 30\n  preview_chars: 0\n  flush_interval: 50ms\n", {}, {});
+  EXPECT_EQ(f.analytics.backend, "jsonl");
+  EXPECT_EQ(f.analytics.path, "./corral-data/analytics.jsonl");
+  EXPECT_EQ(f.analytics.retention_days, 30u);
+  EXPECT_EQ(f.analytics.preview_chars, 0u);
+  EXPECT_EQ(f.analytics.flush_interval_ms, 50u);
+  Config p = load_with("analytics:\n  path: /data/a.db\n  backend: sqlite\n", {}, {});
+  EXPECT_EQ(p.analytics.path, "/data/a.db") << "path and backend in either order";
+  // seed 004's variables
+  Config e = load_with("", {"ANALYTICS_BACKEND=jsonl", "ANALYTICS_DIR=/srv/an", "ANALYTICS_RETENTION_DAYS=3"}, {});
+  EXPECT_EQ(e.analytics.backend, "jsonl");
+  EXPECT_EQ(e.analytics.path, "/srv/an/analytics.jsonl");
+  EXPECT_EQ(e.analytics.retention_days, 3u);
+  Config db = load_with("", {"ANALYTICS_DB_PATH=/tmp/x.db"}, {});
+  EXPECT_EQ(db.analytics.path, "/tmp/x.db");
+  Config fl = load_with("analytics: {backend: jsonl}\n", {"ANALYTICS_BACKEND=none"}, {"--analytics", "sqlite:/tmp/y.db"});
+  EXPECT_EQ(fl.analytics.backend, "sqlite");
+  EXPECT_EQ(fl.analytics.path, "/tmp/y.db");
+}
+
+TEST(Config, BadAnalyticsSettingsNameTheKey) {
+  std::string err;
+  load_with("analytics:\n  backend: mysql\n", {}, {}, &err);
+  EXPECT_NE(err.find("analytics.backend"), std::string::npos) << err;
+  load_with("", {"ANALYTICS_BACKEND=postgres"}, {}, &err);
+  EXPECT_NE(err.find("ANALYTICS_BACKEND"), std::string::npos) << err;
+  load_with("", {}, {"--analytics", "none:/x"}, &err);
+  EXPECT_NE(err.find("--analytics"), std::string::npos) << err;
+  load_with("analytics:\n  retention: 7\n", {}, {}, &err);
+  EXPECT_NE(err.find("analytics.retention"), std::string::npos) << err;
+  load_with("", {"ANALYTICS_RETENTION_DAYS=week"}, {}, &err);
+  EXPECT_NE(err.find("ANALYTICS_RETENTION_DAYS"), std::string::npos) << err;
 }

@@ -56,6 +56,19 @@ struct MetricsConfig {
   uint32_t default_capacity = 4;   // concurrent requests a backend without max_concurrent counts for
 };
 
+// Where finished requests are recorded (seed 004's sqlite|jsonl|none).
+struct AnalyticsConfig {
+  std::string backend = "sqlite";  // sqlite | jsonl | none
+  std::string path;                // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
+  uint32_t retention_days = 7;     // 0 = keep forever
+  uint32_t preview_chars = 200;    // prompt and response previews; 0 = none stored
+  uint32_t ring_size = 1024;       // records per worker waiting for the offload thread (4 KiB each)
+  uint32_t batch_size = 1000;      // records per write transaction
+  uint32_t flush_interval_ms = 200;  // longest a record waits for its batch
+  uint32_t jsonl_max_mb = 64;      // jsonl: rotate past this size
+  uint32_t jsonl_keep = 5;         // jsonl: rotated files kept (PATH.1 newest)
+};
+
 struct Timeouts {
   uint32_t header_ms = 30000;        // request head must arrive within
   uint32_t body_ms = 30000;          // max gap while reading a request body
@@ -87,11 +100,13 @@ struct Config {
   ModelsConfig models;
   RoutingConfig routing;
   MetricsConfig metrics;
+  std::string data_dir;  // default: $STATE_DIRECTORY (systemd), else ./corral-data
+  AnalyticsConfig analytics;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.
 struct Flags {
-  std::optional<std::string> config_file, listen, io, log_level;
+  std::optional<std::string> config_file, listen, io, log_level, analytics, data_dir;
   std::vector<std::string> backends;
   std::optional<unsigned> workers;
   bool version = false, help = false, check_config = false;
@@ -112,6 +127,9 @@ bool finalize(Config& cfg, std::string& err);
 
 // Whole pipeline: defaults → file → env → flags → finalize.
 bool load(const Flags& f, char** envp, Config& cfg, std::string& err);
+
+// "sqlite", "sqlite:PATH", "jsonl", "jsonl:PATH" or "none" into a; false with err.
+bool parse_analytics_spec(const std::string& spec, AnalyticsConfig& a, std::string& err);
 
 // "250ms", "30s", "2m", "1h" or a plain number of seconds.
 bool parse_duration_ms(const std::string& s, uint32_t& out);
