@@ -1,5 +1,7 @@
 #include "corral/admin/admin.h"
 
+#include "corral/analytics/service.h"
+
 namespace corral::admin {
 
 http::LocalResponse health(const route::RoutingSnapshot& s, const route::BackendTable& table) {
@@ -41,6 +43,10 @@ http::LocalResponse metrics_page(proxy::WorkerContext& ctx) {
     }
   }
   metrics::RenderOptions o{ctx.cfg->metrics.ns, ctx.io_name, ctx.cfg->metrics.default_capacity};
+  if (ctx.analytics) {
+    o.analytics_written = static_cast<int64_t>(ctx.analytics->written());
+    o.analytics_write_errors = static_cast<int64_t>(ctx.analytics->write_errors());
+  }
   r.body.reserve(16384);
   ctx.registry->render(r.body, o, gauges);
   return r;

@@ -118,7 +118,7 @@ void pad(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
 }
 
-RequestInfo analyze_request(std::string& body) {
+RequestInfo analyze_request(std::string& body, size_t preview_bytes) {
   RequestInfo info;
   thread_local simdjson::ondemand::parser parser;
   pad(body);
@@ -184,6 +184,7 @@ RequestInfo analyze_request(std::string& body) {
   }
   facts.keyword_hits = count_keywords(keyword_scan);
   info.category = categorize(last_user.empty() ? prompt : last_user);
+  if (preview_bytes > 0) info.prompt_preview.assign((last_user.empty() ? prompt : last_user).substr(0, preview_bytes));
   info.prefix_hash = prefix_hash(info.model, system, first_user.empty() ? prompt : first_user);
   info.complexity = estimate(facts);
   return info;

@@ -368,6 +368,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.", &Shard::upstream_reuses},
       {"backpressure_pauses_total", "counter", "Times a slow client made corral stop reading from the backend.", &Shard::backpressure_pauses},
       {"failovers_total", "counter", "Requests moved to the next backend after a failure before the first response byte.", &Shard::failovers},
+      {"analytics_dropped_total", "counter", "Analytics records dropped because a worker's ring to the offload thread was full.", &Shard::analytics_dropped},
   };
   for (const Plain& p : plain) {
     family(out, ns, p.name, p.type, p.help);
@@ -381,6 +382,12 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   sample(out, ns, "upstream_connections", "state=\"idle\"", std::to_string(idle));
   sample(out, ns, "upstream_connections", "state=\"active\"", std::to_string(live >= idle ? live - idle : 0));
 
+  if (o.analytics_written >= 0) {
+    family(out, ns, "analytics_records_written_total", "counter", "Analytics records written to the store.");
+    sample(out, ns, "analytics_records_written_total", "", std::to_string(o.analytics_written));
+    family(out, ns, "analytics_write_errors_total", "counter", "Analytics batches the store refused (kept and retried).");
+    sample(out, ns, "analytics_write_errors_total", "", std::to_string(o.analytics_write_errors));
+  }
   family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
   out.append(ns).append("_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(o.io).append("\"} 1\n");
   render_process_metrics(out);

@@ -7,7 +7,8 @@ namespace {
 constexpr std::array<std::string_view, kEndpointCount> kNames = {
     "/", "/api/generate", "/api/chat", "/api/embed", "/api/embeddings", "/api/tags", "/api/ps", "/api/show",
     "/api/pull", "/api/push", "/api/create", "/api/copy", "/api/delete", "/api/version", "/api/blobs",
-    "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics", "/status", "other"};
+    "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/health", "/metrics", "/status",
+    "/analytics", "other"};
 }  // namespace
 
 Endpoint classify(std::string_view path) {
@@ -16,6 +17,7 @@ Endpoint classify(std::string_view path) {
   }
   if (path.starts_with("/api/blobs/")) return kBlobs;
   if (path.starts_with("/v1/models/")) return kOaiModels;
+  if (path.starts_with("/analytics/")) return kAnalytics;
   for (size_t i = 0; i < kOther; ++i) {
     if (path == kNames[i]) return static_cast<Endpoint>(i);
   }

@@ -110,8 +110,12 @@ void Session::on_request_head() {
 
 void Session::on_request_done() {
   if (!client_keep_alive_ || ctx_.draining) close_after_ = true;
-  if (endpoint_ == kHealth || endpoint_ == kMetrics || endpoint_ == kStatus) {
+  if (is_local(endpoint_) && endpoint_ != kAnalytics) {
     respond_local(admin::respond(ctx_, req_.head(), endpoint_), close_after_);
+    return;
+  }
+  if (endpoint_ == kAnalytics) {
+    answer_analytics();
     return;
   }
   read_request_body();
@@ -123,11 +127,14 @@ void Session::read_request_body() {
   std::string_view path = req_.head().path();
   if (endpoint_ == kOaiModels && path.starts_with("/v1/models/")) model_.assign(path.substr(11));
   if (body_.empty() || req_.chunked()) return;
-  analysis::RequestInfo info = analysis::analyze_request(body_);
+  analysis::RequestInfo info = analysis::analyze_request(body_, ctx_.prompt_preview_bytes);
   if (!info.json) return;
+  if (info.has_stream) stream_ = info.stream;
+  prompt_preview_ = std::move(info.prompt_preview);
   model_ = std::move(info.model);
   source_ = std::move(info.source);
   affinity_ = info.prefix_hash;
+  prompt_chars_ = static_cast<uint32_t>(info.prompt_chars);
   if (info.prompt_chars > 0) {
     category_ = info.category;
     complexity_score_ = info.complexity.score;
@@ -161,22 +168,25 @@ void Session::reset_request_facts() {
   pull_ = endpoint_ == kPull || endpoint_ == kCreate;
   category_ = metrics::kCategoryNone;
   complexity_score_ = -1;
+  prompt_chars_ = 0;
   backend_ = metrics::kBackendNone;
   first_byte_us_ = 0;
   connect_us_ = -1;
-  tail_.clear();
+  stream_ = endpoint_ == kGenerate || endpoint_ == kChat ? 1 : endpoint_ == kOaiChat || endpoint_ == kOaiCompletions ? 0 : -1;
+  prompt_preview_.clear();
+  sample_.clear(ctx_.response_sample_bytes);
 }
 
 // An idle keep-alive connection keeps only the Session itself: 10,000 idle
 // clients should cost what their sockets cost, not their last request's buffers.
 void Session::release_idle_memory() {
   trimmed_ = true;
-  for (std::string* s : {&request_id_, &up_request_, &body_, &out_head_, &model_, &source_, &fail_why_}) {
+  for (std::string* s : {&request_id_, &up_request_, &body_, &out_head_, &model_, &source_, &fail_why_, &prompt_preview_}) {
     std::string().swap(*s);
   }
   if (pending_in_.empty()) std::string().swap(pending_in_);
   if (out_.empty()) std::vector<Segment>().swap(out_);
-  tail_.release_memory();
+  sample_.release_memory();
   req_.release_memory();
 }
 
@@ -188,39 +198,11 @@ void Session::count_started() {
 void Session::count_finished() {
   if (!counted_) return;
   counted_ = false;
-  record_metrics();
+  StreamStats st;
+  if (backend_ != metrics::kBackendNone && status_ == 200) st = extract_final_stats(sample_.tail());
+  record_metrics(st);
+  if (ctx_.records && !is_local(endpoint_)) record_analytics(st);
   metrics::bump(ctx_.metrics->requests_finished);
-}
-
-void Session::record_metrics() {
-  if constexpr (!metrics::kEnabled) return;
-  metrics::RequestRecord r;
-  int64_t now = core::mono_us();
-  r.endpoint = endpoint_;
-  r.model = model_;
-  if (!model_.empty()) {  // label values come from discovery: a name no backend lists is "other"
-    const route::RoutingSnapshot& s = ctx_.snapshot();
-    r.model_unknown = !s.route(model_) && s.unknown_lists.empty();
-  }
-  r.backend = backend_;
-  r.status = status_;
-  r.category = category_;
-  r.complexity_score = complexity_score_;
-  r.complexity = complexity_;
-  r.duration_s = double(now - start_us_) / 1e6;
-  bool generation = endpoint_ == kGenerate || endpoint_ == kChat || endpoint_ == kOaiChat || endpoint_ == kOaiCompletions;
-  if (generation && first_byte_us_ > 0) r.ttft_s = double(first_byte_us_ - start_us_) / 1e6;
-  if (connect_us_ >= 0) r.connect_s = double(connect_us_) / 1e6;
-  if (backend_ != metrics::kBackendNone && status_ == 200) {
-    StreamStats st = extract_final_stats(tail_.tail());
-    if (st.found) {
-      r.prompt_tokens = st.prompt_tokens;
-      r.completion_tokens = st.completion_tokens;
-      r.eval_duration_ns = st.eval_duration_ns;
-      r.load_duration_ns = st.load_duration_ns;
-    }
-  }
-  ctx_.metrics->record(r);
 }
 
 void Session::respond_local(const http::LocalResponse& r, bool close) {
@@ -228,6 +210,7 @@ void Session::respond_local(const http::LocalResponse& r, bool close) {
   close_after_ = close_after_ || close;
   out_head_.clear();
   http::write_response(out_head_, r, request_id_, close_after_, head_only_);
+  local_body_at_ = static_cast<uint32_t>(out_head_.size() - (head_only_ ? 0 : r.body.size()));
   state_ = State::local;
   response_done_ = true;
   queue(out_head_.data(), static_cast<uint32_t>(out_head_.size()), -1);

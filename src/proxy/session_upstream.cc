@@ -34,7 +34,7 @@ void Session::start_upstream(uint8_t slot) {
     return;
   }
   metrics::bump(ctx_.metrics->backend_started[slot]);
-  if (metrics::kEnabled) up_->parser.set_sink(&tail_);
+  if (metrics::kEnabled || ctx_.records) up_->parser.set_sink(&sample_);
   connect_start_us_ = core::mono_us();
   if (up_->reused) {
     up_connected(0);

@@ -1,5 +1,7 @@
 #include "corral/proxy/stream_stats.h"
 
+#include <algorithm>
+
 namespace corral::proxy {
 namespace {
 
@@ -57,7 +59,8 @@ StreamStats extract_final_stats(std::string_view tail) {
   return st;
 }
 
-void TailKeeper::on_body(const char* p, size_t n) {
+void BodySample::on_body(const char* p, size_t n) {
+  if (head_.size() < head_cap_) head_.append(p, std::min(n, head_cap_ - head_.size()));
   if (n >= kTailBytes) {
     tail_.assign(p + n - kTailBytes, kTailBytes);
     return;

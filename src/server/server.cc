@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "corral/analytics/service.h"
 #include "corral/core/log.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/context.h"
@@ -116,10 +117,21 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
   metrics::Registry registry(n, cfg.metrics.max_models);
+  std::unique_ptr<analytics::Service> analytics;
+  if (cfg.analytics.backend != "none") {
+    analytics = std::make_unique<analytics::Service>(cfg.analytics, n);
+    if (!analytics->start(err)) {
+      log::write(log::Level::error, "analytics_unavailable", "store=" + log::quote(cfg.analytics.backend + ":" + cfg.analytics.path) +
+                                                                " error=" + log::quote(err) +
+                                                                " hint=\"--data-dir DIR, --analytics jsonl:PATH or --analytics none\"");
+      control.stop();
+      return 2;
+    }
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   bool want_uring = cfg.io != "epoll";
   for (unsigned i = 0; i < n; ++i) {
-    auto w = std::make_unique<Worker>(i, cfg, fleet, registry);
+    auto w = std::make_unique<Worker>(i, cfg, fleet, registry, analytics.get());
     if (!w->start(listen_addr, want_uring, cpus > 1 ? static_cast<int>(i % cpus) : -1, err)) {
       log::write(log::Level::error, "listen_failed", "listen=" + cfg.listen + " error=" + log::quote(err));
       stop_workers(workers);
@@ -138,11 +150,16 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   log::write(log::Level::info, "start",
              "version=" CORRAL_VERSION " listen=" + cfg.listen + " workers=" + std::to_string(n) + " io=" +
                  (workers[0]->io_backend() == core::IoBackend::uring ? "io_uring" : "epoll") +
-                 " io_reason=" + log::quote(workers[0]->io_why()) + " backends=" + backend_list);
+                 " io_reason=" + log::quote(workers[0]->io_why()) + " backends=" + backend_list +
+                 " analytics=" + log::quote(analytics ? cfg.analytics.backend + ":" + cfg.analytics.path : "none"));
   int sig = wait_for_stop_signal([&] { reload(src, control); });
   log::write(log::Level::info, "draining",
              std::string("signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " grace_ms=" + std::to_string(cfg.timeouts.drain_ms));
   stop_workers(workers, cfg.timeouts.drain_ms);
+  if (analytics) {  // every worker has pushed its last record: write them all
+    analytics->stop();
+    log::write(log::Level::info, "analytics_flushed", "records_written=" + std::to_string(analytics->written()));
+  }
   control.stop();
   log::write(log::Level::info, "stopped");
   return 0;

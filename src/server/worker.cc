@@ -3,20 +3,32 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <random>
 
+#include "corral/analytics/service.h"
 #include "corral/core/log.h"
 #include "corral/proxy/session.h"
 
 namespace corral::server {
 namespace {
 constexpr int kTickMs = 100;
+constexpr uint32_t kResponseSampleBytes = 2048;  // first response body bytes for the analytics preview
 }  // namespace
 
-Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry)
+Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry,
+               analytics::Service* analytics)
     : id_(id), cfg_(cfg) {
+  if (analytics) {
+    ctx_.analytics = analytics;
+    ctx_.records = &analytics->ring(id);
+    // A preview of N characters needs at most 4N bytes of UTF-8.
+    ctx_.prompt_preview_bytes = std::min<uint32_t>(cfg.analytics.preview_chars * 4,
+                                                   analytics::Record::kCap[analytics::kPromptPreview]);
+    ctx_.response_sample_bytes = kResponseSampleBytes;
+  }
   ctx_.cfg = &cfg;
   ctx_.fleet = &fleet;
   ctx_.registry = &registry;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -23,9 +24,18 @@
 namespace harness {
 namespace {
 
-int connect_port(int port, int rcvbuf = 0) {
+int connect_port(int port, int rcvbuf = 0, const char* source_ip = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (source_ip) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source_ip, &src.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
@@ -123,7 +133,7 @@ void Process::kill_now() {
   pid_ = -1;
 }
 
-Client::Client(int port, int rcvbuf) : fd_(connect_port(port, rcvbuf)) {}
+Client::Client(int port, int rcvbuf, const char* source_ip) : fd_(connect_port(port, rcvbuf, source_ip)) {}
 Client::~Client() { close(); }
 
 void Client::close() {
@@ -297,8 +307,9 @@ Corral::Corral(const std::vector<std::string>& backends, const std::string& io, 
   int fd = mkstemp(tmpl);
   ::close(fd);
   log_path = tmpl;
+  data_dir = log_path + ".data";  // analytics of this instance only; a later --data-dir wins
   std::vector<std::string> argv = {bin("CORRAL_BIN"), "--listen", "127.0.0.1:" + std::to_string(port), "--io", io,
-                                   "--workers", "2"};
+                                   "--workers", "2", "--data-dir", data_dir};
   for (const auto& b : backends) argv.insert(argv.end(), {"--backend", b});
   if (!yaml.empty()) {
     std::string path = log_path + ".yaml";
@@ -328,6 +339,8 @@ Corral::~Corral() {
   }
   ::unlink(log_path.c_str());
   ::unlink((log_path + ".yaml").c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(log_path + ".data", ec);
 }
 
 std::string Corral::log() const {
@@ -342,7 +355,13 @@ std::string settled_metrics(int port, const std::string& ns, int* scrapes) {
   for (int i = 0; i < 250; ++i) {
     m = request(port, "GET", "/metrics").body;
     if (scrapes) *scrapes = i + 1;
-    if (m.find("\n" + ns + "_in_flight_requests 1\n") != std::string::npos) break;
+    if (m.find("\n" + ns + "_in_flight_requests 1\n") != std::string::npos) {
+      // Every request was accounted for by the time that scrape read the gauge, but
+      // it read the counters earlier: the next scrape sees them all.
+      m = request(port, "GET", "/metrics").body;
+      if (scrapes) *scrapes = i + 2;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return m;

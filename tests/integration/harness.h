@@ -41,7 +41,8 @@ struct Response {
 
 class Client {
  public:
-  explicit Client(int port, int rcvbuf = 0);  // rcvbuf > 0: SO_RCVBUF before connect
+  // rcvbuf > 0: SO_RCVBUF before connect; source_ip: a loopback address to connect from (127.0.0.2).
+  explicit Client(int port, int rcvbuf = 0, const char* source_ip = nullptr);
   ~Client();
   bool connected() const { return fd_ >= 0; }
   void send(const std::string& raw);
@@ -81,6 +82,7 @@ struct Corral {
   int port;
   Process proc;
   std::string log_path;
+  std::string data_dir;  // --data-dir: a fresh directory per instance, removed with it
   Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml = "",
          const std::vector<std::string>& extra = {});
   // Stops corral with SIGTERM and fails the test unless it exits 0 with no

@@ -93,11 +93,23 @@ TEST(StreamStats, NothingInPlainText) {
   EXPECT_FALSE(proxy::extract_final_stats("Ollama is running").found);
 }
 
-TEST(StreamStats, TailKeeperKeepsOnlyTheEnd) {
-  proxy::TailKeeper t;
+TEST(StreamStats, BodySampleKeepsOnlyTheEnd) {
+  proxy::BodySample t;
   std::string big(5000, 'a');
   t.on_body(big.data(), big.size());
   t.on_body("xyz", 3);
-  EXPECT_EQ(t.tail().size(), proxy::TailKeeper::kTailBytes);
+  EXPECT_EQ(t.tail().size(), proxy::BodySample::kTailBytes);
   EXPECT_EQ(t.tail().substr(t.tail().size() - 3), "xyz");
+  EXPECT_TRUE(t.head().empty());  // no head asked for
+}
+
+TEST(StreamStats, BodySampleKeepsTheFirstBytesWhenAsked) {
+  proxy::BodySample t;
+  t.clear(6);
+  t.on_body("abcd", 4);
+  t.on_body("efgh", 4);
+  EXPECT_EQ(t.head(), "abcdef");
+  EXPECT_EQ(t.tail(), "abcdefgh");
+  t.clear(0);
+  EXPECT_TRUE(t.head().empty());
 }

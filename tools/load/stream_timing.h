@@ -31,7 +31,7 @@ class StreamTiming final : public corral::http::BodySink {
   std::string line_;  // the current line (bounded)
   bool line_has_data_ = false;
   std::vector<int64_t> gaps_;
-  corral::proxy::TailKeeper tail_;
+  corral::proxy::BodySample tail_;
 };
 
 }  // namespace load

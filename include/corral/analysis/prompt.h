@@ -42,6 +42,7 @@ struct RequestInfo {
   Complexity complexity;
   std::string source;        // /api/copy's source model
   uint64_t prefix_hash = 0;  // model + system prompt + first user message; 0 when there is no prompt
+  std::string prompt_preview;  // opening bytes of the prompt (last user message), when asked for
 };
 
 // The conversation identity session affinity keys on; only the first kHashChars of each part count.
@@ -49,8 +50,9 @@ inline constexpr size_t kHashChars = 4096;
 uint64_t prefix_hash(std::string_view model, std::string_view system, std::string_view first_user);
 
 // Reads a JSON request body. `body` must have SIMDJSON padding capacity past
-// its size (see padded()); it is not modified.
-RequestInfo analyze_request(std::string& body);
+// its size (see padded()); it is not modified. preview_bytes > 0 keeps that
+// many opening bytes of the prompt in prompt_preview.
+RequestInfo analyze_request(std::string& body, size_t preview_bytes = 0);
 
 // Makes sure body has the spare capacity simdjson reads past the end.
 void pad(std::string& body);

@@ -134,6 +134,7 @@ struct alignas(64) Shard {
   Counter upstream_reuses{0};
   Counter backpressure_pauses{0};
   Counter failovers{0};
+  Counter analytics_dropped{0};
   Counter upstream_idle{0};  // gauge, stored by the worker
   Counter upstream_live{0};  // gauge, stored by the worker
   Counter bytes_received{0};
@@ -155,6 +156,8 @@ struct RenderOptions {
   std::string_view ns = "corral";
   std::string_view io = "io_uring";
   uint32_t default_capacity = 4;
+  int64_t analytics_written = -1;  // -1: analytics off
+  int64_t analytics_write_errors = 0;
 };
 
 class Registry {

@@ -18,6 +18,11 @@
 #include "corral/route/control.h"
 #include "corral/route/snapshot.h"
 
+namespace corral::analytics {
+class Service;
+class RecordRing;
+}  // namespace corral::analytics
+
 namespace corral::proxy {
 
 class UpstreamPool;
@@ -37,6 +42,10 @@ struct WorkerContext {
   Fleet* fleet = nullptr;
   metrics::Registry* registry = nullptr;
   metrics::Shard* metrics = nullptr;
+  analytics::Service* analytics = nullptr;  // null: analytics off
+  analytics::RecordRing* records = nullptr;  // this worker's ring to the offload thread
+  uint32_t prompt_preview_bytes = 0;         // kept from each prompt for analytics (0: off)
+  uint32_t response_sample_bytes = 0;        // first response body bytes kept for analytics
   UpstreamPool* pool = nullptr;
   std::string io_name;
   http::Limits limits;

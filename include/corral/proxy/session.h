@@ -81,7 +81,10 @@ class Session final : public core::SocketHandler, public UpstreamUser, public Fa
   void set_deadline(uint32_t ms);
   void count_started();
   void count_finished();
-  void record_metrics();
+  // What a finished request tells metrics and analytics (session_record.cc).
+  void record_metrics(const StreamStats& st);
+  void record_analytics(const StreamStats& st);
+  void answer_analytics();
   void reset_request_facts();
   void release_idle_memory();
 
@@ -118,6 +121,7 @@ class Session final : public core::SocketHandler, public UpstreamUser, public Fa
   std::string model_;
   uint8_t category_;
   int complexity_score_ = -1;
+  uint32_t prompt_chars_ = 0;
   analysis::ComplexityClass complexity_ = analysis::kLow;
   uint8_t backend_;
   int64_t start_us_ = 0, first_byte_us_ = 0, connect_start_us_ = 0, connect_us_ = -1;
@@ -128,7 +132,10 @@ class Session final : public core::SocketHandler, public UpstreamUser, public Fa
   std::string fail_why_;  // the last failed attempt, relayed when no backend is left
   std::string source_;    // /api/copy
   std::unique_ptr<Fanout> fanout_;
-  TailKeeper tail_;
+  BodySample sample_;        // response body: final stats (tail), analytics preview (head)
+  std::string prompt_preview_;
+  int8_t stream_ = -1;       // the request's stream flag (or its endpoint's default), -1: none
+  uint32_t local_body_at_ = 0;  // where a local answer's body starts in out_head_
   std::string request_id_;
   std::string up_request_;  // rewritten head for the backend
   std::string body_;        // raw request body bytes, forwarded verbatim

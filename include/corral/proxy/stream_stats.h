@@ -23,17 +23,28 @@ struct StreamStats {
 // Scans `tail` (the end of a response body) for the final stats.
 StreamStats extract_final_stats(std::string_view tail);
 
-// Keeps the last kTailBytes of de-chunked body bytes.
-class TailKeeper final : public http::BodySink {
+// Keeps the last kTailBytes of de-chunked body bytes (final stats) and, when
+// asked, the first head_cap bytes (the analytics response preview).
+class BodySample final : public http::BodySink {
  public:
   static constexpr size_t kTailBytes = 1024;
   void on_body(const char* p, size_t n) override;
   std::string_view tail() const { return tail_; }
-  void clear() { tail_.clear(); }
-  void release_memory() { std::string().swap(tail_); }
+  std::string_view head() const { return head_; }
+  void clear(size_t head_cap) {
+    tail_.clear();
+    head_.clear();
+    head_cap_ = head_cap;
+  }
+  void release_memory() {
+    std::string().swap(tail_);
+    std::string().swap(head_);
+  }
 
  private:
   std::string tail_;
+  std::string head_;
+  size_t head_cap_ = 0;
 };
 
 }  // namespace corral::proxy

@@ -16,7 +16,9 @@ namespace corral::server {
 
 class Worker final : public core::SocketHandler {
  public:
-  Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry);
+  // analytics: null when off.
+  Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metrics::Registry& registry,
+         analytics::Service* analytics);
   ~Worker();
   // Starts the worker thread (pinned to cpu, -1: unpinned), which sets up its
   // loop and listener and runs; false with err when set-up failed.

@@ -1,0 +1,50 @@
+// One finished request as a worker hands it to the offload thread: a fixed-size
+// slot (numbers, then bounded text fields back to back, then the first bytes of
+// the response body), filled in place in the worker's ring. No allocation, no
+// parsing: the offload thread turns it into a Row.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace corral::analytics {
+
+enum Field : uint8_t {
+  kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kBackend, kError,
+  kPromptPreview, kResponseHead, kFieldCount
+};
+
+struct RecordNumbers {
+  int64_t time_us = 0;      // wall clock at request start (Unix µs)
+  int64_t duration_us = 0;  // to the last response byte
+  int64_t ttft_us = -1;     // to the first response byte of a generation
+  int64_t prompt_tokens = -1, completion_tokens = -1;
+  int64_t eval_duration_ns = -1, load_duration_ns = -1;
+  uint64_t bytes_in = 0, bytes_out = 0;
+  uint32_t prompt_chars = 0;
+  int16_t status = 0;
+  int8_t stream = -1;       // -1: the request did not say
+  int8_t complexity = -1;   // 0..100, -1: no prompt
+  uint8_t endpoint = 0;     // proxy::Endpoint
+  uint8_t category = 255;   // analysis::Category, 255: none
+};
+
+class Record {
+ public:
+  static constexpr size_t kSize = 4096;
+  static constexpr uint16_t kCap[kFieldCount] = {64, 46, 256, 64, 16, 256, 200, 128, 256, 1024, 0xffff};
+
+  // Appends a field (fields go in Field order); text past its cap is cut.
+  void set(Field f, std::string_view s);
+  std::string_view get(Field f) const;
+  size_t room() const { return sizeof text_ - used_; }  // left for the remaining fields
+
+  RecordNumbers n;
+
+ private:
+  uint16_t len_[kFieldCount] = {};
+  uint16_t used_ = 0;
+  char text_[kSize - sizeof(RecordNumbers) - sizeof(uint16_t) * (kFieldCount + 1)];
+};
+static_assert(sizeof(Record) == Record::kSize);
+
+}  // namespace corral::analytics

@@ -1,0 +1,30 @@
+// Where the offload thread writes batches: SQLite (WAL, prepared statements,
+// indexed for the queries) or JSON lines (rotated by size).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corral/analytics/row.h"
+#include "corral/config/config.h"
+
+namespace corral::analytics {
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // All rows in one transaction; false (nothing written) with err on failure.
+  virtual bool write(const Row* rows, size_t n, std::string& err) = 0;
+  // Deletes at most `limit` records older than cutoff_ms; how many, or -1 with err.
+  virtual int64_t expire(int64_t cutoff_ms, int limit, std::string& err) = 0;
+};
+
+// Creates the directory and the store (schema, indexes) as needed.
+std::unique_ptr<Sink> open_sqlite_sink(const std::string& path, std::string& err);
+std::unique_ptr<Sink> open_jsonl_sink(const config::AnalyticsConfig& cfg, std::string& err);
+
+// mkdir -p for the directory part of path.
+bool make_parent_dirs(const std::string& path, std::string& err);
+
+}  // namespace corral::analytics

@@ -1,0 +1,139 @@
+// The default store: one SQLite file in WAL mode, so the query connection
+// reads while the offload thread writes.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <span>
+#include <cstring>
+
+#include "corral/analytics/sink.h"
+#include "corral/analytics/sqlite.h"
+
+namespace corral::analytics {
+
+Stmt::Stmt(sqlite3* db, std::string_view sql, std::string& err) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+    err = std::string("sqlite: ") + sqlite3_errmsg(db);
+    s_ = nullptr;
+  }
+}
+
+bool Db::open(const std::string& path, bool read_only, std::string& err) {
+  int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    err = "sqlite: cannot open '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
+    return false;
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  return true;
+}
+
+bool Db::exec(const char* sql, std::string& err) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) == SQLITE_OK) return true;
+  err = std::string("sqlite: ") + (msg ? msg : sqlite3_errmsg(db_));
+  sqlite3_free(msg);
+  return false;
+}
+
+bool make_parent_dirs(const std::string& path, std::string& err) {
+  for (size_t i = 1; i < path.size(); ++i) {
+    if (path[i] != '/') continue;
+    std::string dir = path.substr(0, i);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      err = "cannot create directory '" + dir + "': " + std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+std::string schema_sql() {
+  std::string s = "CREATE TABLE IF NOT EXISTS requests(id INTEGER PRIMARY KEY";
+  for (const Column& c : kColumns) {
+    s.append(", ").append(c.name).append(c.type == Type::text ? " TEXT" : c.type == Type::real ? " REAL" : " INTEGER");
+  }
+  s += ");"
+       "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
+       "CREATE INDEX IF NOT EXISTS requests_model ON requests(model, time_ms);"
+       "CREATE INDEX IF NOT EXISTS requests_status ON requests(status, time_ms);"
+       "CREATE INDEX IF NOT EXISTS requests_user ON requests(user, time_ms);"
+       "PRAGMA user_version = 1;";
+  return s;
+}
+
+std::string insert_sql() {
+  std::string cols, marks;
+  for (const Column& c : kColumns) {
+    cols.append(cols.empty() ? "" : ",").append(c.name);
+    marks.append(marks.empty() ? "?" : ",?");
+  }
+  return "INSERT INTO requests(" + cols + ") VALUES(" + marks + ")";
+}
+
+class SqliteSink final : public Sink {
+ public:
+  bool open(const std::string& path, std::string& err) {
+    if (!make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
+    if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err)) return false;
+    if (!db_.exec(schema_sql().c_str(), err)) return false;
+    insert_ = Stmt(db_.get(), insert_sql(), err);
+    expire_ = Stmt(db_.get(),
+                   "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? ORDER BY time_ms LIMIT ?)", err);
+    return insert_ && expire_;
+  }
+
+  bool write(const Row* rows, size_t n, std::string& err) override {
+    if (!db_.exec("BEGIN IMMEDIATE", err)) return false;
+    for (const Row& r : std::span(rows, n)) {
+      for (size_t c = 0; c < kColumnCount; ++c) {
+        const Value& v = r[c];
+        int i = static_cast<int>(c) + 1;
+        if (v.null) insert_.bind_null(i);
+        else if (kColumns[c].type == Type::text) insert_.bind(i, v.s);
+        else if (kColumns[c].type == Type::real) insert_.bind_real(i, v.d);
+        else insert_.bind(i, v.i);
+      }
+      int rc = insert_.step();
+      insert_.reset();
+      if (rc != SQLITE_DONE) {
+        err = "sqlite insert: " + db_.error();
+        std::string ignored;
+        db_.exec("ROLLBACK", ignored);
+        return false;
+      }
+    }
+    if (db_.exec("COMMIT", err)) return true;
+    std::string ignored;
+    db_.exec("ROLLBACK", ignored);
+    return false;
+  }
+
+  int64_t expire(int64_t cutoff_ms, int limit, std::string& err) override {
+    expire_.bind(1, cutoff_ms);
+    expire_.bind(2, static_cast<int64_t>(limit));
+    int rc = expire_.step();
+    expire_.reset();
+    if (rc != SQLITE_DONE) {
+      err = "sqlite retention: " + db_.error();
+      return -1;
+    }
+    return sqlite3_changes(db_.get());
+  }
+
+ private:
+  Db db_;
+  Stmt insert_, expire_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> open_sqlite_sink(const std::string& path, std::string& err) {
+  auto s = std::make_unique<SqliteSink>();
+  if (!s->open(path, err)) return nullptr;
+  return s;
+}
+
+}  // namespace corral::analytics

@@ -1,0 +1,271 @@
+// The analytics module's parts on their own: the record ring (also across two
+// threads), record fields, response previews, query parsing, CSV/JSON rows and
+// the two sinks against real files.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "corral/analytics/query.h"
+#include "corral/analytics/ring.h"
+#include "corral/analytics/row.h"
+#include "corral/analytics/sink.h"
+
+using namespace corral::analytics;
+
+TEST(RecordRing, RefusesWhenFullAndKeepsOrder) {
+  RecordRing ring(5);  // rounded up to 8
+  ASSERT_EQ(ring.capacity(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    Record* r = ring.claim();
+    ASSERT_NE(r, nullptr);
+    r->n.status = static_cast<int16_t>(200 + i);
+    ring.publish();
+  }
+  EXPECT_EQ(ring.claim(), nullptr);
+  for (int i = 0; i < 8; ++i) {
+    const Record* r = ring.front();
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->n.status, 200 + i);
+    ring.pop();
+  }
+  EXPECT_EQ(ring.front(), nullptr);
+  EXPECT_NE(ring.claim(), nullptr);
+}
+
+TEST(RecordRing, OneProducerOneConsumerLoseNothing) {
+  RecordRing ring(64);
+  constexpr int64_t kCount = 200000;
+  int64_t dropped = 0;
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    for (int64_t i = 0; i < kCount; ++i) {
+      Record* r = ring.claim();
+      if (!r) {
+        ++dropped;
+        continue;
+      }
+      r->n.time_us = i;
+      ring.publish();
+    }
+    done = true;
+  });
+  int64_t seen = 0, last = -1;
+  bool ordered = true;
+  for (;;) {
+    bool finished = done.load();  // read before looking: nothing can arrive after an empty look then
+    const Record* r = ring.front();
+    if (!r) {
+      if (finished) break;
+      std::this_thread::yield();
+      continue;
+    }
+    ordered = ordered && r->n.time_us > last;
+    last = r->n.time_us;
+    ring.pop();
+    ++seen;
+  }
+  producer.join();
+  EXPECT_TRUE(ordered);
+  EXPECT_GT(seen, 0);
+  EXPECT_EQ(seen + dropped, kCount);
+}
+
+TEST(Record, FieldsAreCappedAndCutOnCharacterBoundaries) {
+  Record r;
+  r.set(kRequestId, "abc");
+  r.set(kModel, std::string(500, 'm'));
+  std::string accents;
+  for (int i = 0; i < 600; ++i) accents += "é";  // 2 bytes each
+  r.set(kPromptPreview, accents);
+  r.set(kResponseHead, std::string(10000, 'x'));
+  EXPECT_EQ(r.get(kRequestId), "abc");
+  EXPECT_EQ(r.get(kClientIp), "");
+  EXPECT_EQ(r.get(kModel).size(), Record::kCap[kModel]);
+  EXPECT_EQ(r.get(kPromptPreview).size(), 1024u);
+  EXPECT_EQ(r.get(kPromptPreview).substr(0, 2), "é");
+  EXPECT_GT(r.get(kResponseHead).size(), 2000u) << "what is left of the slot";
+  EXPECT_EQ(r.room(), 0u);
+}
+
+TEST(Preview, ReadsOllamaOpenAiAndCutBodies) {
+  std::string ndjson = "{\"model\":\"m\",\"response\":\"Hel\",\"done\":false}\n{\"model\":\"m\",\"response\":\"lo \\\"you\\\"\",\"done\":false}\n{\"model\":\"m\",\"resp";
+  EXPECT_EQ(response_preview(ndjson, 200), "Hello \"you\"");
+  EXPECT_EQ(response_preview(ndjson, 4), "Hell");
+  std::string chat = "{\"message\":{\"role\":\"assistant\",\"content\":\"A\"}}\n{\"message\":{\"role\":\"assistant\",\"content\":\"B\"}}\n";
+  EXPECT_EQ(response_preview(chat, 200), "AB");
+  std::string sse = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+                    "data: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\ndata: [DONE]\n\n";
+  EXPECT_EQ(response_preview(sse, 200), "Hi there");
+  std::string cut = "{\"model\":\"m\",\"created_at\":\"x\",\"response\":\"a long answer\\nthat was cut of";
+  EXPECT_EQ(response_preview(cut, 200), "a long answer\nthat was cut of");
+  std::string openai = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"caf\\u00e9\"}}]}";
+  EXPECT_EQ(response_preview(openai, 200), "café");
+  EXPECT_EQ(response_preview("{\"embeddings\":[[0.1,0.2]]}", 200), "");
+  EXPECT_EQ(error_text("{\"error\":\"model \\\"x\\\" not found\"}"), "model \"x\" not found");
+  EXPECT_EQ(error_text("{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\"}}"), "bad");
+  EXPECT_EQ(error_text("<html>oops</html>"), "");
+  EXPECT_EQ(cut_chars("héllo", 2), "hé");
+}
+
+TEST(Query, ParsesEveryParameter) {
+  Query q;
+  std::string err;
+  ASSERT_TRUE(parse_query("/analytics/search",
+                          "model=llama3.2%3Alatest&prompt_search=sky+blue&status=5xx&user=bob&backend=gpu&endpoint=%2Fapi%2Fchat"
+                          "&start_time=2026-11-27T07:00:00Z&end_time=1795770000&limit=5000&offset=10",
+                          1795770000000, q, err))
+      << err;
+  EXPECT_EQ(q.kind, QueryKind::search);
+  EXPECT_EQ(q.f.model, "llama3.2:latest");
+  EXPECT_EQ(q.f.prompt_search, "sky blue");
+  EXPECT_EQ(q.f.status_class, 5);
+  EXPECT_EQ(q.f.user, "bob");
+  EXPECT_EQ(q.f.endpoint, "/api/chat");
+  EXPECT_EQ(q.f.start_ms, 1795762800000);
+  EXPECT_EQ(q.f.end_ms, 1795770000000);
+  EXPECT_EQ(q.limit, kSearchLimitMax) << "capped";
+  EXPECT_EQ(q.offset, 10u);
+
+  Query s;
+  ASSERT_TRUE(parse_query("/analytics/stats", "", 1795770000000, s, err));
+  EXPECT_EQ(s.f.end_ms - s.f.start_ms, 86400000 + 1) << "last 24 hours by default";
+  Query e;
+  ASSERT_TRUE(parse_query("/analytics/export", "format=csv&status=error", 1795770000000, e, err));
+  EXPECT_TRUE(e.csv);
+  EXPECT_TRUE(e.f.errors_only);
+  EXPECT_EQ(e.limit, ~0u) << "export takes everything by default";
+  Query d;
+  ASSERT_TRUE(parse_query("/analytics/", "", 0, d, err));
+  EXPECT_EQ(d.kind, QueryKind::dashboard);
+}
+
+TEST(Query, RejectsBadParametersWithTheirName) {
+  for (auto [query, word] : std::vector<std::pair<const char*, const char*>>{
+           {"start_time=soon", "start_time"}, {"end_time=2026-02-30T25:00", "end_time"}, {"limit=0", "limit"},
+           {"limit=ten", "limit"}, {"offset=-3", "offset"}, {"status=600", "status"}, {"format=xml", "format"},
+           {"nonsense=1", "nonsense"}, {"start_time=1800000000&end_time=1700000000", "before"}}) {
+    Query q;
+    std::string err;
+    EXPECT_FALSE(parse_query("/analytics/search", query, 1795770000000, q, err)) << query;
+    EXPECT_NE(err.find(word), std::string::npos) << query << ": " << err;
+  }
+  Query q;
+  std::string err;
+  EXPECT_FALSE(parse_query("/analytics/other", "", 0, q, err));
+}
+
+TEST(Query, TimesInIso8601AndUnixSeconds) {
+  int64_t ms;
+  ASSERT_TRUE(parse_time("2026-11-27", ms));
+  EXPECT_EQ(ms, 1795737600000);
+  ASSERT_TRUE(parse_time("2026-11-27T01:02:03.5Z", ms));
+  EXPECT_EQ(ms, 1795737600000 + 3723500);
+  ASSERT_TRUE(parse_time("2026-11-27T02:00:00+01:00", ms));
+  EXPECT_EQ(ms, 1795737600000 + 3600000);
+  ASSERT_TRUE(parse_time("1795737600.25", ms));
+  EXPECT_EQ(ms, 1795737600250);
+  EXPECT_FALSE(parse_time("2026-11-27T", ms));
+  EXPECT_FALSE(parse_time("-5", ms));
+  EXPECT_EQ(iso_time(1795737600250), "2026-11-27T00:00:00.250Z");
+}
+
+namespace {
+Row sample_row(int64_t time_ms, const std::string& prompt) {
+  Record rec;
+  rec.n.time_us = time_ms * 1000;
+  rec.n.status = 200;
+  rec.n.stream = 1;
+  rec.n.endpoint = 1;  // /api/generate
+  rec.set(kRequestId, "id-" + std::to_string(time_ms));
+  rec.set(kClientIp, "127.0.0.1");
+  rec.set(kModel, "m");
+  rec.set(kPromptPreview, prompt);
+  rec.set(kResponseHead, "{\"response\":\"ok\",\"done\":true}\n");
+  Row row;
+  decode(rec, 200, row);
+  return row;
+}
+std::string temp_dir(const char* name) {
+  std::string d = std::string("/tmp/corral-unit-") + name + "-" + std::to_string(getpid());
+  std::filesystem::remove_all(d);
+  return d;
+}
+}  // namespace
+
+TEST(Rows, CsvQuotesPerRfc4180AndJsonEscapes) {
+  Row r = sample_row(1795737600000, "say \"hi\", then\nleave");
+  EXPECT_EQ(r[cUser].s, "127.0.0.1") << "no key name: the client address";
+  EXPECT_EQ(r[cResponsePreview].s, "ok");
+  std::string csv;
+  append_csv(csv, r);
+  EXPECT_NE(csv.find(",\"say \"\"hi\"\", then\nleave\","), std::string::npos) << csv;
+  EXPECT_EQ(csv.substr(csv.size() - 2), "\r\n");
+  std::string json;
+  append_json(json, r);
+  EXPECT_NE(json.find("\"prompt_preview\":\"say \\\"hi\\\", then\\nleave\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"stream\":true"), std::string::npos);
+  EXPECT_NE(json.find("\"key_name\":null"), std::string::npos);
+  EXPECT_EQ(json.rfind("{\"time\":\"2026-11-27T00:00:00.000Z\"", 0), 0u);
+}
+
+TEST(Sinks, SqliteWritesBatchesAndExpiresInSmallSteps) {
+  std::string dir = temp_dir("sqlite");
+  std::string err;
+  auto sink = open_sqlite_sink(dir + "/sub/a.db", err);
+  ASSERT_TRUE(sink) << err;
+  std::vector<Row> rows;
+  for (int i = 0; i < 25; ++i) rows.push_back(sample_row(1000 + i, std::string(1, char('a' + i))));
+  ASSERT_TRUE(sink->write(rows.data(), rows.size(), err)) << err;
+  EXPECT_EQ(sink->expire(1010, 4, err), 4) << "at most `limit` per call";
+  EXPECT_EQ(sink->expire(1010, 100, err), 6);
+  EXPECT_EQ(sink->expire(1010, 100, err), 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/sub/a.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*), MIN(time_ms) FROM requests", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 15);
+  EXPECT_EQ(sqlite3_column_int(st, 1), 1010);
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Sinks, JsonlRotatesBySizeAndKeepsTheNewestFiles) {
+  std::string dir = temp_dir("jsonl");
+  corral::config::AnalyticsConfig cfg;
+  cfg.path = dir + "/r.jsonl";
+  cfg.jsonl_max_mb = 1;
+  cfg.jsonl_keep = 2;
+  std::string err;
+  auto sink = open_jsonl_sink(cfg, err);
+  ASSERT_TRUE(sink) << err;
+  std::vector<Row> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back(sample_row(i, std::string(900, 'p')));
+  for (int b = 0; b < 40; ++b) ASSERT_TRUE(sink->write(batch.data(), batch.size(), err)) << err;  // ~4 MB in all
+  namespace fs = std::filesystem;
+  EXPECT_TRUE(fs::exists(cfg.path + ".1"));
+  EXPECT_TRUE(fs::exists(cfg.path + ".2"));
+  EXPECT_FALSE(fs::exists(cfg.path + ".3")) << "jsonl_keep: 2";
+  for (const char* suffix : {"", ".1", ".2"}) EXPECT_LE(fs::file_size(cfg.path + suffix), 1u << 20);
+  std::ifstream in(cfg.path);
+  std::string line;
+  size_t lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    EXPECT_EQ(line.front(), '{');
+    EXPECT_EQ(line.back(), '}');
+  }
+  EXPECT_GT(lines, 0u);
+  fs::remove_all(dir);
+}
