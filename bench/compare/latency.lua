@@ -1,17 +1,5 @@
 -- wrk script: at the end, one line "WRKJSON {...}" with counts and latency
 -- percentiles in microseconds (wrk's own --latency table rounds to 3 digits).
--- With WRK_STREAM_TOKENS set in the environment, each request is instead an
--- Ollama /api/generate POST that corral-sim answers with that many streamed tokens.
-local tokens = os.getenv("WRK_STREAM_TOKENS")
-if tokens and tokens ~= "" then
-  wrk.method = "POST"
-  wrk.path = "/api/generate"
-  wrk.body = '{"model":"llama3.2","prompt":"hi"}'
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["X-Sim-Tokens"] = tokens
-  wrk.headers["X-Sim-TTFT-Ms"] = "0"
-  wrk.headers["X-Sim-Token-Delay-Ms"] = "0"
-end
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -9,8 +9,10 @@
   util.py report OUTPREFIX KVFILE... -- key=value...
                                        print the table and ratios; write OUTPREFIX.json/.md.
                                        One KVFILE per target, key=value lines: name, rss_idle_mib,
-                                       rss_conns_mib, cpu_c64_s, conns_closed, and the wrk
-                                       outputs c1, c64 (stream: s1, s64); the rest is meta.
+                                       rss_conns_mib, cpu_c64_s, conns_closed, the wrk outputs c1,
+                                       c64, reuse_conns, reuse_requests, and with --stream the
+                                       corral-load JSON stream, stream_cpu_s, hold_rss_before_mib,
+                                       hold_rss_mib, hold_open; the rest is meta.
 """
 import json, os, re, socket, sys
 
@@ -115,11 +117,28 @@ def record(kv_path):
             r[key] = round(float(kv.pop(key)), 2)
     if kv.get("conns_closed"):
         r["conns_closed_while_held"] = int(kv.pop("conns_closed"))
-    for key, label in (("c1", "c1"), ("c64", "c64"), ("s1", "stream_c1"), ("s64", "stream_c64")):
+    for key in ("c1", "c64"):
         if kv.get(key):
-            r[label] = parse_wrk(kv.pop(key))
+            r[key] = parse_wrk(kv.pop(key))
     if "cpu_c64_s" in r and "c64" in r and r["c64"].get("requests"):
         r["cpu_us_per_req_c64"] = round(r.pop("cpu_c64_s") * 1e6 / r["c64"]["requests"], 2)
+    if kv.get("reuse_load"):
+        r["reuse_load"] = json.load(open(kv.pop("reuse_load")))
+    if kv.get("reuse_conns"):
+        conns, reqs = int(kv.pop("reuse_conns")), int(kv.pop("reuse_requests"))
+        r["reuse"] = {"origin_conns": conns, "origin_requests": reqs,
+                      "conns_per_10k_req": round(conns * 1e4 / reqs, 1) if reqs else None,
+                      "reuse_pct": round(100 * (1 - conns / reqs), 2) if reqs else None}
+    if kv.get("stream"):
+        st = r["stream"] = json.load(open(kv.pop("stream")))
+        st["cpu_s"] = float(kv.pop("stream_cpu_s"))
+        # chunks = tokens streamed (one NDJSON line each; the final "done" line not counted)
+        st["cpu_ms_per_1k_chunks"] = round(st["cpu_s"] * 1e6 / st["tokens"], 3) if st["tokens"] else None
+    if kv.get("hold_rss_mib"):
+        h = r["hold"] = {"rss_before_mib": float(kv.pop("hold_rss_before_mib")),
+                         "rss_mib": float(kv.pop("hold_rss_mib")), "open": int(kv.pop("hold_open"))}
+        if h["open"]:
+            h["kib_per_stream"] = round((h["rss_mib"] - h["rss_before_mib"]) * 1024 / h["open"], 2)
     r.update(kv)
     return r
 
@@ -156,12 +175,79 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def fmt_x(v):
+    return "-" if v is None else "%.2fx" % v
+
+
+def get(d, *path):
+    """d[path[0]][path[1]]... or None where any step is missing."""
+    for key in path:
+        if not isinstance(d, dict) or d.get(key) is None:
+            return None
+        d = d[key]
+    return d
+
+
+def stream_section(meta, results, by, ratios):
+    """The --stream table (tokens/s, TTFT, CPU per chunk, RSS with streams held) and its ratios."""
+    rows = [r for r in results if r.get("stream") or r.get("hold")]
+    if not rows:
+        return []
+    held = int(meta.get("hold_streams", 0))
+    lines = ["", "Streaming (POST /api/generate, corral-sim origin): %s streams at once x %s tokens, one every %s ms; "
+             "CPU per 1,000 chunks (chunk = streamed token); RSS before and while %s streams are held open "
+             "(origin: one token a second):" % (meta.get("stream_streams", "?"), meta.get("stream_tokens", "?"),
+                                                 meta.get("stream_delay_ms", "?"), "{:,}".format(held)), ""]
+    direct_ttft = get(by, "direct", "stream", "ttft")
+    rows_out = []
+    for r in rows:
+        st, h = r.get("stream", {}), r.get("hold", {})
+        ttft = st.get("ttft")
+        added = "-"
+        if ttft and direct_ttft and r["target"] != "direct":
+            a50, a99 = (ttft[k] - direct_ttft[k] for k in ("p50_us", "p99_us"))
+            ratios["%s-direct" % r["target"]] = dict(ratios.get("%s-direct" % r["target"], {}),
+                                                     stream_added_ttft_p50_us=a50, stream_added_ttft_p99_us=a99)
+            added = "%+.2f / %+.2f" % (a50 / 1e3, a99 / 1e3)
+        itl = st.get("itl")
+        rows_out.append([r["target"], fmt_int(st.get("tokens_per_second")),
+                         "%.2f / %.2f" % (ttft["p50_us"] / 1e3, ttft["p99_us"] / 1e3) if ttft else "-", added,
+                         "%.2f / %.2f" % (itl["p50_us"] / 1e3, itl["p99_us"] / 1e3) if itl else "-",
+                         "%.2f" % st["cpu_ms_per_1k_chunks"] if st.get("cpu_ms_per_1k_chunks") is not None else "-",
+                         fmt_mib(h.get("rss_before_mib")), fmt_mib(h.get("rss_mib")),
+                         "%.1f" % h["kib_per_stream"] if h.get("kib_per_stream") is not None else "-",
+                         st.get("errors", "-")])
+    lines += table(["target", "tokens/s", "TTFT p50/p99 ms", "added vs direct ms", "ITL p50/p99 ms", "CPU ms/1k chunks",
+                    "RSS MiB", "RSS %s streams MiB" % "{:,}".format(held), "KiB/stream", "errors"], rows_out)
+    lines.append("")
+    lines.append("direct: corral-load straight to corral-sim; its CPU and RSS are the origin's. ITL: gap between "
+                 "tokens as the client reads them (0 when a proxy delivers several tokens in one read).")
+    text = []
+    for c in CORRALS:
+        for p in PEERS:
+            if c not in by or p not in by:
+                continue
+            rr = {"stream_tokens_per_s": ratio(get(by, c, "stream", "tokens_per_second"),
+                                               get(by, p, "stream", "tokens_per_second")),
+                  "stream_cpu_per_chunk": ratio(get(by, c, "stream", "cpu_ms_per_1k_chunks"),
+                                                get(by, p, "stream", "cpu_ms_per_1k_chunks")),
+                  "rss_streams": ratio(get(by, c, "hold", "rss_mib"), get(by, p, "hold", "rss_mib"))}
+            ratios.setdefault("%s/%s" % (c, p), {}).update({k: round(v, 3) for k, v in rr.items() if v is not None})
+            text.append("    %-26s tokens/s %s  CPU/chunk %s  RSS with streams %s" % (
+                "%s / %s" % (c, p), fmt_x(rr["stream_tokens_per_s"]), fmt_x(rr["stream_cpu_per_chunk"]),
+                fmt_x(rr["rss_streams"])))
+    if text:
+        lines += [""] + text
+    return lines
+
+
 def report(prefix, kv_paths, pairs):
     meta = dict(p.split("=", 1) for p in pairs)
     for key in ("quick", "stream", "pinned"):
         if key in meta:
             meta[key] = meta[key] == "1"
-    for key in ("seconds", "warmup_s", "conns", "body_bytes", "stream_tokens", "cpus"):
+    for key in ("seconds", "warmup_s", "conns", "body_bytes", "reuse_requests", "stream_streams", "stream_tokens",
+                "stream_delay_ms", "hold_streams", "hold_delay_ms", "cpus"):
         if meta.get(key, "").isdigit():
             meta[key] = int(meta[key])
     results = [record(p) for p in kv_paths]
@@ -178,19 +264,26 @@ def report(prefix, kv_paths, pairs):
         meta.get("kernel", "?"), meta.get("cpus", "?"), meta.get("cpu_others_pct", "?"), meta.get("versions", "")))
     lines.append("")
     header = ["target", "rps c=1", "p50/p99 µs c=1", "rps c=64", "p50/p99 µs c=64", "RSS idle MiB",
-              "RSS %s idle MiB" % "{:,}".format(conns), "CPU µs/req c=64", "errors"]
+              "RSS %s idle MiB" % "{:,}".format(conns), "CPU µs/req c=64", "origin conns/10k req", "reuse %",
+              "errors"]
     rows = []
     for r in results:
         c1, c64 = r.get("c1", {}), r.get("c64", {})
-        errors = c1.get("errors_total", 0) + c64.get("errors_total", 0)
+        errors = c1.get("errors_total", 0) + c64.get("errors_total", 0) + (get(r, "reuse_load", "errors") or 0)
+        reuse = r.get("reuse", {})
         rows.append([r["target"], fmt_int(c1.get("rps")), fmt_lat(c1), fmt_int(c64.get("rps")), fmt_lat(c64),
                      fmt_mib(r.get("rss_idle_mib")), fmt_mib(r.get("rss_conns_mib")),
                      "%.1f" % r["cpu_us_per_req_c64"] if r.get("cpu_us_per_req_c64") is not None else "-",
+                     "%.1f" % reuse["conns_per_10k_req"] if reuse.get("conns_per_10k_req") is not None else "-",
+                     "%.2f" % reuse["reuse_pct"] if reuse.get("reuse_pct") is not None else "-",
                      errors])
     lines += table(header, rows)
     lines.append("")
     lines.append("RSS sums every process of the target (nginx: master + worker); direct is the origin itself. "
-                 "CPU is the target's own (direct: the origin's).")
+                 "CPU is the target's own (direct: the origin's). Origin conns: connections the origin accepted "
+                 "(stub_status) while %s small requests went through the target at c=64, per 10,000 requests it "
+                 "served; reuse = 1 - conns / requests (direct: the client's own connections)."
+                 % "{:,}".format(int(meta.get("reuse_requests", 0))))
 
     ratios = {}
     text = []
@@ -230,6 +323,11 @@ def report(prefix, kv_paths, pairs):
                 a50, a99 = c1["p50_us"] - d["p50_us"], c1["p99_us"] - d["p99_us"]
                 ratios["%s-direct" % name] = {"added_p50_us_c1": a50, "added_p99_us_c1": a99}
                 text.append("  %-18s p50 %+5d µs   p99 %+5d µs" % (name, a50, a99))
+    reuse = ["%s %s (%.2f%%)" % (r["target"], fmt_int(r["reuse"]["conns_per_10k_req"]), r["reuse"]["reuse_pct"])
+             for r in results if get(r, "reuse", "conns_per_10k_req") is not None]
+    if reuse:
+        text.append("")
+        text.append("Origin connections per 10,000 requests (reuse %%): %s" % ", ".join(reuse))
     mem = []
     for r in results:
         if r.get("rss_conns_mib") is not None and r.get("rss_idle_mib") is not None and conns:
@@ -240,29 +338,7 @@ def report(prefix, kv_paths, pairs):
         text.append("")
         text.append("RSS per idle connection, KiB ((with - idle) / %s): %s" % ("{:,}".format(conns), ", ".join(mem)))
 
-    stream_rows = [r for r in results if r.get("stream_c1") or r.get("stream_c64")]
-    stream_lines = []
-    if stream_rows:
-        stream_lines = ["", "Streaming: POST /api/generate to corral-sim, %s NDJSON tokens per answer, no delay:" %
-                        meta.get("stream_tokens", "?"), ""]
-        srows = [[r["target"], fmt_int(r.get("stream_c1", {}).get("rps")), fmt_lat(r.get("stream_c1")),
-                  fmt_int(r.get("stream_c64", {}).get("rps")), fmt_lat(r.get("stream_c64")),
-                  r.get("stream_c1", {}).get("errors_total", 0) + r.get("stream_c64", {}).get("errors_total", 0)]
-                 for r in stream_rows]
-        stream_lines += table(["target", "rps c=1", "p50/p99 µs c=1", "rps c=64", "p50/p99 µs c=64", "errors"], srows)
-        stream_ratio_lines = []
-        for c in CORRALS:
-            for p in PEERS:
-                if c in by and p in by and by[c].get("stream_c64") and by[p].get("stream_c64"):
-                    s1 = ratio(by[c]["stream_c1"]["rps"], by[p]["stream_c1"]["rps"])
-                    s64 = ratio(by[c]["stream_c64"]["rps"], by[p]["stream_c64"]["rps"])
-                    ratios.setdefault("%s/%s" % (c, p), {}).update(stream_rps_c1=round(s1, 3),
-                                                                  stream_rps_c64=round(s64, 3))
-                    stream_ratio_lines.append("    %-26s stream rps c=1 %.2fx  rps c=64 %.2fx" % (
-                        "%s / %s" % (c, p), s1, s64))
-
-        if stream_ratio_lines:
-            stream_lines += [""] + stream_ratio_lines
+    stream_lines = stream_section(meta, results, by, ratios)
 
     warnings = []
     try:
@@ -273,10 +349,18 @@ def report(prefix, kv_paths, pairs):
     except ValueError:
         pass
     for r in results:
-        for run in ("c1", "c64", "stream_c1", "stream_c64"):
+        for run in ("c1", "c64"):
             if r.get(run, {}).get("errors_total"):
                 warnings.append("%s %s: %d errors (%s, non-2xx %d)" % (
                     r["target"], run, r[run]["errors_total"], r[run].get("errors"), r[run].get("non_2xx", 0)))
+        for run in ("stream", "reuse_load"):
+            if get(r, run, "errors"):
+                warnings.append("%s %s: %d errors (%s)" % (r["target"], run, r[run]["errors"],
+                                                            r[run].get("errors_by_kind")))
+        held = int(meta.get("hold_streams", 0))
+        if r.get("hold") and r["hold"]["open"] < held:
+            warnings.append("%s: only %d of %d streams were open at the origin when RSS was sampled" % (
+                r["target"], r["hold"]["open"], held))
         if r.get("conns_closed_while_held"):
             warnings.append("%s closed %d of the idle connections while they were held" % (
                 r["target"], r["conns_closed_while_held"]))
