@@ -29,8 +29,14 @@ void Session::start_upstream(uint8_t slot) {
   backend_ = slot;
   up_ = ctx_.pool->acquire(slot, this, /*fresh=*/retried_);
   if (!up_) {
+    int e = errno;
     ctx_.metrics->error(metrics::kErrConnect);
-    attempt_failed(502, "backend " + be.url + " unreachable: " + std::strerror(errno), true);
+    if (core::local_shortage(e)) {  // corral's own limit: no backend is to blame, none would do better
+      fail_upstream(503, std::string("corral cannot open a backend connection: ") + std::strerror(e) +
+                             " (raise the open-file limit: LimitNOFILE / ulimit -n)");
+      return;
+    }
+    attempt_failed(502, "backend " + be.url + " unreachable: " + std::strerror(e), true);
     return;
   }
   metrics::bump(ctx_.metrics->backend_started[slot]);

@@ -122,17 +122,24 @@ void Control::round(bool discover) {
     size_t end = std::min(members_.size(), start + kProbesAtOnce);
     std::vector<MemberView> views(end - start);
     std::vector<std::string> errs(end - start);
-    std::vector<char> oks(end - start);
+    std::vector<Probe> results(end - start);
     std::vector<std::thread> threads;
     for (size_t i = start; i < end; ++i) {
       views[i - start] = members_[i].view;
       threads.emplace_back([&, i] {
         size_t k = i - start;
-        oks[k] = probe_member(members_[i].b->addr, cfg_.health.timeout_ms, discover, views[k], errs[k]);
+        results[k] = probe_member(members_[i].b->addr, cfg_.health.timeout_ms, discover, views[k], errs[k]);
       });
     }
     for (auto& t : threads) t.join();
-    for (size_t i = start; i < end; ++i) judge(members_[i], oks[i - start], errs[i - start], std::move(views[i - start]));
+    for (size_t i = start; i < end; ++i) {
+      size_t k = i - start;
+      if (results[k] == Probe::local_shortage) {  // the member's state stays as it was
+        log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(errs[k]));
+        continue;
+      }
+      judge(members_[i], results[k] == Probe::ok, errs[k], std::move(views[k]));
+    }
   }
 }
 

@@ -21,8 +21,9 @@ static bool wait_fd(int fd, short events, int timeout_ms) {
 int http_get(const core::SockAddr& addr, const char* path, uint32_t timeout_ms, std::string& body, std::string& err) {
   core::UniqueFd fd = core::tcp_socket(addr);
   if (!fd) {
-    err = std::strerror(errno);
-    return 0;
+    int e = errno;
+    err = std::string("corral could not open a socket: ") + std::strerror(e);
+    return core::local_shortage(e) ? -1 : 0;
   }
   int timeout = static_cast<int>(timeout_ms);
   if (::connect(fd.get(), addr.get(), addr.len) != 0 && errno != EINPROGRESS) {
@@ -128,12 +129,13 @@ bool resolve_all(const config::BackendConfig& b, std::vector<core::SockAddr>& ou
   return true;
 }
 
-bool probe_member(const core::SockAddr& addr, uint32_t timeout_ms, bool discover, MemberView& v, std::string& err) {
+Probe probe_member(const core::SockAddr& addr, uint32_t timeout_ms, bool discover, MemberView& v, std::string& err) {
   auto t0 = std::chrono::steady_clock::now();
   std::string body;
   int status = http_get(addr, "/api/version", timeout_ms, body, err);
+  if (status < 0) return Probe::local_shortage;
   if (status >= 500) err = "GET /api/version: status " + std::to_string(status);
-  if (status == 0 || status >= 500) return false;
+  if (status == 0 || status >= 500) return Probe::failed;
   v.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (status == 200) parse_version(body, v.version);
   std::string ps, why;
@@ -146,7 +148,7 @@ bool probe_member(const core::SockAddr& addr, uint32_t timeout_ms, bool discover
       v.models_known = true;
     }
   }
-  return true;
+  return Probe::ok;
 }
 
 }  // namespace corral::route

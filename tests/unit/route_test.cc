@@ -2,6 +2,8 @@
 // admission, circuit, failover exclusions; merging fan-out answers; parsing
 // discovery answers.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "corral/proxy/merge.h"
 #include "corral/route/discovery.h"
@@ -143,4 +145,27 @@ TEST(Route, MergeDeduplicatesAndReportsFailures) {
   EXPECT_EQ(proxy::merge_outcomes(del).status, 200);
   del[1].status = 404;
   EXPECT_EQ(proxy::merge_outcomes(del).body, R"({"error":"model 'x' not found"})");
+}
+
+// Out of descriptors, corral cannot probe anyone: that is its own shortage, not a
+// failed member (which would mark a healthy backend down).
+TEST(Discovery, NoSocketToSpareIsALocalShortageNotAFailedProbe) {
+  core::SockAddr addr;
+  std::string err;
+  ASSERT_TRUE(core::resolve("127.0.0.1", 9, addr, err));
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  std::vector<int> held;
+  rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (int fd; (fd = dup(0)) >= 0;) held.push_back(fd);
+  route::MemberView v;
+  route::Probe r = route::probe_member(addr, 100, false, v, err);
+  for (int fd : held) close(fd);
+  setrlimit(RLIMIT_NOFILE, &old);
+  EXPECT_EQ(r, route::Probe::local_shortage);
+  EXPECT_NE(err.find("Too many open files"), std::string::npos) << err;
+  // With descriptors again, a closed port is a failed probe.
+  EXPECT_EQ(route::probe_member(addr, 100, false, v, err), route::Probe::failed);
 }

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -32,6 +33,10 @@ UniqueFd listen_tcp(const SockAddr& addr, int backlog, std::string& err);
 
 // Non-blocking TCP socket of addr's family with TCP_NODELAY.
 UniqueFd tcp_socket(const SockAddr& addr);
+
+// errno from socket() that is corral's own shortage (descriptors, buffers,
+// memory), not a backend's fault: never counted against a backend's health.
+inline bool local_shortage(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 void set_nodelay(int fd);
 

@@ -12,7 +12,8 @@
 
 namespace corral::route {
 
-// A blocking GET: the status (0 on failure, err set) and the body.
+// A blocking GET: the status (0 on failure, -1 when corral itself has no
+// socket to spare, err set) and the body.
 int http_get(const core::SockAddr& addr, const char* path, uint32_t timeout_ms, std::string& body, std::string& err);
 
 bool parse_tags(const std::string& body, std::vector<ModelInfo>& out);
@@ -22,8 +23,10 @@ bool parse_version(const std::string& body, std::string& out);
 // Every address of a backend: one for http://, all A/AAAA records for dns+http://.
 bool resolve_all(const config::BackendConfig& b, std::vector<core::SockAddr>& out, std::string& err);
 
+enum class Probe : uint8_t { ok, failed, local_shortage };
 // One health probe (GET /api/version answered below 500) and, when discover,
-// the model lists; fills the view's health inputs. Returns probe success.
-bool probe_member(const core::SockAddr& addr, uint32_t timeout_ms, bool discover, MemberView& v, std::string& err);
+// the model lists; fills the view's health inputs. local_shortage: corral could
+// not open a socket, which says nothing about the member.
+Probe probe_member(const core::SockAddr& addr, uint32_t timeout_ms, bool discover, MemberView& v, std::string& err);
 
 }  // namespace corral::route
