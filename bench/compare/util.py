@@ -144,8 +144,8 @@ def record(kv_path):
 
 # ---------------------------------------------------------------- report
 
-PROXIES = ("nginx", "haproxy", "corral", "corral-epoll", "corral-nometrics")
-CORRALS = ("corral", "corral-epoll", "corral-nometrics")
+PROXIES = ("nginx", "haproxy", "corral", "corral-epoll", "corral-nometrics", "corral-noanalytics")
+CORRALS = ("corral", "corral-epoll", "corral-nometrics", "corral-noanalytics")
 PEERS = ("nginx", "haproxy")
 
 
@@ -303,13 +303,15 @@ def report(prefix, kv_paths, pairs):
                 key.replace("/", " / "), rr["rps_c1"], rr["rps_c64"],
                 "%.2fx" % rr["cpu_per_req_c64"] if rr["cpu_per_req_c64"] else "-",
                 "%.2fx" % rr["rss_conns"] if rr["rss_conns"] else "-"))
-    if "corral" in by and "corral-nometrics" in by:
-        c, n = by["corral"], by["corral-nometrics"]
-        ratios["corral/corral-nometrics"] = {"rps_c1": round(c["c1"]["rps"] / n["c1"]["rps"], 3),
-                                             "rps_c64": round(c["c64"]["rps"] / n["c64"]["rps"], 3)}
-        text.append("%-26s rps c=1 %.3fx  rps c=64 %.3fx  (cost of metrics)" % (
-            "corral / corral-nometrics", ratios["corral/corral-nometrics"]["rps_c1"],
-            ratios["corral/corral-nometrics"]["rps_c64"]))
+    for other, what in (("corral-nometrics", "cost of metrics"), ("corral-noanalytics", "cost of analytics")):
+        if "corral" not in by or other not in by:
+            continue
+        c, n = by["corral"], by[other]
+        key = "corral/" + other
+        ratios[key] = {"rps_c1": round(c["c1"]["rps"] / n["c1"]["rps"], 3),
+                       "rps_c64": round(c["c64"]["rps"] / n["c64"]["rps"], 3)}
+        text.append("%-26s rps c=1 %.3fx  rps c=64 %.3fx  (%s)" % (
+            "corral / " + other, ratios[key]["rps_c1"], ratios[key]["rps_c64"], what))
     if not text:
         text.append("(no %s target in this run, so no corral / nginx or corral / haproxy ratios)" % (
             "nginx or haproxy" if any(c in by for c in CORRALS) else "corral"))
