@@ -5,15 +5,14 @@
 set -euo pipefail
 corral=$1 sim=$2 root=$3
 tmp=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1$2" && return 0; sleep 0.1; done; return 1; }
+source "$(dirname "$0")/lib.sh"
+trap 'stop_started; rm -rf "$tmp"' EXIT
 bp=$(free_port) cp=$(free_port) pp=$(free_port)
 "$sim" --listen "127.0.0.1:$bp" 2>/dev/null & pids+=($!)
-wait_up "$bp" /
-"$corral" --listen "127.0.0.1:$cp" --backend "http://127.0.0.1:$bp" --workers 2 --log-level warn & pids+=($!)
-wait_up "$cp" /health
+wait_up corral-sim "$bp" /
+"$corral" --listen "127.0.0.1:$cp" --backend "http://127.0.0.1:$bp" --workers 2 --log-level warn \
+  --data-dir "$tmp/corral-data" & pids+=($!)
+wait_up corral "$cp" /health
 
 for i in $(seq 17); do curl -sf "http://127.0.0.1:$cp/api/tags" >/dev/null; done
 curl -sf "http://127.0.0.1:$cp/api/generate" -d '{"model":"llama3.2","prompt":"why is the sky blue?"}' >/dev/null
@@ -60,7 +59,7 @@ scrape_configs:
 YAML
 prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/data" --web.listen-address="127.0.0.1:$pp" \
   --log.level=warn 2>"$tmp/prom.log" & pids+=($!)
-wait_up "$pp" /-/ready || { cat "$tmp/prom.log"; exit 1; }
+wait_up prometheus "$pp" /-/ready "$tmp/prom.log"
 q='sum(corral_requests_total{endpoint="/api/tags",code="200"})'
 got=""
 for _ in $(seq 150); do

@@ -4,37 +4,21 @@
 # Chromium. The screenshot goes to OUT_DIR/dashboard.png.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib.sh"
 sim=$1 corral=$2 out=$3
 mkdir -p "$out"
 [[ -d "$here/node_modules" ]] || (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_up() {  # wait_up PORT PATH
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on 127.0.0.1:$1" >&2
-  return 1
-}
+trap 'stop_started; rm -rf "$work"' EXIT
 
 bp=$(free_port)
 "$sim" --listen "127.0.0.1:$bp" --models "alpha=1000,beta=1000" >"$work/sim.log" 2>&1 & pids+=($!)
-wait_up "$bp" /
+wait_up corral-sim "$bp" / "$work/sim.log"
 cp=$(free_port)
 "$corral" --listen "127.0.0.1:$cp" --backend "http://127.0.0.1:$bp" --workers 2 --data-dir "$work/data" \
   --log-level warn >"$work/corral.log" 2>&1 & pids+=($!)
-wait_up "$cp" /health  # not recorded, unlike a proxied GET /
+wait_up corral "$cp" /health "$work/corral.log"  # not recorded, unlike a proxied GET /
 
 gen() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$cp/api/generate" -d "{\"model\":\"$1\",\"prompt\":\"$2\",\"stream\":false}"; }
 for i in 1 2 3 4 5 6; do [[ $(gen alpha "explain item $i") == 200 ]]; done

@@ -11,6 +11,7 @@ if [[ $# -lt 2 ]]; then
   exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib.sh"
 sim=$1 corral=$2
 shift 2
 read -r -a extra <<<"${EXTRA_CORRAL_ARGS:-}"
@@ -18,40 +19,18 @@ read -r -a extra <<<"${EXTRA_CORRAL_ARGS:-}"
 [[ -d "$here/node_modules" ]] || (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
 logs=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap cleanup EXIT
-
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-# wait_up NAME PORT LOG: GET / answers within ~10 s (while the last started
-# process lives), or fail showing its log.
-wait_up() {
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$2/" && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$1 is not answering on 127.0.0.1:$2; its log:" >&2
-  cat "$3" >&2
-  return 1
-}
+trap 'stop_started; rm -rf "$logs"' EXIT
 
 backend_port=$(free_port)
 "$sim" --listen "127.0.0.1:$backend_port" >"$logs/sim.log" 2>&1 &
 pids+=($!)
-wait_up corral-sim "$backend_port" "$logs/sim.log"
+wait_up corral-sim "$backend_port" / "$logs/sim.log"
 
 proxy_port=$(free_port)
-"$corral" --listen "127.0.0.1:$proxy_port" --backend "http://127.0.0.1:$backend_port" --workers 2 \
+"$corral" --listen "127.0.0.1:$proxy_port" --backend "http://127.0.0.1:$backend_port" --workers 2 --data-dir "$logs/data" \
   ${extra[@]+"${extra[@]}"} "$@" >"$logs/corral.log" 2>&1 &
 pids+=($!)
-wait_up corral "$proxy_port" "$logs/corral.log"
+wait_up corral "$proxy_port" /health "$logs/corral.log"
 
 status=0
 node --test-reporter=tap "$here/clients.mjs" \
