@@ -289,7 +289,7 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
   head += q.csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
   head.append("\r\nContent-Disposition: attachment; filename=\"").append(name).append(q.csv ? ".csv\"" : ".json\"");
   head.append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ").append(request_id).append("\r\nConnection: close\r\n\r\n");
-  if (!send_all(fd, head)) return;
+  if (!send_all(fd, head) || q.head_only) return;
   std::string buf;
   bool alive = true;
   auto flush = [&](bool last) {
@@ -339,7 +339,7 @@ void Reports::answer(int fd, const Query& q, std::string_view request_id) {
   bool ok = q.kind == QueryKind::stats ? stats_json(q, r.body, err) : search_json(q, r.body, err);
   if (!ok) r = http::json_error(500, "analytics store: " + err);
   std::string resp;
-  http::write_response(resp, r, request_id, true);
+  http::write_response(resp, r, request_id, true, q.head_only);
   send_all(fd, resp);
 }
 

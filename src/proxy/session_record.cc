@@ -113,6 +113,7 @@ void Session::answer_analytics() {
     respond_local(http::json_error(400, err), close_after_);
     return;
   }
+  query.head_only = head_only_;
   if (query.kind == analytics::QueryKind::dashboard) {
     http::LocalResponse page;
     page.content_type = "text/html; charset=utf-8";

@@ -227,6 +227,10 @@ TEST_P(Analytics, StatsSearchAndExportAgreeWithTheTraffic) {
   }
   EXPECT_EQ(request(corral.port, "GET", "/analytics/nothing").status, 400);
   EXPECT_EQ(request(corral.port, "POST", "/analytics/stats", "{}").status, 405);
+  Response head = request(corral.port, "HEAD", "/analytics/search?model=alpha");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_NE(head.header("content-length"), "0") << "the GET answer's length";
 
   Response csv = request(corral.port, "GET", "/analytics/export?format=csv&model=alpha");
   ASSERT_EQ(csv.status, 200);

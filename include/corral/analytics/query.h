@@ -23,6 +23,7 @@ struct Query {
   uint32_t limit = 100;
   uint32_t offset = 0;
   bool csv = false;
+  bool head_only = false;  // HEAD: the status line and headers of the GET answer
 };
 
 inline constexpr uint32_t kSearchLimitMax = 1000;
