@@ -281,7 +281,7 @@ def report(prefix, kv_paths, pairs):
     lines.append("")
     lines.append("RSS sums every process of the target (nginx: master + worker); direct is the origin itself. "
                  "CPU is the target's own (direct: the origin's). Origin conns: connections the origin accepted "
-                 "(stub_status) while %s small requests went through the target at c=64, per 10,000 requests it "
+                 "(stub_status) while %s small requests went through the target at c=64 after a 1,000-request warm-up, per 10,000 requests it "
                  "served; reuse = 1 - conns / requests (direct: the client's own connections)."
                  % "{:,}".format(int(meta.get("reuse_requests", 0))))
 

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "corral/core/net.h"
+
 namespace corral::core {
 namespace {
 constexpr int kReadsPerEvent = 4;
@@ -31,7 +33,7 @@ void EpollLoop::attach(Socket& s, int fd, SocketHandler* h) {
 void EpollLoop::update(Socket& s) {
   if (s.closing) return;
   uint32_t mask = 0;
-  if (s.listening || (s.want_read && !s.starved)) mask |= EPOLLIN | EPOLLRDHUP;
+  if ((s.listening && !s.accept_paused) || (s.want_read && !s.starved)) mask |= EPOLLIN | EPOLLRDHUP;
   if (s.connecting || s.send_left > 0) mask |= EPOLLOUT;
   if (mask == s.epoll_mask) return;
   s.epoll_mask = mask;
@@ -165,7 +167,13 @@ void EpollLoop::on_writable(Socket& s) {
 void EpollLoop::do_accept(Socket& s) {
   for (int i = 0; i < kAcceptsPerEvent && !s.closing; ++i) {
     int fd = accept4(s.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (local_shortage(errno)) {
+        pause_accept(s, errno);
+        update(s);
+      }
+      return;
+    }
     s.handler->on_accept(s, fd);
   }
 }
@@ -225,6 +233,7 @@ void EpollLoop::run(std::function<void()> tick, int tick_ms) {
     }
     run_deferred();
     if (now_ms_ >= next_tick) {
+      resume_accepts([this](Socket& s) { update(s); });
       tick();
       next_tick = now_ms_ + tick_ms;
       run_deferred();

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "corral/core/log.h"
+#include "corral/core/net.h"
 #include "epoll_loop.h"
 #include "uring_loop.h"
 
@@ -15,6 +17,17 @@ void Loop::refresh_clock() {
   now_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::steady_clock::now().time_since_epoch())
                                       .count());
+}
+
+void Loop::pause_accept(Socket& listener, int err) {
+  if (listener.accept_paused) return;
+  listener.accept_paused = true;
+  paused_accepts_.push_back(&listener);
+  if (last_pause_log_ms_ == 0 || now_ms_ - last_pause_log_ms_ >= 10000) {
+    last_pause_log_ms_ = now_ms_;
+    log::write(log::Level::warn, "accept_paused", std::string("error=") + log::quote(std::strerror(err)) +
+                                                     " action=\"new connections wait in the backlog; raise LimitNOFILE / ulimit -n\"");
+  }
 }
 
 bool uring_supported(std::string& why) {

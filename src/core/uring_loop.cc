@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "corral/core/net.h"
+
 namespace corral::core {
 namespace {
 
@@ -242,6 +244,7 @@ void UringLoop::handle(io_uring_cqe* cqe) {
   uint64_t op = data & kOpMask;
   if (op == kIgnore) return;
   if (op == kTimer) {
+    resume_accepts([this](Socket& s) { arm_accept(s); });
     if (tick_) tick_();
     if (!stopped_) arm_timer();
     return;
@@ -271,8 +274,10 @@ void UringLoop::handle(io_uring_cqe* cqe) {
       if (cqe->res >= 0) {
         if (s.closing) ::close(cqe->res);
         else s.handler->on_accept(s, cqe->res);
+      } else if (!more && local_shortage(-cqe->res)) {
+        pause_accept(s, -cqe->res);
       }
-      if (!more && !s.closing) arm_accept(s);
+      if (!more && !s.closing && !s.accept_paused) arm_accept(s);
       op_done(s);
       break;
     }

@@ -301,7 +301,7 @@ Sim::Sim(const std::vector<std::string>& extra, int fixed_port) : port(fixed_por
 long Sim::stat(const std::string& key) { return json_int(request(port, "GET", "/sim/stats").body, key); }
 
 Corral::Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml,
-               const std::vector<std::string>& extra)
+               const std::vector<std::string>& extra, const std::vector<std::string>& wrapper)
     : port(free_port()) {
   char tmpl[] = "/tmp/corral-test-XXXXXX";
   int fd = mkstemp(tmpl);
@@ -317,6 +317,7 @@ Corral::Corral(const std::vector<std::string>& backends, const std::string& io, 
     argv.insert(argv.end(), {"--config", path});
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
   proc = Process(argv, log_path);
   long long end = now_ms() + 10000;
   while (now_ms() < end) {

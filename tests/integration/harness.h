@@ -83,8 +83,9 @@ struct Corral {
   Process proc;
   std::string log_path;
   std::string data_dir;  // --data-dir: a fresh directory per instance, removed with it
+  // wrapper: a command corral runs under (e.g. prlimit --nofile=64:64 --).
   Corral(const std::vector<std::string>& backends, const std::string& io, const std::string& yaml = "",
-         const std::vector<std::string>& extra = {});
+         const std::vector<std::string>& extra = {}, const std::vector<std::string>& wrapper = {});
   // Stops corral with SIGTERM and fails the test unless it exits 0 with no
   // sanitizer report in its log.
   ~Corral();

@@ -1,5 +1,7 @@
 // corral in front of corral-sim on loopback, for both io backends.
 #include <gtest/gtest.h>
+
+#include <memory>
 #include <signal.h>
 
 #include <atomic>
@@ -124,6 +126,29 @@ TEST_P(Proxy, TwoHundredConcurrentStreamsCompleteIntact) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 200);
+}
+
+// With every descriptor in use corral stops accepting (instead of spinning on a
+// connection it cannot take) and takes the waiting one as soon as one frees up.
+TEST_P(Proxy, OutOfDescriptorsPausesAcceptingAndRecovers) {
+  Sim sim;
+  Corral corral({sim.url()}, io(), "", {"--analytics", "none"}, {"/usr/bin/prlimit", "--nofile=64:64", "--"});
+  std::vector<std::unique_ptr<Client>> held;
+  std::unique_ptr<Client> waiting;
+  for (int i = 0; i < 80 && !waiting; ++i) {
+    auto c = std::make_unique<Client>(corral.port);
+    ASSERT_TRUE(c->connected());  // the kernel's backlog takes it either way
+    c->send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (c->read_response(500).status == 200) held.push_back(std::move(c));
+    else waiting = std::move(c);
+  }
+  ASSERT_TRUE(waiting) << "64 descriptors never ran out";
+  EXPECT_GT(held.size(), 10u);
+  EXPECT_NE(corral.log().find("event=accept_paused error=\"Too many open files\""), std::string::npos) << corral.log();
+  held.resize(held.size() - 4);  // give some back
+  Response late = waiting->read_response(5000);
+  EXPECT_EQ(late.status, 200) << "the connection that waited in the backlog is served";
+  EXPECT_EQ(request(corral.port, "GET", "/api/tags").status, 200);
 }
 
 TEST_P(Proxy, ClientAbortClosesUpstream) {

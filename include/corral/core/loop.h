@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace corral::core {
 
@@ -54,6 +55,7 @@ class Socket {
   bool sending = false;
   bool connecting = false;
   bool listening = false;
+  bool accept_paused = false;  // out of descriptors: accepting resumes at the next tick
   uint32_t epoll_mask = 0;
   const char* send_ptr = nullptr;
   uint32_t send_left = 0;
@@ -85,7 +87,24 @@ class Loop {
 
  protected:
   void refresh_clock();
+  // accept() failed for want of descriptors: stop accepting until the next tick
+  // instead of spinning on a connection that cannot be taken yet.
+  void pause_accept(Socket& listener, int err);
+  // Listeners to accept on again (called at each tick); the backend re-arms them.
+  template <typename F>
+  void resume_accepts(F&& rearm) {
+    std::vector<Socket*> paused;
+    paused.swap(paused_accepts_);
+    for (Socket* s : paused) {
+      s->accept_paused = false;
+      if (!s->closing) rearm(*s);
+    }
+  }
   uint64_t now_ms_ = 0;
+
+ private:
+  std::vector<Socket*> paused_accepts_;
+  uint64_t last_pause_log_ms_ = 0;
 };
 
 struct LoopChoice {
