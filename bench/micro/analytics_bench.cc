@@ -1,6 +1,7 @@
 // Analytics costs: what a worker pays per request (fill + push a ring slot),
-// what the offload thread pays (decode a record, write batches to SQLite) and
-// the ring across two threads. Report records/s from items_per_second.
+// what the offload thread pays (copy into the spool), what the idle-priority
+// ingest thread pays (decode a record, write batches to SQLite) and the ring
+// across two threads. Report records/s from items_per_second.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "corral/analytics/ring.h"
 #include "corral/analytics/row.h"
 #include "corral/analytics/sink.h"
+#include "corral/analytics/spool.h"
 
 using namespace corral::analytics;
 
@@ -97,7 +99,7 @@ static void BM_RecordRingAcrossThreads(benchmark::State& state) {
 }
 BENCHMARK(BM_RecordRingAcrossThreads)->UseRealTime();
 
-// Offload thread: one record into a row, response preview parsed from 2 KB of NDJSON.
+// Ingest thread: one record into a row, response preview parsed from 2 KB of NDJSON.
 static void BM_DecodeRecord(benchmark::State& state) {
   Record r;
   fill(r, ndjson_head());
@@ -110,8 +112,30 @@ static void BM_DecodeRecord(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeRecord);
 
-// Offload thread: decode + SQLite write in transactions of state.range(0) records, on a real file.
-static void BM_OffloadSqliteWrite(benchmark::State& state) {
+// Offload thread: records copied from the rings into the spool, one write per
+// batch of state.range(0) records, on a real file (what it pays per request).
+static void BM_SpoolAppend(benchmark::State& state) {
+  std::string dir = "/tmp/corral-bench-spool-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  SpoolWriter w;
+  std::string err;
+  if (!w.open(dir, err)) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  Record r;
+  fill(r, ndjson_head());
+  for (auto _ : state) {
+    for (int64_t i = 0; i < state.range(0); ++i) w.add(r);
+    if (!w.write(err)) state.SkipWithError(err.c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SpoolAppend)->Arg(100)->Arg(1000)->UseRealTime();
+
+// Ingest thread: decode + SQLite write in transactions of state.range(0) records, on a real file.
+static void BM_IngestSqliteWrite(benchmark::State& state) {
   std::string dir = "/tmp/corral-bench-analytics-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   std::string err;
@@ -123,12 +147,13 @@ static void BM_OffloadSqliteWrite(benchmark::State& state) {
   Record r;
   fill(r, ndjson_head());
   std::vector<Row> batch(static_cast<size_t>(state.range(0)));
+  uint64_t offset = 0;
   for (auto _ : state) {
     for (Row& row : batch) decode(r, 200, row);
-    if (!sink->write(batch.data(), batch.size(), err)) state.SkipWithError(err.c_str());
+    if (!sink->write(batch.data(), batch.size(), {1, ++offset}, err)) state.SkipWithError(err.c_str());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   sink.reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_OffloadSqliteWrite)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_IngestSqliteWrite)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();

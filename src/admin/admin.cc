@@ -1,5 +1,7 @@
 #include "corral/admin/admin.h"
 
+#include <algorithm>
+
 #include "corral/analytics/service.h"
 
 namespace corral::admin {
@@ -46,6 +48,7 @@ http::LocalResponse metrics_page(proxy::WorkerContext& ctx) {
   if (ctx.analytics) {
     o.analytics_written = static_cast<int64_t>(ctx.analytics->written());
     o.analytics_write_errors = static_cast<int64_t>(ctx.analytics->write_errors());
+    o.analytics_backlog = static_cast<int64_t>(ctx.analytics->spooled() - std::min(ctx.analytics->spooled(), ctx.analytics->written()));
   }
   r.body.reserve(16384);
   ctx.registry->render(r.body, o, gauges);

@@ -32,7 +32,7 @@ class JsonlSink final : public Sink {
     return true;
   }
 
-  bool write(const Row* rows, size_t n, std::string& err) override {
+  bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) override {
     buf_.clear();
     for (const Row& r : std::span(rows, n)) {
       append_json(buf_, r);
@@ -50,7 +50,17 @@ class JsonlSink final : public Sink {
       off += static_cast<size_t>(n);
     }
     size_ += buf_.size();
-    return true;
+    return save_position(upto, err);
+  }
+
+  bool position(SpoolPosition& out) override {
+    FILE* f = std::fopen(position_path().c_str(), "r");
+    if (!f) return false;
+    unsigned long long seg = 0, off = 0;
+    bool ok = std::fscanf(f, "%llu %llu", &seg, &off) == 2;
+    std::fclose(f);
+    if (ok) out = {seg, off};
+    return ok;
   }
 
   int64_t expire(int64_t cutoff_ms, int, std::string&) override {
@@ -65,6 +75,19 @@ class JsonlSink final : public Sink {
 
  private:
   std::string rotated(uint32_t k) const { return path_ + "." + std::to_string(k); }
+  std::string position_path() const { return path_ + ".position"; }
+
+  // Written after the lines: a crash in between repeats those lines on restart, never loses them.
+  bool save_position(const SpoolPosition& p, std::string& err) {
+    std::string tmp = position_path() + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    bool ok = f && std::fprintf(f, "%llu %llu\n", static_cast<unsigned long long>(p.segment),
+                                static_cast<unsigned long long>(p.offset)) > 0;
+    if (f) ok = std::fclose(f) == 0 && ok;
+    if (ok && std::rename(tmp.c_str(), position_path().c_str()) == 0) return true;
+    err = "cannot save '" + position_path() + "': " + std::strerror(errno);
+    return false;
+  }
 
   bool rotate(std::string& err) {
     if (keep_ == 0) {

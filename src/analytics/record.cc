@@ -27,6 +27,20 @@ std::string_view Record::get(Field f) const {
   return {text_ + off, len_[f]};
 }
 
+std::string_view Record::bytes() const {
+  size_t head = static_cast<size_t>(reinterpret_cast<const char*>(text_) - reinterpret_cast<const char*>(this));
+  return {reinterpret_cast<const char*>(this), head + used_};
+}
+
+bool Record::load(std::string_view b) {
+  size_t head = static_cast<size_t>(reinterpret_cast<const char*>(text_) - reinterpret_cast<const char*>(this));
+  if (b.size() < head || b.size() > sizeof(Record)) return false;
+  std::memcpy(static_cast<void*>(this), b.data(), b.size());
+  size_t sum = 0;
+  for (uint16_t l : len_) sum += l;
+  return sum == used_ && head + used_ == b.size();
+}
+
 RecordRing::RecordRing(size_t slots) {
   size_t n = 4;
   while (n < slots) n <<= 1;

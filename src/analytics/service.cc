@@ -1,8 +1,11 @@
 #include "corral/analytics/service.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "corral/analytics/report.h"
 #include "corral/core/clock.h"
@@ -10,12 +13,19 @@
 
 namespace corral::analytics {
 namespace {
-constexpr int kTickMs = 10;             // how often the rings are drained
-constexpr size_t kMaxJobs = 64;         // queries waiting for the query thread
-constexpr int kExpireBatch = 1000;      // rows per retention delete (one short transaction)
+constexpr size_t kMaxJobs = 64;              // queries waiting for the query thread
+constexpr size_t kMaxSpoolBuffer = 8 << 20;  // past this (spool unwritable) the rings fill and records drop
+constexpr int kExpireBatch = 1000;           // rows per retention delete (one short transaction)
 constexpr int64_t kExpireEveryMs = 60000;
-constexpr int64_t kRetryMs = 1000;      // after the store refused a batch
-constexpr int64_t kShutdownRetryMs = 10000;
+constexpr int64_t kRetryMs = 1000;           // after the store refused a batch
+constexpr int kIngestIdleMs = 20;            // the ingest thread's look at the spool when caught up
+constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
+// While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
+// the store waits, up to kDeferRecords spooled and not stored: SCHED_IDLE alone
+// would still slip in between a busy proxy's wake-ups and cool its caches.
+constexpr double kBusyIdle = 0.2;
+constexpr int kBusyCheckMs = 250;
+constexpr uint64_t kDeferRecords = 5'000'000;
 
 int64_t wall_ms() {
   timespec ts;
@@ -23,9 +33,51 @@ int64_t wall_ms() {
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 int64_t mono_ms() { return core::mono_us() / 1000; }
+
+// SCHED_IDLE: runs only when no other thread wants the CPU.
+bool set_idle_priority(bool idle) {
+  sched_param p{};
+  return pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &p) == 0;
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// Whether the machine spent under kBusyIdle of its CPU time idle over the last
+// kBusyCheckMs or more (/proc/stat, read at most that often).
+class BusyMeter {
+ public:
+  bool busy(int64_t now_ms) {
+    if (now_ms - sampled_ms_ >= kBusyCheckMs) {
+      busy_ = sample() < kBusyIdle;
+      sampled_ms_ = now_ms;
+    }
+    return busy_;
+  }
+
+ private:
+  double sample() {
+    FILE* f = std::fopen("/proc/stat", "r");
+    if (!f) return 1;
+    unsigned long long v[8] = {};
+    int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                          &v[6], &v[7]);
+    std::fclose(f);
+    if (got < 5) return 1;
+    uint64_t idle = v[3] + v[4], total = 0;
+    for (unsigned long long x : v) total += x;
+    double share = total > total_ ? double(idle - idle_) / double(total - total_) : 1;
+    idle_ = idle;
+    total_ = total;
+    return share;
+  }
+
+  uint64_t idle_ = 0, total_ = 0;
+  int64_t sampled_ms_ = -kBusyCheckMs;
+  bool busy_ = false;
+};
 }  // namespace
 
-Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cfg) {
+Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cfg), spool_dir_(cfg.path + ".spool") {
   for (unsigned i = 0; i < workers; ++i) rings_.push_back(std::make_unique<RecordRing>(cfg.ring_size));
 }
 
@@ -33,11 +85,26 @@ Service::~Service() { stop(); }
 
 bool Service::start(std::string& err) {
   sink_ = cfg_.backend == "sqlite" ? open_sqlite_sink(cfg_.path, err) : open_jsonl_sink(cfg_, err);
-  if (!sink_) return false;
-  // Room for a few batches while the store is slow; past that the rings fill and records are dropped.
-  batch_.resize(size_t(cfg_.batch_size) * 4);
-  offload_ = std::thread([this] { offload_loop(); });
-  if (queryable()) query_ = std::thread([this] { query_loop(); });
+  if (!sink_ || !writer_.open(spool_dir_, err)) return false;
+  if (!sink_->position(stored_)) {  // a new store: everything spooled so far belongs to it
+    std::vector<uint64_t> segs = spool_segments(spool_dir_);
+    stored_ = {segs.front(), 0};
+  }
+  end_ = writer_.end();
+  offload_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "corral-offload");
+    offload_loop();
+  });
+  ingest_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "corral-ingest");
+    ingest_loop();
+  });
+  if (queryable()) {
+    query_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "corral-query");
+      query_loop();
+    });
+  }
   return true;
 }
 
@@ -45,6 +112,7 @@ void Service::stop() {
   if (stopping_.exchange(true)) return;
   cv_.notify_all();
   if (offload_.joinable()) offload_.join();
+  if (ingest_.joinable()) ingest_.join();
   if (query_.joinable()) query_.join();
 }
 
@@ -58,15 +126,18 @@ bool Service::submit(int fd, const Query& q, std::string request_id) {
   return true;
 }
 
-// Moves records from every ring into the batch (decoded); how many.
+SpoolPosition Service::spool_end() {
+  std::lock_guard<std::mutex> lock(end_m_);
+  return end_;
+}
+
+// Copies every waiting record into the spool buffer; how many.
 size_t Service::drain() {
   size_t moved = 0;
   for (auto& ring : rings_) {
-    while (pending_ < batch_.size()) {
-      const Record* r = ring->front();
-      if (!r) break;
-      if (pending_ == 0) batch_started_ms_ = mono_ms();
-      decode(*r, cfg_.preview_chars, batch_[pending_++]);
+    while (const Record* r = ring->front()) {
+      if (writer_.buffered() >= kMaxSpoolBuffer) return moved;
+      writer_.add(*r);
       ring->pop();
       ++moved;
     }
@@ -74,20 +145,63 @@ size_t Service::drain() {
   return moved;
 }
 
-bool Service::flush(int64_t now) {
+void Service::offload_loop() {
+  int64_t stop_deadline = 0;
+  for (;;) {
+    bool stopping = stopping_.load(std::memory_order_acquire);
+    size_t moved = drain();
+    std::string err;
+    if (writer_.pending()) {
+      if (writer_.write(err)) {
+        spooled_.fetch_add(moved, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> lock(end_m_);
+        end_ = writer_.end();
+      } else if (mono_ms() - last_error_log_ms_ >= 10000) {
+        last_error_log_ms_ = mono_ms();
+        write_errors_.fetch_add(1, std::memory_order_relaxed);
+        log::write(log::Level::error, "analytics_spool_failed", "dir=" + log::quote(spool_dir_) + " error=" + log::quote(err) +
+                                                                  " action=\"kept in memory; retrying\"");
+      }
+    }
+    if (stopping) {
+      bool empty = !writer_.pending();
+      for (auto& ring : rings_) empty = empty && ring->front() == nullptr;
+      if (stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
+      if (empty || mono_ms() >= stop_deadline) break;
+      sleep_ms(kIngestIdleMs);
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.flush_interval_ms),
+                 [this] { return stopping_.load(std::memory_order_relaxed); });
+  }
+  spool_closed_.store(true, std::memory_order_release);
+}
+
+// Decodes up to batch_size spooled records into batch_; how many.
+size_t Service::read_batch(SpoolReader& reader, SpoolPosition end) {
+  size_t n = 0;
+  Record rec;
+  while (n < cfg_.batch_size && reader.next(end, rec)) {
+    if (n == batch_.size()) batch_.emplace_back();
+    decode(rec, cfg_.preview_chars, batch_[n++]);
+  }
+  return n;
+}
+
+bool Service::store_batch(size_t n, SpoolReader& reader, int64_t now) {
   std::string err;
-  if (sink_->write(batch_.data(), pending_, err)) {
-    written_.fetch_add(pending_, std::memory_order_relaxed);
-    pending_ = 0;
+  if (sink_->write(batch_.data(), n, reader.position(), err)) {
+    written_.fetch_add(n, std::memory_order_relaxed);
+    stored_ = reader.position();
+    reader.remove_consumed();
     return true;
   }
   write_errors_.fetch_add(1, std::memory_order_relaxed);
-  retry_at_ms_ = now + kRetryMs;
   if (now - last_error_log_ms_ >= 10000) {
     last_error_log_ms_ = now;
-    log::write(log::Level::error, "analytics_write_failed", "store=" + log::quote(cfg_.path) + " pending=" +
-                                                              std::to_string(pending_) + " error=" + log::quote(err) +
-                                                              " action=\"kept; retrying\"");
+    log::write(log::Level::error, "analytics_write_failed", "store=" + log::quote(cfg_.path) + " error=" + log::quote(err) +
+                                                              " action=\"kept in the spool; retrying\"");
   }
   return false;
 }
@@ -99,34 +213,43 @@ void Service::expire(int64_t now) {
   int64_t cutoff = wall_ms() - int64_t(cfg_.retention_days) * 86400000;
   int64_t n = sink_->expire(cutoff, kExpireBatch, err);
   if (n < 0) log::write(log::Level::warn, "analytics_retention_failed", "error=" + log::quote(err));
-  else if (n > 0) log::write(log::Level::debug, "analytics_expired", "records=" + std::to_string(n));
   next_expire_ms_ = n == kExpireBatch ? now : now + kExpireEveryMs;
 }
 
-void Service::offload_loop() {
+void Service::ingest_loop() {
+  set_idle_priority(true);
+  bool idle = true;
   int64_t stop_deadline = 0;
+  SpoolReader reader(spool_dir_, stored_);
+  BusyMeter meter;
   for (;;) {
-    bool stopping = stopping_.load(std::memory_order_acquire);
-    drain();
-    int64_t now = mono_ms();
-    bool due = pending_ >= cfg_.batch_size || pending_ == batch_.size() ||
-               (pending_ > 0 && (stopping || now - batch_started_ms_ >= cfg_.flush_interval_ms));
-    if (due && now >= retry_at_ms_) flush(now);
-    expire(now);
-    if (stopping) {
-      if (stop_deadline == 0) stop_deadline = now + kShutdownRetryMs;
-      bool rings_empty = true;
-      for (auto& ring : rings_) rings_empty = rings_empty && ring->front() == nullptr;
-      if (rings_empty && pending_ == 0) break;
-      if (now >= stop_deadline) {
-        log::write(log::Level::error, "analytics_lost", "records=" + std::to_string(pending_) + " store=" + log::quote(cfg_.path));
-        break;
-      }
-      if (pending_ > 0 && now < retry_at_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(kTickMs));
+    bool closed = spool_closed_.load(std::memory_order_acquire);
+    if (closed && idle) {
+      idle = !set_idle_priority(false);  // shutting down: store the rest at normal priority
+      stop_deadline = mono_ms() + kShutdownStoreMs;
+    }
+    uint64_t backlog = spooled_.load(std::memory_order_relaxed) - written_.load(std::memory_order_relaxed);
+    if (!closed && backlog > 0 && backlog < kDeferRecords && meter.busy(mono_ms())) {
+      sleep_ms(kBusyCheckMs);
       continue;
     }
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait_for(lock, std::chrono::milliseconds(kTickMs), [this] { return stopping_.load(std::memory_order_relaxed); });
+    SpoolPosition end = spool_end();
+    size_t n = read_batch(reader, end);
+    int64_t now = mono_ms();
+    if (n > 0 && !store_batch(n, reader, now)) {
+      reader = SpoolReader(spool_dir_, stored_);  // read them again next time
+      if (closed && now >= stop_deadline) break;
+      sleep_ms(int(kRetryMs));
+      continue;
+    }
+    expire(now);
+    bool caught_up = reader.position() == end;
+    if (closed && (caught_up || now >= stop_deadline)) {
+      if (!caught_up) log::write(log::Level::warn, "analytics_spool_kept", "dir=" + log::quote(spool_dir_) +
+                                                                             " note=\"stored at the next start\"");
+      break;
+    }
+    if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
   }
 }
 

@@ -60,6 +60,7 @@ std::string schema_sql() {
        "CREATE INDEX IF NOT EXISTS requests_model ON requests(model, time_ms);"
        "CREATE INDEX IF NOT EXISTS requests_status ON requests(status, time_ms);"
        "CREATE INDEX IF NOT EXISTS requests_user ON requests(user, time_ms);"
+       "CREATE TABLE IF NOT EXISTS spool_position(id INTEGER PRIMARY KEY CHECK (id = 1), segment INTEGER, offset INTEGER);"
        "PRAGMA user_version = 1;";
   return s;
 }
@@ -80,12 +81,13 @@ class SqliteSink final : public Sink {
     if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err)) return false;
     if (!db_.exec(schema_sql().c_str(), err)) return false;
     insert_ = Stmt(db_.get(), insert_sql(), err);
+    save_position_ = Stmt(db_.get(), "INSERT OR REPLACE INTO spool_position(id, segment, offset) VALUES(1, ?, ?)", err);
     expire_ = Stmt(db_.get(),
                    "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? ORDER BY time_ms LIMIT ?)", err);
-    return insert_ && expire_;
+    return insert_ && expire_ && save_position_;
   }
 
-  bool write(const Row* rows, size_t n, std::string& err) override {
+  bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) override {
     if (!db_.exec("BEGIN IMMEDIATE", err)) return false;
     for (const Row& r : std::span(rows, n)) {
       for (size_t c = 0; c < kColumnCount; ++c) {
@@ -105,10 +107,23 @@ class SqliteSink final : public Sink {
         return false;
       }
     }
-    if (db_.exec("COMMIT", err)) return true;
+    save_position_.bind(1, static_cast<int64_t>(upto.segment));
+    save_position_.bind(2, static_cast<int64_t>(upto.offset));
+    int rc = save_position_.step();
+    save_position_.reset();
+    if (rc == SQLITE_DONE && db_.exec("COMMIT", err)) return true;
+    if (rc != SQLITE_DONE) err = "sqlite spool position: " + db_.error();
     std::string ignored;
     db_.exec("ROLLBACK", ignored);
     return false;
+  }
+
+  bool position(SpoolPosition& out) override {
+    std::string err;
+    Stmt s(db_.get(), "SELECT segment, offset FROM spool_position WHERE id = 1", err);
+    if (!s || s.step() != SQLITE_ROW) return false;
+    out = {static_cast<uint64_t>(s.int_at(0)), static_cast<uint64_t>(s.int_at(1))};
+    return true;
   }
 
   int64_t expire(int64_t cutoff_ms, int limit, std::string& err) override {
@@ -125,7 +140,7 @@ class SqliteSink final : public Sink {
 
  private:
   Db db_;
-  Stmt insert_, expire_;
+  Stmt insert_, expire_, save_position_;
 };
 
 }  // namespace

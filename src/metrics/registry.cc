@@ -385,8 +385,10 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   if (o.analytics_written >= 0) {
     family(out, ns, "analytics_records_written_total", "counter", "Analytics records written to the store.");
     sample(out, ns, "analytics_records_written_total", "", std::to_string(o.analytics_written));
-    family(out, ns, "analytics_write_errors_total", "counter", "Analytics batches the store refused (kept and retried).");
+    family(out, ns, "analytics_write_errors_total", "counter", "Analytics spool or store writes that failed (kept and retried).");
     sample(out, ns, "analytics_write_errors_total", "", std::to_string(o.analytics_write_errors));
+    family(out, ns, "analytics_backlog_records", "gauge", "Analytics records spooled on disk and not in the store yet (it waits while the machine is busy).");
+    sample(out, ns, "analytics_backlog_records", "", std::to_string(o.analytics_backlog));
   }
   family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
   out.append(ns).append("_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(o.io).append("\"} 1\n");

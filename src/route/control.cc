@@ -1,5 +1,7 @@
 #include "corral/route/control.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -150,7 +152,12 @@ void Control::publish() {
   box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
 }
 
-void Control::start() { thread_ = std::thread([this] { run(); }); }
+void Control::start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "corral-control");
+    run();
+  });
+}
 
 bool Control::wait_first_round(uint32_t ms) {
   std::unique_lock<std::mutex> lock(mu_);

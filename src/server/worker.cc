@@ -63,6 +63,7 @@ bool Worker::start(const core::SockAddr& listen, bool want_uring, int cpu, std::
   std::promise<std::string> ready;
   auto result = ready.get_future();
   thread_ = std::thread([&, cpu] {
+    pthread_setname_np(pthread_self(), ("corral-w" + std::to_string(id_)).c_str());
     if (cpu >= 0) {
       cpu_set_t set;
       CPU_ZERO(&set);

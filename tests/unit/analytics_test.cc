@@ -221,7 +221,11 @@ TEST(Sinks, SqliteWritesBatchesAndExpiresInSmallSteps) {
   ASSERT_TRUE(sink) << err;
   std::vector<Row> rows;
   for (int i = 0; i < 25; ++i) rows.push_back(sample_row(1000 + i, std::string(1, char('a' + i))));
-  ASSERT_TRUE(sink->write(rows.data(), rows.size(), err)) << err;
+  SpoolPosition pos;
+  EXPECT_FALSE(sink->position(pos)) << "a new store has read no spool";
+  ASSERT_TRUE(sink->write(rows.data(), rows.size(), {3, 4096}, err)) << err;
+  ASSERT_TRUE(sink->position(pos));
+  EXPECT_EQ(pos, (SpoolPosition{3, 4096}));
   EXPECT_EQ(sink->expire(1010, 4, err), 4) << "at most `limit` per call";
   EXPECT_EQ(sink->expire(1010, 100, err), 6);
   EXPECT_EQ(sink->expire(1010, 100, err), 0);
@@ -252,7 +256,12 @@ TEST(Sinks, JsonlRotatesBySizeAndKeepsTheNewestFiles) {
   ASSERT_TRUE(sink) << err;
   std::vector<Row> batch;
   for (int i = 0; i < 100; ++i) batch.push_back(sample_row(i, std::string(900, 'p')));
-  for (int b = 0; b < 40; ++b) ASSERT_TRUE(sink->write(batch.data(), batch.size(), err)) << err;  // ~4 MB in all
+  for (int b = 0; b < 40; ++b) {  // ~4 MB in all
+    ASSERT_TRUE(sink->write(batch.data(), batch.size(), {1, uint64_t(b)}, err)) << err;
+  }
+  SpoolPosition pos;
+  ASSERT_TRUE(sink->position(pos));
+  EXPECT_EQ(pos, (SpoolPosition{1, 39}));
   namespace fs = std::filesystem;
   EXPECT_TRUE(fs::exists(cfg.path + ".1"));
   EXPECT_TRUE(fs::exists(cfg.path + ".2"));
@@ -268,4 +277,78 @@ TEST(Sinks, JsonlRotatesBySizeAndKeepsTheNewestFiles) {
   }
   EXPECT_GT(lines, 0u);
   fs::remove_all(dir);
+}
+
+namespace {
+std::string id_of(int64_t i) {
+  std::string s = std::to_string(i);
+  s.insert(0, 1, 'r');
+  return s;
+}
+Record numbered(int64_t i) {
+  Record r;
+  r.n.time_us = i;
+  r.set(kRequestId, id_of(i));
+  return r;
+}
+}  // namespace
+
+TEST(Spool, RecordsComeBackInOrderAcrossSegmentsAndRestarts) {
+  std::string dir = temp_dir("spool");
+  std::string err;
+  SpoolPosition start;
+  {
+    SpoolWriter w;
+    ASSERT_TRUE(w.open(dir, err)) << err;
+    start = {w.end().segment, 0};
+    for (int i = 0; i < 10; ++i) w.add(numbered(i));
+    ASSERT_TRUE(w.write(err)) << err;
+  }
+  SpoolWriter w2;  // a restart: a new segment after the old one
+  ASSERT_TRUE(w2.open(dir, err));
+  EXPECT_EQ(w2.end().segment, start.segment + 1);
+  for (int i = 10; i < 15; ++i) w2.add(numbered(i));
+  SpoolReader reader(dir, start);
+  Record r;
+  int64_t expect = 0;
+  while (reader.next(w2.end(), r)) EXPECT_EQ(r.n.time_us, expect++);
+  EXPECT_EQ(expect, 10) << "nothing past what the writer published";
+  ASSERT_TRUE(w2.write(err));
+  while (reader.next(w2.end(), r)) {
+    EXPECT_EQ(r.n.time_us, expect++);
+    EXPECT_EQ(r.get(kRequestId), id_of(r.n.time_us));
+  }
+  EXPECT_EQ(expect, 15);
+  EXPECT_EQ(reader.position(), w2.end());
+  reader.remove_consumed();
+  EXPECT_EQ(spool_segments(dir), std::vector<uint64_t>{w2.end().segment}) << "the finished segment is gone";
+  SpoolReader resumed(dir, {w2.end().segment, 0});  // from a saved position
+  int again = 0;
+  while (resumed.next(w2.end(), r)) ++again;
+  EXPECT_EQ(again, 5);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Spool, ATornTailFromACrashIsSkipped) {
+  std::string dir = temp_dir("spool-torn");
+  std::string err;
+  uint64_t first;
+  {
+    SpoolWriter w;
+    ASSERT_TRUE(w.open(dir, err));
+    first = w.end().segment;
+    for (int i = 0; i < 3; ++i) w.add(numbered(i));
+    ASSERT_TRUE(w.write(err));
+  }
+  std::ofstream(segment_path(dir, first), std::ios::app) << std::string("\x40\x00\x00\x00garbage", 11);  // half a record
+  SpoolWriter w;
+  ASSERT_TRUE(w.open(dir, err));
+  w.add(numbered(3));
+  ASSERT_TRUE(w.write(err));
+  SpoolReader reader(dir, {first, 0});
+  Record r;
+  std::vector<int64_t> seen;
+  while (reader.next(w.end(), r)) seen.push_back(r.n.time_us);
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3}));
+  std::filesystem::remove_all(dir);
 }

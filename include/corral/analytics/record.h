@@ -38,6 +38,11 @@ class Record {
   std::string_view get(Field f) const;
   size_t room() const { return sizeof text_ - used_; }  // left for the remaining fields
 
+  // The slot's bytes in use (numbers, lengths, text): what the spool stores.
+  std::string_view bytes() const;
+  // Fills the record from bytes(); false when they are not a whole record.
+  bool load(std::string_view b);
+
   RecordNumbers n;
 
  private:

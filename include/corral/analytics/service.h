@@ -1,9 +1,14 @@
 // Analytics off the hot path. Each worker pushes finished requests onto its own
-// RecordRing; the offload thread drains every ring, decodes records and writes
-// them in batches (one transaction per batch_size records or flush_interval),
-// and applies retention in small deletes. A query thread answers
-// /analytics/stats|search|export on its own read connection, writing to the
-// client socket the worker handed over. Nothing here is ever waited on by a worker.
+// RecordRing. The offload thread drains every ring each flush_interval and
+// appends the records to the spool on disk: a copy and one write, so it keeps
+// up with any request rate. The ingest thread runs at idle CPU priority: it
+// reads the spool, decodes records (previews parsed with simdjson) and writes
+// them to the store in batches (one transaction per batch_size records, with
+// the spool position), applies retention, and deletes spooled segments once
+// stored. Under full load the store catches up when the CPU has time; nothing
+// is lost meanwhile, and a restart resumes from the spool. A query thread
+// answers /analytics/stats|search|export on its own read connection, writing
+// to the client socket the worker handed over. No worker ever waits on any of it.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -17,6 +22,7 @@
 #include "corral/analytics/query.h"
 #include "corral/analytics/ring.h"
 #include "corral/analytics/sink.h"
+#include "corral/analytics/spool.h"
 #include "corral/config/config.h"
 
 namespace corral::analytics {
@@ -30,7 +36,8 @@ class Service {
 
   // Opens the store (creating directory, file and schema) and starts the threads.
   bool start(std::string& err);
-  // After every worker has stopped: drains the rings, writes everything, joins.
+  // After every worker has stopped: drains the rings into the spool, stores
+  // what the spool holds (at normal priority, up to kShutdownStoreMs), joins.
   void stop();
 
   RecordRing& ring(unsigned worker) { return *rings_[worker]; }
@@ -41,7 +48,8 @@ class Service {
   // False when too many queries are waiting; the caller keeps fd.
   bool submit(int fd, const Query& q, std::string request_id);
 
-  uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+  uint64_t written() const { return written_.load(std::memory_order_relaxed); }   // in the store
+  uint64_t spooled() const { return spooled_.load(std::memory_order_relaxed); }   // on disk, this run
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
  private:
@@ -53,24 +61,33 @@ class Service {
 
   void offload_loop();
   size_t drain();
-  bool flush(int64_t now_ms);
+  void ingest_loop();
+  size_t read_batch(SpoolReader& reader, SpoolPosition end);
+  bool store_batch(size_t n, SpoolReader& reader, int64_t now_ms);
   void expire(int64_t now_ms);
   void query_loop();
+  SpoolPosition spool_end();
 
   config::AnalyticsConfig cfg_;
+  std::string spool_dir_;
   std::vector<std::unique_ptr<RecordRing>> rings_;
   std::unique_ptr<Sink> sink_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> written_{0}, write_errors_{0};
-  std::thread offload_, query_;
+  std::atomic<bool> spool_closed_{false};  // the offload thread has written its last record
+  std::atomic<uint64_t> written_{0}, spooled_{0}, write_errors_{0};
+  std::thread offload_, ingest_, query_;
 
   // Offload thread only.
-  std::vector<Row> batch_;
-  size_t pending_ = 0;            // rows of batch_ in use
-  int64_t batch_started_ms_ = 0;
-  int64_t retry_at_ms_ = 0;       // after a failed write
-  int64_t next_expire_ms_ = 0;
+  SpoolWriter writer_;
   int64_t last_error_log_ms_ = -1000000;
+
+  // Ingest thread only.
+  std::vector<Row> batch_;
+  SpoolPosition stored_;  // the store holds every record before this
+  int64_t next_expire_ms_ = 0;
+
+  std::mutex end_m_;
+  SpoolPosition end_;  // published by the offload thread after each spool write
 
   std::mutex m_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "corral/analytics/row.h"
+#include "corral/analytics/spool.h"
 #include "corral/config/config.h"
 
 namespace corral::analytics {
@@ -14,8 +15,11 @@ namespace corral::analytics {
 class Sink {
  public:
   virtual ~Sink() = default;
-  // All rows in one transaction; false (nothing written) with err on failure.
-  virtual bool write(const Row* rows, size_t n, std::string& err) = 0;
+  // All rows in one transaction, with the spool position they were read up to
+  // (so a restart resumes there); false (nothing written) with err on failure.
+  virtual bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) = 0;
+  // Where the spool was last read up to; false when nothing was ever written.
+  virtual bool position(SpoolPosition& out) = 0;
   // Deletes at most `limit` records older than cutoff_ms; how many, or -1 with err.
   virtual int64_t expire(int64_t cutoff_ms, int limit, std::string& err) = 0;
 };

@@ -158,6 +158,7 @@ struct RenderOptions {
   uint32_t default_capacity = 4;
   int64_t analytics_written = -1;  // -1: analytics off
   int64_t analytics_write_errors = 0;
+  int64_t analytics_backlog = 0;  // spooled, not stored yet
 };
 
 class Registry {
