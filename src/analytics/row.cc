@@ -102,10 +102,23 @@ bool chunk_text(simdjson::dom::element e, std::string& out) {
 
 }  // namespace
 
+// One parser and one padded line buffer per thread (the ingest thread), reused for every record.
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+simdjson::padded_string_view padded(std::string_view s) {
+  thread_local std::string buf;
+  buf.assign(s);
+  buf.append(simdjson::SIMDJSON_PADDING, ' ');
+  return simdjson::padded_string_view(buf.data(), s.size(), buf.size());
+}
+
 std::string response_preview(std::string_view head, size_t chars) {
   std::string out;
   if (chars == 0 || head.empty()) return out;
-  simdjson::dom::parser parser;
+  simdjson::dom::parser& parser = json_parser();
   bool parsed_any = false;
   size_t pos = 0;
   while (pos < head.size() && count_chars(out) < chars) {
@@ -116,8 +129,7 @@ std::string response_preview(std::string_view head, size_t chars) {
     if (line.starts_with("data:")) line.remove_prefix(line.starts_with("data: ") ? 6 : 5);
     if (line.empty() || line == "[DONE]" || line.starts_with("event:") || line.starts_with(":")) continue;
     simdjson::dom::element e;
-    simdjson::padded_string padded(line);
-    if (parser.parse(padded).get(e) != simdjson::SUCCESS) continue;  // the cut-off last piece
+    if (line.front() != '{' || parser.parse(padded(line)).get(e) != simdjson::SUCCESS) continue;  // not JSON, or cut off
     parsed_any = true;
     chunk_text(e, out);
   }
@@ -131,11 +143,9 @@ std::string response_preview(std::string_view head, size_t chars) {
 
 std::string error_text(std::string_view head) {
   std::string out;
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(head);
   simdjson::dom::element e;
   std::string_view s;
-  if (parser.parse(padded).get(e) == simdjson::SUCCESS) {
+  if (!head.empty() && head.front() == '{' && json_parser().parse(padded(head)).get(e) == simdjson::SUCCESS) {
     if (e["error"].get_string().get(s) == simdjson::SUCCESS || e.at_pointer("/error/message").get_string().get(s) == simdjson::SUCCESS) {
       out.assign(s);
     }

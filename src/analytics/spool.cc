@@ -15,6 +15,7 @@
 namespace corral::analytics {
 namespace {
 constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kKeepBuffer = 16u << 20;
 }  // namespace
 
 std::string segment_path(const std::string& dir, uint64_t segment) {
@@ -84,7 +85,7 @@ bool SpoolWriter::write(std::string& err) {
   }
   size_ += buf_.size();
   buf_.clear();
-  if (buf_.capacity() > (1u << 20)) buf_.shrink_to_fit();
+  if (buf_.capacity() > kKeepBuffer) std::string().swap(buf_);  // after a burst, not after every round
   return true;
 }
 

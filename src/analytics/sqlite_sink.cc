@@ -78,7 +78,7 @@ class SqliteSink final : public Sink {
  public:
   bool open(const std::string& path, std::string& err) {
     if (!make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
-    if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err)) return false;
+    if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", err)) return false;
     if (!db_.exec(schema_sql().c_str(), err)) return false;
     insert_ = Stmt(db_.get(), insert_sql(), err);
     save_position_ = Stmt(db_.get(), "INSERT OR REPLACE INTO spool_position(id, segment, offset) VALUES(1, ?, ?)", err);
@@ -94,7 +94,7 @@ class SqliteSink final : public Sink {
         const Value& v = r[c];
         int i = static_cast<int>(c) + 1;
         if (v.null) insert_.bind_null(i);
-        else if (kColumns[c].type == Type::text) insert_.bind(i, v.s);
+        else if (kColumns[c].type == Type::text) insert_.bind_static(i, v.s);
         else if (kColumns[c].type == Type::real) insert_.bind_real(i, v.d);
         else insert_.bind(i, v.i);
       }

@@ -24,6 +24,8 @@ class Stmt {
   void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void bind_real(int i, double v) { sqlite3_bind_double(s_, i, v); }
   void bind(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  // v must stay unchanged until the statement is stepped and reset.
+  void bind_static(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); }
   void bind_null(int i) { sqlite3_bind_null(s_, i); }
   int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error
   void reset() {
