@@ -78,7 +78,7 @@ class BusyMeter {
 }  // namespace
 
 Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cfg), spool_dir_(cfg.path + ".spool") {
-  for (unsigned i = 0; i < workers; ++i) rings_.push_back(std::make_unique<RecordRing>(cfg.ring_size));
+  for (unsigned i = 0; i < workers; ++i) rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
 }
 
 Service::~Service() { stop(); }
@@ -135,9 +135,9 @@ SpoolPosition Service::spool_end() {
 size_t Service::drain() {
   size_t moved = 0;
   for (auto& ring : rings_) {
-    while (const Record* r = ring->front()) {
+    for (std::string_view b; !(b = ring->front()).empty();) {
       if (writer_.buffered() >= kMaxSpoolBuffer) return moved;
-      writer_.add(*r);
+      writer_.add(b);
       ring->pop();
       ++moved;
     }
@@ -165,7 +165,7 @@ void Service::offload_loop() {
     }
     if (stopping) {
       bool empty = !writer_.pending();
-      for (auto& ring : rings_) empty = empty && ring->front() == nullptr;
+      for (auto& ring : rings_) empty = empty && ring->front().empty();
       if (stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
       if (empty || mono_ms() >= stop_deadline) break;
       sleep_ms(kIngestIdleMs);

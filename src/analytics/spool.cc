@@ -58,8 +58,7 @@ bool SpoolWriter::start_segment(std::string& err) {
   return true;
 }
 
-void SpoolWriter::add(const Record& r) {
-  std::string_view b = r.bytes();
+void SpoolWriter::add(std::string_view b) {
   uint32_t len = static_cast<uint32_t>(b.size());
   buf_.append(reinterpret_cast<const char*>(&len), sizeof len);
   buf_.append(b);

@@ -311,7 +311,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                           {"path", str(a.path)},
                                           {"retention_days", num(a.retention_days, 0, 36500)},
                                           {"preview_chars", num(a.preview_chars, 0, 1000)},
-                                          {"ring_size", num(a.ring_size, 4, 1u << 20)},
+                                          {"ring_kb", num(a.ring_kb, 16, 1u << 20)},
                                           {"batch_size", num(a.batch_size, 1, 100000)},
                                           {"flush_interval", dur(a.flush_interval_ms)},
                                           {"jsonl_max_mb", num(a.jsonl_max_mb, 1, 1u << 20)},

@@ -51,13 +51,12 @@ void Session::record_metrics(const StreamStats& st) {
   ctx_.metrics->record(r);
 }
 
-// Fills this worker's next ring slot in place; a full ring drops the record (counted), never waits.
+// Fills this thread's scratch record and copies what it uses into the worker's
+// ring; a full ring drops the record (counted), never waits.
 void Session::record_analytics(const StreamStats& st) {
-  analytics::Record* rec = ctx_.records->claim();
-  if (!rec) {
-    metrics::bump(ctx_.metrics->analytics_dropped);
-    return;
-  }
+  thread_local analytics::Record scratch;
+  analytics::Record* rec = &scratch;
+  rec->reset();
   int64_t now = core::mono_us();
   analytics::RecordNumbers& n = rec->n;
   n.time_us = wall_us() - (now - start_us_);
@@ -89,7 +88,7 @@ void Session::record_analytics(const StreamStats& st) {
   rec->set(analytics::kPromptPreview, prompt_preview_);
   bool local = state_ == State::local && local_body_at_ <= out_head_.size();
   rec->set(analytics::kResponseHead, local ? std::string_view(out_head_).substr(local_body_at_) : sample_.head());
-  ctx_.records->publish();
+  if (!ctx_.records->push(*rec)) metrics::bump(ctx_.metrics->analytics_dropped);
 }
 
 // GET /analytics is the page itself; stats, search and export go to the query

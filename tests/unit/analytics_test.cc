@@ -18,60 +18,70 @@
 
 using namespace corral::analytics;
 
-TEST(RecordRing, RefusesWhenFullAndKeepsOrder) {
-  RecordRing ring(5);  // rounded up to 8
-  ASSERT_EQ(ring.capacity(), 8u);
-  for (int i = 0; i < 8; ++i) {
-    Record* r = ring.claim();
-    ASSERT_NE(r, nullptr);
-    r->n.status = static_cast<int16_t>(200 + i);
-    ring.publish();
+TEST(RecordRing, RefusesWhenFullKeepsOrderAndWraps) {
+  RecordRing ring(1);  // rounded up to the minimum, 4 full-size records
+  ASSERT_EQ(ring.capacity(), 4 * Record::kSize);
+  for (int round = 0; round < 3; ++round) {  // past the end of the buffer and around
+    Record r;
+    r.set(kRequestId, "id");
+    r.set(kPromptPreview, std::string(300 + 8 * round, 'p'));  // a longer record each round: wraps land elsewhere
+    size_t per = (4 + r.bytes().size() + 7) / 8 * 8;
+    size_t fits = ring.capacity() / per - (round > 0 ? 1 : 0);  // later rounds may lose the end to a wrap
+    for (size_t i = 0; i < fits; ++i) {
+      r.n.status = static_cast<int16_t>(i);
+      ASSERT_TRUE(ring.push(r)) << round << " " << i;
+    }
+    if (round == 0) {
+      EXPECT_FALSE(ring.push(r)) << "full";
+    }
+    for (size_t i = 0; i < fits; ++i) {
+      std::string_view b = ring.front();
+      ASSERT_FALSE(b.empty());
+      Record out;
+      ASSERT_TRUE(out.load(b));
+      EXPECT_EQ(out.n.status, static_cast<int16_t>(i));
+      EXPECT_EQ(out.get(kPromptPreview).size(), 300u + 8 * round);
+      ring.pop();
+    }
+    EXPECT_TRUE(ring.front().empty());
   }
-  EXPECT_EQ(ring.claim(), nullptr);
-  for (int i = 0; i < 8; ++i) {
-    const Record* r = ring.front();
-    ASSERT_NE(r, nullptr);
-    EXPECT_EQ(r->n.status, 200 + i);
-    ring.pop();
-  }
-  EXPECT_EQ(ring.front(), nullptr);
-  EXPECT_NE(ring.claim(), nullptr);
 }
 
 TEST(RecordRing, OneProducerOneConsumerLoseNothing) {
-  RecordRing ring(64);
+  RecordRing ring(64 << 10);
   constexpr int64_t kCount = 200000;
   int64_t dropped = 0;
   std::atomic<bool> done{false};
   std::thread producer([&] {
+    Record r;
     for (int64_t i = 0; i < kCount; ++i) {
-      Record* r = ring.claim();
-      if (!r) {
-        ++dropped;
-        continue;
-      }
-      r->n.time_us = i;
-      ring.publish();
+      r.reset();
+      r.n.time_us = i;
+      r.set(kUserAgent, std::string(static_cast<size_t>(i % 200), 'x'));  // sizes vary
+      if (!ring.push(r)) ++dropped;
     }
     done = true;
   });
   int64_t seen = 0, last = -1;
-  bool ordered = true;
+  bool ordered = true, intact = true;
+  Record out;
   for (;;) {
     bool finished = done.load();  // read before looking: nothing can arrive after an empty look then
-    const Record* r = ring.front();
-    if (!r) {
+    std::string_view b = ring.front();
+    if (b.empty()) {
       if (finished) break;
       std::this_thread::yield();
       continue;
     }
-    ordered = ordered && r->n.time_us > last;
-    last = r->n.time_us;
+    intact = intact && out.load(b) && out.get(kUserAgent).size() == size_t(out.n.time_us % 200);
+    ordered = ordered && out.n.time_us > last;
+    last = out.n.time_us;
     ring.pop();
     ++seen;
   }
   producer.join();
   EXPECT_TRUE(ordered);
+  EXPECT_TRUE(intact);
   EXPECT_GT(seen, 0);
   EXPECT_EQ(seen + dropped, kCount);
 }
@@ -301,13 +311,13 @@ TEST(Spool, RecordsComeBackInOrderAcrossSegmentsAndRestarts) {
     SpoolWriter w;
     ASSERT_TRUE(w.open(dir, err)) << err;
     start = {w.end().segment, 0};
-    for (int i = 0; i < 10; ++i) w.add(numbered(i));
+    for (int i = 0; i < 10; ++i) w.add(numbered(i).bytes());
     ASSERT_TRUE(w.write(err)) << err;
   }
   SpoolWriter w2;  // a restart: a new segment after the old one
   ASSERT_TRUE(w2.open(dir, err));
   EXPECT_EQ(w2.end().segment, start.segment + 1);
-  for (int i = 10; i < 15; ++i) w2.add(numbered(i));
+  for (int i = 10; i < 15; ++i) w2.add(numbered(i).bytes());
   SpoolReader reader(dir, start);
   Record r;
   int64_t expect = 0;
@@ -337,13 +347,13 @@ TEST(Spool, ATornTailFromACrashIsSkipped) {
     SpoolWriter w;
     ASSERT_TRUE(w.open(dir, err));
     first = w.end().segment;
-    for (int i = 0; i < 3; ++i) w.add(numbered(i));
+    for (int i = 0; i < 3; ++i) w.add(numbered(i).bytes());
     ASSERT_TRUE(w.write(err));
   }
   std::ofstream(segment_path(dir, first), std::ios::app) << std::string("\x40\x00\x00\x00garbage", 11);  // half a record
   SpoolWriter w;
   ASSERT_TRUE(w.open(dir, err));
-  w.add(numbered(3));
+  w.add(numbered(3).bytes());
   ASSERT_TRUE(w.write(err));
   SpoolReader reader(dir, {first, 0});
   Record r;

@@ -176,7 +176,7 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "queue_size:",
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
                           "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
-                          "analytics:", "path:", "retention_days:", "preview_chars:", "ring_size:", "batch_size:",
+                          "analytics:", "path:", "retention_days:", "preview_chars:", "ring_kb:", "batch_size:",
                           "flush_interval:", "jsonl_max_mb:", "jsonl_keep:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }

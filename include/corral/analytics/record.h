@@ -1,7 +1,8 @@
-// One finished request as a worker hands it to the offload thread: a fixed-size
-// slot (numbers, then bounded text fields back to back, then the first bytes of
-// the response body), filled in place in the worker's ring. No allocation, no
-// parsing: the offload thread turns it into a Row.
+// One finished request as a worker hands it to the offload thread: numbers,
+// then bounded text fields back to back (the last one the first bytes of the
+// response body), at most kSize bytes. Filled in a per-thread scratch record,
+// copied into the ring as bytes() (only what is used). No allocation, no
+// parsing: the ingest thread turns it into a Row.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -33,6 +34,7 @@ class Record {
   static constexpr size_t kSize = 4096;
   static constexpr uint16_t kCap[kFieldCount] = {64, 46, 256, 64, 16, 256, 200, 128, 256, 1024, 0xffff};
 
+  void reset();  // empty again: numbers to their defaults, no text
   // Appends a field (fields go in Field order); text past its cap is cut.
   void set(Field f, std::string_view s);
   std::string_view get(Field f) const;

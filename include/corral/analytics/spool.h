@@ -30,7 +30,7 @@ class SpoolWriter {
   static constexpr uint64_t kSegmentBytes = 64ull << 20;
   // Creates dir as needed and starts a segment after every existing one.
   bool open(const std::string& dir, std::string& err);
-  void add(const Record& r);  // buffered until write()
+  void add(std::string_view record_bytes);  // Record::bytes(), buffered until write()
   bool pending() const { return !buf_.empty(); }
   size_t buffered() const { return buf_.size(); }
   // Appends what was added; false with err (kept, retried by the next write).

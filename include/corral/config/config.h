@@ -62,7 +62,7 @@ struct AnalyticsConfig {
   std::string path;                // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
   uint32_t retention_days = 7;     // 0 = keep forever
   uint32_t preview_chars = 200;    // prompt and response previews; 0 = none stored
-  uint32_t ring_size = 1024;       // records per worker waiting for the offload thread (4 KiB each)
+  uint32_t ring_kb = 1024;         // per worker, records waiting for the offload thread (a few hundred bytes each)
   uint32_t flush_interval_ms = 10; // how often the offload thread moves the rings' records to the spool
   uint32_t batch_size = 1000;      // records per store transaction (ingest thread)
   uint32_t jsonl_max_mb = 64;      // jsonl: rotate past this size
