@@ -93,7 +93,7 @@ std::string select_columns() {
 void read_row(const Stmt& s, Row& r) {
   for (size_t c = 0; c < kColumnCount; ++c) {
     Value& v = r[c];
-    v = Value();
+    v.clear();
     int i = static_cast<int>(c);
     if (s.null_at(i)) continue;
     if (kColumns[c].type == Type::text) v.set(s.text_at(i));

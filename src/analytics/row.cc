@@ -167,7 +167,7 @@ std::string iso_time(int64_t ms) {
 
 void decode(const Record& r, uint32_t preview_chars, Row& out) {
   const RecordNumbers& n = r.n;
-  for (Value& v : out) v = Value();
+  for (Value& v : out) v.clear();  // keeps the strings' storage for the next record
   out[cTimeMs].set(n.time_us / 1000);
   Col text_cols[] = {cRequestId, cClientIp, cUserAgent, cKeyName, cMethod, cPath, cModel, cBackend};
   Field text_fields[] = {kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kBackend};

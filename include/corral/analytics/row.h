@@ -29,6 +29,10 @@ struct Value {
   int64_t i = 0;
   double d = 0;
   std::string s;
+  void clear() {
+    null = true;
+    s.clear();
+  }
   void set(int64_t v) { null = false, i = v; }
   void set_real(double v) { null = false, d = v; }
   void set(std::string_view v) { null = false, s.assign(v); }
