@@ -149,18 +149,21 @@ void Service::offload_loop() {
   int64_t stop_deadline = 0;
   for (;;) {
     bool stopping = stopping_.load(std::memory_order_acquire);
-    size_t moved = drain();
+    unwritten_ += drain();
     std::string err;
     if (writer_.pending()) {
       if (writer_.write(err)) {
-        spooled_.fetch_add(moved, std::memory_order_relaxed);
+        spooled_.fetch_add(unwritten_, std::memory_order_relaxed);
+        unwritten_ = 0;
         std::lock_guard<std::mutex> lock(end_m_);
         end_ = writer_.end();
-      } else if (mono_ms() - last_error_log_ms_ >= 10000) {
-        last_error_log_ms_ = mono_ms();
+      } else {
         write_errors_.fetch_add(1, std::memory_order_relaxed);
-        log::write(log::Level::error, "analytics_spool_failed", "dir=" + log::quote(spool_dir_) + " error=" + log::quote(err) +
-                                                                  " action=\"kept in memory; retrying\"");
+        if (mono_ms() - spool_error_log_ms_ >= 10000) {
+          spool_error_log_ms_ = mono_ms();
+          log::write(log::Level::error, "analytics_spool_failed", "dir=" + log::quote(spool_dir_) + " error=" +
+                                                                    log::quote(err) + " action=\"kept in memory; retrying\"");
+        }
       }
     }
     if (stopping) {
@@ -198,8 +201,8 @@ bool Service::store_batch(size_t n, SpoolReader& reader, int64_t now) {
     return true;
   }
   write_errors_.fetch_add(1, std::memory_order_relaxed);
-  if (now - last_error_log_ms_ >= 10000) {
-    last_error_log_ms_ = now;
+  if (now - store_error_log_ms_ >= 10000) {
+    store_error_log_ms_ = now;
     log::write(log::Level::error, "analytics_write_failed", "store=" + log::quote(cfg_.path) + " error=" + log::quote(err) +
                                                               " action=\"kept in the spool; retrying\"");
   }

@@ -79,12 +79,14 @@ class Service {
 
   // Offload thread only.
   SpoolWriter writer_;
-  int64_t last_error_log_ms_ = -1000000;
+  uint64_t unwritten_ = 0;  // records in the writer's buffer
+  int64_t spool_error_log_ms_ = -1000000;
 
   // Ingest thread only.
   std::vector<Row> batch_;
   SpoolPosition stored_;  // the store holds every record before this
   int64_t next_expire_ms_ = 0;
+  int64_t store_error_log_ms_ = -1000000;
 
   std::mutex end_m_;
   SpoolPosition end_;  // published by the offload thread after each spool write
