@@ -134,20 +134,23 @@ function groupTable(table, key, rows) {
     cell(tr, fmt(r.tokens_per_second, 1), "num");
   }
 }
-function chart(series, bucketSeconds) {
+function chart(s) {
   const svg = $("chart");
   svg.textContent = "";
-  $("bucket").textContent = "(per " + (bucketSeconds >= 86400 ? "day" : bucketSeconds >= 3600 ? "hour" : "minute") + ")";
-  if (!series.length) return;
-  const max = Math.max(...series.map((p) => p.requests), 1);
-  const w = 1000 / series.length;
+  const bucket = s.bucket_seconds * 1000;
+  $("bucket").textContent = "(per " + (bucket >= 86400000 ? "day" : bucket >= 3600000 ? "hour" : "minute") + ")";
+  const start = Math.floor(Date.parse(s.start_time) / bucket) * bucket;
+  const slots = Math.max(1, Math.ceil((Date.parse(s.end_time) - start) / bucket));
+  const max = Math.max(1, ...s.series.map((p) => p.requests));
+  const w = 1000 / slots;
   const ns = "http://www.w3.org/2000/svg";
-  series.forEach((p, i) => {
+  for (const p of s.series) {
+    const i = Math.min(slots - 1, Math.floor((Date.parse(p.time) - start) / bucket));
     for (const [v, color] of [[p.requests, "#4fb3ff"], [p.errors, "#ff6b6b"]]) {
       const h = (v / max) * 150;
       const rect = document.createElementNS(ns, "rect");
-      rect.setAttribute("x", i * w + 1);
-      rect.setAttribute("width", Math.max(w - 2, 1));
+      rect.setAttribute("x", i * w + w * 0.1);
+      rect.setAttribute("width", Math.max(w * 0.8, 1));
       rect.setAttribute("y", 160 - h);
       rect.setAttribute("height", h);
       rect.setAttribute("fill", color);
@@ -156,7 +159,7 @@ function chart(series, bucketSeconds) {
       rect.appendChild(title);
       svg.appendChild(rect);
     }
-  });
+  }
 }
 function resultsTable(table, rows) {
   header(table, [["time"], ["model"], ["endpoint"], ["status", 1], ["duration", 1], ["TTFT", 1], ["tokens", 1], ["user"], ["prompt"], ["response / error"]]);
@@ -203,7 +206,7 @@ async function loadStats() {
   $("ttft").textContent = [s.ttft_ms.p50, s.ttft_ms.p95].map(ms).join(" / ");
   $("tps").textContent = fmt(t.tokens_per_second, 1);
   $("tokens").textContent = fmt(t.prompt_tokens) + " / " + fmt(t.completion_tokens);
-  chart(s.series, s.bucket_seconds);
+  chart(s);
   groupTable($("by-model"), "model", s.by_model);
   groupTable($("by-backend"), "backend", s.by_backend);
   groupTable($("by-category"), "category", s.by_category);
