@@ -224,6 +224,22 @@ TEST(Rows, CsvQuotesPerRfc4180AndJsonEscapes) {
   EXPECT_EQ(json.rfind("{\"time\":\"2026-11-27T00:00:00.000Z\"", 0), 0u);
 }
 
+TEST(Rows, PreviewsAreCappedOrOff) {
+  Record rec;
+  rec.n.status = 200;
+  rec.n.prompt_chars = 26;
+  rec.set(kPromptPreview, "héllo wörld, a long prompt");
+  rec.set(kResponseHead, "{\"response\":\"ünïcode answer\",\"done\":true}\n");
+  Row row;
+  decode(rec, 5, row);
+  EXPECT_EQ(row[cPromptPreview].s, "héllo");
+  EXPECT_EQ(row[cResponsePreview].s, "ünïco");
+  decode(rec, 0, row);  // analytics.preview_chars: 0
+  EXPECT_TRUE(row[cPromptPreview].null);
+  EXPECT_TRUE(row[cResponsePreview].null);
+  EXPECT_EQ(row[cPromptChars].i, 26) << "sizes are still recorded";
+}
+
 TEST(Sinks, SqliteWritesBatchesAndExpiresInSmallSteps) {
   std::string dir = temp_dir("sqlite");
   std::string err;
