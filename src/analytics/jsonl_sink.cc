@@ -39,15 +39,9 @@ class JsonlSink final : public Sink {
       buf_ += '\n';
     }
     if (size_ > 0 && size_ + buf_.size() > max_bytes_ && !rotate(err)) return false;
-    size_t off = 0;
-    while (off < buf_.size()) {
-      ssize_t n = ::write(fd_.get(), buf_.data() + off, buf_.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        err = "write '" + path_ + "': " + std::strerror(errno);
-        return false;
-      }
-      off += static_cast<size_t>(n);
+    if (!core::write_all(fd_.get(), buf_)) {
+      err = "write '" + path_ + "': " + std::strerror(errno);
+      return false;
     }
     size_ += buf_.size();
     return save_position(upto, err);

@@ -67,20 +67,14 @@ void SpoolWriter::add(std::string_view b) {
 bool SpoolWriter::write(std::string& err) {
   if (buf_.empty()) return true;
   if (size_ > 0 && size_ + buf_.size() > kSegmentBytes && !start_segment(err)) return false;
-  size_t off = 0;
-  while (off < buf_.size()) {
-    ssize_t n = ::write(fd_.get(), buf_.data() + off, buf_.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = "spool write: " + std::string(std::strerror(errno));
-      if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {  // no torn record left behind
-        err += "; and the torn end cannot be cut: starting a new segment";
-        std::string ignored;
-        start_segment(ignored);
-      }
-      return false;
+  if (!core::write_all(fd_.get(), buf_)) {
+    err = "spool write: " + std::string(std::strerror(errno));
+    if (ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {  // no torn record left behind
+      err += "; and the torn end cannot be cut: starting a new segment";
+      std::string ignored;
+      start_segment(ignored);
     }
-    off += static_cast<size_t>(n);
+    return false;
   }
   size_ += buf_.size();
   buf_.clear();
