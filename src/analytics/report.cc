@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -139,7 +140,13 @@ class Builder {
     i = w_.bind(s, i);
     for (int64_t v : after) s.bind(i++, v);
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) row(s);
+    while ((rc = s.step()) == SQLITE_ROW) {
+      if constexpr (std::is_same_v<decltype(row(s)), bool>) {
+        if (!row(s)) return true;  // the caller has what it wants (or nowhere to put it)
+      } else {
+        row(s);
+      }
+    }
     if (rc != SQLITE_DONE) err_ = "sqlite: " + db_.error();
     return rc == SQLITE_DONE;
   }
@@ -309,7 +316,6 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
   Builder b(db_, q, ignored_out, err);
   bool ok = b.each("SELECT " + select_columns() + " FROM requests{W} ORDER BY time_ms DESC, id DESC LIMIT ? OFFSET ?",
                    [&](const Stmt& s) {
-                     if (!alive) return;
                      read_row(s, row);
                      if (q.csv) {
                        append_csv(buf, row);
@@ -319,6 +325,7 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
                      }
                      first = false;
                      if (buf.size() >= kChunkBytes) flush(false);
+                     return alive;  // a client gone stops the query
                    },
                    {int64_t(q.limit == ~0u ? -1 : int64_t(q.limit)), int64_t(q.offset)});
   if (!ok) {  // the status line is gone already: end the body short so the client sees it was cut

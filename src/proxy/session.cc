@@ -199,7 +199,9 @@ void Session::count_finished() {
   if (!counted_) return;
   counted_ = false;
   StreamStats st;
-  if (backend_ != metrics::kBackendNone && status_ == 200) st = extract_final_stats(sample_.tail());
+  if ((metrics::kEnabled || ctx_.records) && backend_ != metrics::kBackendNone && status_ == 200) {
+    st = extract_final_stats(sample_.tail());
+  }
   record_metrics(st);
   if (ctx_.records && !is_local(endpoint_)) record_analytics(st);
   metrics::bump(ctx_.metrics->requests_finished);

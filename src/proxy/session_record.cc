@@ -4,7 +4,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "corral/admin/admin.h"
 #include "corral/analytics/dashboard.h"
 #include "corral/analytics/query.h"
 #include "corral/analytics/service.h"
