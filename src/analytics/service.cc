@@ -219,6 +219,14 @@ void Service::expire(int64_t now) {
   next_expire_ms_ = n == kExpireBatch ? now : now + kExpireEveryMs;
 }
 
+// Caught up: the rows, the store's page cache and the reader's buffer go back
+// (a burst's working set should not stay in RSS while nothing happens).
+void Service::give_back_memory() {
+  if (batch_.empty()) return;
+  std::vector<Row>().swap(batch_);
+  sink_->release_memory();
+}
+
 void Service::ingest_loop() {
   set_idle_priority(true);
   bool idle = true;
@@ -252,6 +260,7 @@ void Service::ingest_loop() {
                                                                              " note=\"stored at the next start\"");
       break;
     }
+    if (n == 0 && !closed) give_back_memory();
     if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
   }
 }

@@ -118,6 +118,8 @@ class SqliteSink final : public Sink {
     return false;
   }
 
+  void release_memory() override { sqlite3_db_release_memory(db_.get()); }
+
   bool position(SpoolPosition& out) override {
     std::string err;
     Stmt s(db_.get(), "SELECT segment, offset FROM spool_position WHERE id = 1", err);

@@ -64,6 +64,7 @@ class Service {
   void ingest_loop();
   size_t read_batch(SpoolReader& reader, SpoolPosition end);
   bool store_batch(size_t n, SpoolReader& reader, int64_t now_ms);
+  void give_back_memory();
   void expire(int64_t now_ms);
   void query_loop();
   SpoolPosition spool_end();

@@ -20,6 +20,8 @@ class Sink {
   virtual bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) = 0;
   // Where the spool was last read up to; false when nothing was ever written.
   virtual bool position(SpoolPosition& out) = 0;
+  // Frees caches while idle.
+  virtual void release_memory() {}
   // Deletes at most `limit` records older than cutoff_ms; how many, or -1 with err.
   virtual int64_t expire(int64_t cutoff_ms, int limit, std::string& err) = 0;
 };
