@@ -21,11 +21,10 @@ constexpr int64_t kRetryMs = 1000;           // after the store refused a batch
 constexpr int kIngestIdleMs = 20;            // the ingest thread's look at the spool when caught up
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
-// the store waits, up to kDeferRecords spooled and not stored: SCHED_IDLE alone
+// the store takes one batch per kBusyCheckMs (a few % of a core): SCHED_IDLE alone
 // would still slip in between a busy proxy's wake-ups and cool its caches.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
-constexpr uint64_t kDeferRecords = 5'000'000;
 
 int64_t wall_ms() {
   timespec ts;
@@ -239,11 +238,6 @@ void Service::ingest_loop() {
       idle = !set_idle_priority(false);  // shutting down: store the rest at normal priority
       stop_deadline = mono_ms() + kShutdownStoreMs;
     }
-    uint64_t backlog = spooled_.load(std::memory_order_relaxed) - written_.load(std::memory_order_relaxed);
-    if (!closed && backlog > 0 && backlog < kDeferRecords && meter.busy(mono_ms())) {
-      sleep_ms(kBusyCheckMs);
-      continue;
-    }
     SpoolPosition end = spool_end();
     size_t n = read_batch(reader, end);
     int64_t now = mono_ms();
@@ -261,7 +255,8 @@ void Service::ingest_loop() {
       break;
     }
     if (n == 0 && !closed) give_back_memory();
-    if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
+    if (n > 0 && !closed && meter.busy(now)) sleep_ms(kBusyCheckMs);
+    else if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
   }
 }
 

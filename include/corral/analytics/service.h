@@ -5,8 +5,9 @@
 // reads the spool, decodes records (previews parsed with simdjson) and writes
 // them to the store in batches (one transaction per batch_size records, with
 // the spool position), applies retention, and deletes spooled segments once
-// stored. Under full load the store catches up when the CPU has time; nothing
-// is lost meanwhile, and a restart resumes from the spool. A query thread
+// stored. While the machine is busy it takes one batch per 250 ms, and the store
+// catches up when the CPU has time; nothing is lost meanwhile, and a restart
+// resumes from the spool. A query thread
 // answers /analytics/stats|search|export on its own read connection, writing
 // to the client socket the worker handed over. No worker ever waits on any of it.
 #pragma once
