@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "corral/analytics/sink.h"
+#include "corral/core/files.h"
 #include "corral/core/fd.h"
 
 namespace corral::analytics {
@@ -21,7 +22,7 @@ class JsonlSink final : public Sink {
       : path_(cfg.path), max_bytes_(uint64_t(cfg.jsonl_max_mb) << 20), keep_(cfg.jsonl_keep) {}
 
   bool open(std::string& err) {
-    if (!make_parent_dirs(path_, err)) return false;
+    if (!core::make_parent_dirs(path_, err)) return false;
     fd_ = core::UniqueFd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
     if (!fd_) {
       err = "cannot open '" + path_ + "': " + std::strerror(errno);

@@ -33,13 +33,14 @@ std::string_view Record::get(Field f) const {
   return {text_ + off, len_[f]};
 }
 
-std::string_view Record::bytes() const {
-  size_t head = static_cast<size_t>(reinterpret_cast<const char*>(text_) - reinterpret_cast<const char*>(this));
-  return {reinterpret_cast<const char*>(this), head + used_};
+size_t Record::head_size() const {
+  return static_cast<size_t>(reinterpret_cast<const char*>(text_) - reinterpret_cast<const char*>(this));
 }
 
+std::string_view Record::bytes() const { return {reinterpret_cast<const char*>(this), head_size() + used_}; }
+
 bool Record::load(std::string_view b) {
-  size_t head = static_cast<size_t>(reinterpret_cast<const char*>(text_) - reinterpret_cast<const char*>(this));
+  size_t head = head_size();
   if (b.size() < head || b.size() > sizeof(Record)) return false;
   std::memcpy(static_cast<void*>(this), b.data(), b.size());
   size_t sum = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "corral/analytics/row.h"
+#include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/http/response.h"
 
@@ -203,7 +204,7 @@ class Builder {
     bool first = true;
     bool ok = each("SELECT (time_ms / ?) * ?, " + std::string(kAggregates) + " FROM requests{W} GROUP BY 1 ORDER BY 1",
                    [&](const Stmt& s) {
-                     out_.append(first ? "{\"time\":\"" : ",{\"time\":\"").append(iso_time(s.int_at(0))).append("\",");
+                     out_.append(first ? "{\"time\":\"" : ",{\"time\":\"").append(core::iso_time(s.int_at(0))).append("\",");
                      first = false;
                      aggregates(out_, s, 1);
                      out_ += '}';
@@ -236,7 +237,7 @@ bool Reports::ready(std::string& err) {
 bool Reports::stats_json(const Query& q, std::string& out, std::string& err) {
   if (!ready(err)) return false;
   Builder b(db_, q, out, err);
-  out.append("{\"start_time\":\"").append(iso_time(q.f.start_ms)).append("\",\"end_time\":\"").append(iso_time(q.f.end_ms));
+  out.append("{\"start_time\":\"").append(core::iso_time(q.f.start_ms)).append("\",\"end_time\":\"").append(core::iso_time(q.f.end_ms));
   out.append("\",\"totals\":{");
   int64_t count = 0, ttft_count = 0;
   bool ok = b.each(std::string("SELECT ") + kAggregates +

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "corral/analysis/prompt.h"
+#include "corral/core/clock.h"
 #include "corral/http/response.h"
 #include "corral/proxy/endpoint.h"
 
@@ -155,16 +156,6 @@ std::string error_text(std::string_view head) {
   return out;
 }
 
-std::string iso_time(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  tm t{};
-  gmtime_r(&secs, &t);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms - int64_t(secs) * 1000));
-  return buf;
-}
-
 void decode(const Record& r, uint32_t preview_chars, Row& out) {
   const RecordNumbers& n = r.n;
   for (Value& v : out) v.clear();  // keeps the strings' storage for the next record
@@ -235,7 +226,7 @@ void append_csv_field(std::string& out, std::string_view s) {
 
 void append_json(std::string& out, const Row& r) {
   out += "{\"time\":\"";
-  out += iso_time(r[cTimeMs].i);
+  out += core::iso_time(r[cTimeMs].i);
   out += '"';
   for (size_t c = 0; c < kColumnCount; ++c) {
     const Value& v = r[c];
@@ -260,7 +251,7 @@ void append_csv_header(std::string& out) {
 }
 
 void append_csv(std::string& out, const Row& r) {
-  out += iso_time(r[cTimeMs].i);
+  out += core::iso_time(r[cTimeMs].i);
   for (size_t c = 0; c < kColumnCount; ++c) {
     out += ',';
     const Value& v = r[c];

@@ -26,11 +26,6 @@ constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the s
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
 
-int64_t wall_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 int64_t mono_ms() { return core::mono_us() / 1000; }
 
 // SCHED_IDLE: runs only when no other thread wants the CPU.
@@ -212,7 +207,7 @@ bool Service::store_batch(size_t n, SpoolReader& reader, int64_t now) {
 void Service::expire(int64_t now) {
   if (cfg_.retention_days == 0 || now < next_expire_ms_) return;
   std::string err;
-  int64_t cutoff = wall_ms() - int64_t(cfg_.retention_days) * 86400000;
+  int64_t cutoff = core::wall_us() / 1000 - int64_t(cfg_.retention_days) * 86400000;
   int64_t n = sink_->expire(cutoff, kExpireBatch, err);
   if (n < 0) log::write(log::Level::warn, "analytics_retention_failed", "error=" + log::quote(err));
   next_expire_ms_ = n == kExpireBatch ? now : now + kExpireEveryMs;

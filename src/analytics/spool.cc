@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "corral/analytics/sink.h"
+#include "corral/core/files.h"
 
 namespace corral::analytics {
 namespace {
@@ -40,7 +40,7 @@ std::vector<uint64_t> spool_segments(const std::string& dir) {
 
 bool SpoolWriter::open(const std::string& dir, std::string& err) {
   dir_ = dir;
-  if (!make_parent_dirs(dir + "/", err)) return false;
+  if (!core::make_parent_dirs(dir + "/", err)) return false;
   std::vector<uint64_t> existing = spool_segments(dir);
   segment_ = existing.empty() ? 0 : existing.back();
   return start_segment(err);

@@ -1,13 +1,10 @@
 // The default store: one SQLite file in WAL mode, so the query connection
 // reads while the offload thread writes.
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <span>
-#include <cstring>
 
 #include "corral/analytics/sink.h"
 #include "corral/analytics/sqlite.h"
+#include "corral/core/files.h"
 
 namespace corral::analytics {
 
@@ -34,18 +31,6 @@ bool Db::exec(const char* sql, std::string& err) {
   err = std::string("sqlite: ") + (msg ? msg : sqlite3_errmsg(db_));
   sqlite3_free(msg);
   return false;
-}
-
-bool make_parent_dirs(const std::string& path, std::string& err) {
-  for (size_t i = 1; i < path.size(); ++i) {
-    if (path[i] != '/') continue;
-    std::string dir = path.substr(0, i);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      err = "cannot create directory '" + dir + "': " + std::strerror(errno);
-      return false;
-    }
-  }
-  return true;
 }
 
 namespace {
@@ -77,7 +62,7 @@ std::string insert_sql() {
 class SqliteSink final : public Sink {
  public:
   bool open(const std::string& path, std::string& err) {
-    if (!make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
+    if (!core::make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
     if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", err)) return false;
     if (!db_.exec(schema_sql().c_str(), err)) return false;
     insert_ = Stmt(db_.get(), insert_sql(), err);

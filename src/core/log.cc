@@ -2,9 +2,8 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
+
+#include "corral/core/clock.h"
 
 namespace corral::log {
 namespace {
@@ -28,14 +27,7 @@ bool enabled(Level l) { return static_cast<int>(l) >= g_level.load(std::memory_o
 
 void write(Level l, std::string_view event, std::string_view fields) {
   if (!enabled(l)) return;
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::string ts = core::iso_time(core::wall_us() / 1000);
   std::string line;
   line.reserve(64 + event.size() + fields.size());
   line.append("ts=").append(ts).append(" level=").append(kNames[static_cast<int>(l)]);

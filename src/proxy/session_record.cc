@@ -1,7 +1,6 @@
 // What a finished request tells the metrics shard and the analytics ring, and
 // /analytics requests (the page from here, queries handed to the query thread).
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "corral/analytics/dashboard.h"
@@ -14,12 +13,6 @@ namespace corral::proxy {
 namespace {
 
 bool is_generation(Endpoint e) { return e == kGenerate || e == kChat || e == kOaiChat || e == kOaiCompletions; }
-
-int64_t wall_us() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 }  // namespace
 
@@ -58,7 +51,7 @@ void Session::record_analytics(const StreamStats& st) {
   rec->reset();
   int64_t now = core::mono_us();
   analytics::RecordNumbers& n = rec->n;
-  n.time_us = wall_us() - (now - start_us_);
+  n.time_us = core::wall_us() - (now - start_us_);
   n.duration_us = now - start_us_;
   if (is_generation(endpoint_) && first_byte_us_ > 0) n.ttft_us = first_byte_us_ - start_us_;
   if (st.found) {
@@ -106,7 +99,7 @@ void Session::answer_analytics() {
   size_t q = url.find('?');
   analytics::Query query;
   std::string err;
-  int64_t now_ms = wall_us() / 1000;
+  int64_t now_ms = core::wall_us() / 1000;
   if (!analytics::parse_query(h.path(), q == std::string_view::npos ? "" : url.substr(q + 1), now_ms, query, err)) {
     respond_local(http::json_error(400, err), close_after_);
     return;

@@ -15,6 +15,7 @@
 #include "corral/analytics/ring.h"
 #include "corral/analytics/row.h"
 #include "corral/analytics/sink.h"
+#include "corral/core/clock.h"
 
 using namespace corral::analytics;
 
@@ -182,7 +183,7 @@ TEST(Query, TimesInIso8601AndUnixSeconds) {
   EXPECT_EQ(ms, 1795737600250);
   EXPECT_FALSE(parse_time("2026-11-27T", ms));
   EXPECT_FALSE(parse_time("-5", ms));
-  EXPECT_EQ(iso_time(1795737600250), "2026-11-27T00:00:00.250Z");
+  EXPECT_EQ(corral::core::iso_time(1795737600250), "2026-11-27T00:00:00.250Z");
 }
 
 namespace {

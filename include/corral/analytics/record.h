@@ -48,6 +48,7 @@ class Record {
   RecordNumbers n;
 
  private:
+  size_t head_size() const;  // bytes before the text: numbers and lengths
   uint16_t len_[kFieldCount] = {};
   uint16_t used_ = 0;
   char text_[kSize - sizeof(RecordNumbers) - sizeof(uint16_t) * (kFieldCount + 1)];

@@ -51,9 +51,6 @@ std::string error_text(std::string_view body_head);
 // The first n characters (UTF-8 code points) of s.
 std::string_view cut_chars(std::string_view s, size_t n);
 
-// "2026-11-27T07:01:32.123Z"
-std::string iso_time(int64_t unix_ms);
-
 // One row as a JSON object / RFC 4180 CSV record (with the ISO "time" first).
 void append_json(std::string& out, const Row& r);
 void append_csv_header(std::string& out);

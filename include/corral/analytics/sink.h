@@ -30,7 +30,4 @@ class Sink {
 std::unique_ptr<Sink> open_sqlite_sink(const std::string& path, std::string& err);
 std::unique_ptr<Sink> open_jsonl_sink(const config::AnalyticsConfig& cfg, std::string& err);
 
-// mkdir -p for the directory part of path.
-bool make_parent_dirs(const std::string& path, std::string& err);
-
 }  // namespace corral::analytics

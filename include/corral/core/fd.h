@@ -2,25 +2,9 @@
 #pragma once
 #include <unistd.h>
 
-#include <cerrno>
-#include <string_view>
 #include <utility>
 
 namespace corral::core {
-
-// Writes all of data to a blocking fd (short writes and EINTR retried); false with errno set.
-inline bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 class UniqueFd {
  public:
