@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "corral/analysis/prompt.h"
+#include "corral/api/sniff.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
-#include "corral/proxy/endpoint.h"
-#include "corral/proxy/stream_stats.h"
+#include "corral/api/endpoint.h"
+#include "corral/api/final_stats.h"
 
 using namespace corral;
 
@@ -33,7 +33,7 @@ static void BM_FinalStatsTailScan(benchmark::State& state) {
       "\n{\"model\":\"llama3.2\",\"created_at\":\"2024-01-01T00:00:00Z\",\"response\":\"\",\"done\":true,"
       "\"done_reason\":\"stop\",\"total_duration\":5043500667,\"load_duration\":5025959,\"prompt_eval_count\":26,"
       "\"prompt_eval_duration\":325953000,\"eval_count\":290,\"eval_duration\":4709213000}\n";
-  for (auto _ : state) benchmark::DoNotOptimize(proxy::extract_final_stats(tail));
+  for (auto _ : state) benchmark::DoNotOptimize(api::extract_final_stats(tail));
 }
 BENCHMARK(BM_FinalStatsTailScan);
 
@@ -48,11 +48,11 @@ BENCHMARK(BM_MetricsIncrement);
 // A finished streaming chat request as the session records it.
 static metrics::RequestRecord chat_record(std::string_view model, uint8_t backend) {
   metrics::RequestRecord r;
-  r.endpoint = proxy::kChat;
+  r.endpoint = api::kChat;
   r.model = model;
   r.backend = backend;
   r.status = 200;
-  r.category = analysis::kCode;
+  r.category = api::kCategoryCode;
   r.complexity_score = 40;
   r.duration_s = 1.2;
   r.ttft_s = 0.2;
@@ -80,7 +80,7 @@ static void BM_AnalyzeRequest(benchmark::State& state) {
   std::string b;
   for (auto _ : state) {
     b = body;  // the session's body buffer: reused, as on a keep-alive connection
-    benchmark::DoNotOptimize(analysis::analyze_request(b));
+    benchmark::DoNotOptimize(api::analyze_request(b));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
 }
@@ -106,7 +106,7 @@ static void BM_RenderMetrics100Models10Backends(benchmark::State& state) {
 BENCHMARK(BM_RenderMetrics100Models10Backends)->Unit(benchmark::kMicrosecond);
 
 static void BM_ClassifyEndpoint(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(proxy::classify("/v1/chat/completions"));
+  for (auto _ : state) benchmark::DoNotOptimize(api::classify("/v1/chat/completions"));
 }
 BENCHMARK(BM_ClassifyEndpoint);
 

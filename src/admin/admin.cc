@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "corral/analytics/service.h"
+#include "corral/api/errors.h"
+#include "corral/api/json.h"
 
 namespace corral::admin {
 
@@ -14,7 +16,7 @@ http::LocalResponse health(const route::RoutingSnapshot& s, const route::Backend
     any_up = any_up || m.healthy;
     if (!list.empty()) list += ",";
     list += "{\"url\":\"";
-    http::json_escape(list, table[m.slot].url);
+    api::json_escape(list, table[m.slot].url);
     list += m.healthy ? "\",\"up\":true}" : "\",\"up\":false}";
   }
   r.status = any_up ? 200 : 503;
@@ -24,11 +26,11 @@ http::LocalResponse health(const route::RoutingSnapshot& s, const route::Backend
 
 namespace {
 
-http::LocalResponse metrics_page(proxy::WorkerContext& ctx) {
+http::LocalResponse metrics_page(const Sources& src) {
   http::LocalResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  const route::RoutingSnapshot& s = ctx.snapshot();
-  const route::BackendTable& table = *ctx.fleet->table;
+  const route::RoutingSnapshot& s = src.snapshot;
+  const route::BackendTable& table = src.table;
   std::vector<metrics::BackendGauge> gauges(table.size());
   for (size_t slot = 0; slot < gauges.size(); ++slot) {
     metrics::BackendGauge& g = gauges[slot];
@@ -44,26 +46,26 @@ http::LocalResponse metrics_page(proxy::WorkerContext& ctx) {
       for (const route::LoadedModel& l : m->loaded) g.vram_bytes += l.size_vram;
     }
   }
-  metrics::RenderOptions o{ctx.cfg->metrics.ns, ctx.io_name, ctx.cfg->metrics.default_capacity};
-  if (ctx.analytics) {
-    o.analytics_written = static_cast<int64_t>(ctx.analytics->written());
-    o.analytics_write_errors = static_cast<int64_t>(ctx.analytics->write_errors());
-    o.analytics_backlog = static_cast<int64_t>(ctx.analytics->spooled() - std::min(ctx.analytics->spooled(), ctx.analytics->written()));
+  metrics::RenderOptions o{src.cfg.metrics.ns, src.io_name, src.cfg.metrics.default_capacity};
+  if (src.analytics) {
+    o.analytics_written = static_cast<int64_t>(src.analytics->written());
+    o.analytics_write_errors = static_cast<int64_t>(src.analytics->write_errors());
+    o.analytics_backlog = static_cast<int64_t>(src.analytics->spooled() - std::min(src.analytics->spooled(), src.analytics->written()));
   }
   r.body.reserve(16384);
-  ctx.registry->render(r.body, o, gauges);
+  src.registry.render(r.body, o, gauges);
   return r;
 }
 
 }  // namespace
 
-http::LocalResponse respond(proxy::WorkerContext& ctx, const http::Head& head, proxy::Endpoint e) {
+http::LocalResponse respond(const Sources& src, const http::Head& head, api::Endpoint e) {
   if (head.method() != "GET" && head.method() != "HEAD") {
-    return http::json_error(405, "method not allowed on " + std::string(head.path()));
+    return http::json_response(405, api::ollama_error("method not allowed on " + std::string(head.path())));
   }
-  if (e == proxy::kHealth) return health(ctx.snapshot(), *ctx.fleet->table);
-  if (e == proxy::kStatus) return status(ctx);
-  return metrics_page(ctx);
+  if (e == api::kHealth) return health(src.snapshot, src.table);
+  if (e == api::kStatus) return status(src);
+  return metrics_page(src);
 }
 
 }  // namespace corral::admin

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "corral/admin/admin.h"
+#include "corral/api/json.h"
 #include "corral/core/clock.h"
 
 namespace corral::admin {
@@ -20,7 +21,7 @@ class Json {
   }
   Json& str(std::string_view k, std::string_view v) {
     key(k).raw("\"");
-    http::json_escape(out, v);
+    api::json_escape(out, v);
     return raw("\"");
   }
   Json& num(std::string_view k, double v) {
@@ -73,9 +74,9 @@ void member(Json& j, const route::MemberView& m, const route::Backend& b, uint64
 
 }  // namespace
 
-http::LocalResponse status(proxy::WorkerContext& ctx) {
-  const route::RoutingSnapshot& s = ctx.snapshot();
-  const route::BackendTable& table = *ctx.fleet->table;
+http::LocalResponse status(const Sources& src) {
+  const route::RoutingSnapshot& s = src.snapshot;
+  const route::BackendTable& table = src.table;
   uint64_t now_ms = static_cast<uint64_t>(core::mono_us() / 1000);
   Json j;
   j.raw("{").key("backends").raw("[");
@@ -87,7 +88,7 @@ http::LocalResponse status(proxy::WorkerContext& ctx) {
     queued += b.queued.load(std::memory_order_relaxed);
     if (m.healthy && m.cfg.enabled) {
       ++healthy;
-      capacity += m.cfg.max_concurrent ? m.cfg.max_concurrent : ctx.cfg->metrics.default_capacity;
+      capacity += m.cfg.max_concurrent ? m.cfg.max_concurrent : src.cfg.metrics.default_capacity;
     }
   }
   j.raw("]").key("cluster").raw("{");

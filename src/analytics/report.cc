@@ -14,6 +14,8 @@
 #include "corral/analytics/row.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
+#include "corral/api/errors.h"
+#include "corral/api/json.h"
 #include "corral/http/response.h"
 
 namespace corral::analytics {
@@ -163,7 +165,7 @@ class Builder {
                      else if (numeric_key) out_ += std::to_string(s.int_at(0));
                      else {
                        out_ += '"';
-                       http::json_escape(out_, s.text_at(0));
+                       api::json_escape(out_, s.text_at(0));
                        out_ += '"';
                      }
                      out_ += ',';
@@ -284,7 +286,7 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
   std::string err;
   if (!ready(err)) {
     std::string resp;
-    http::write_response(resp, http::json_error(500, "analytics store: " + err), request_id, true);
+    http::write_response(resp, http::json_response(500, api::ollama_error("analytics store: " + err)), request_id, true);
     send_all(fd, resp);
     return;
   }
@@ -345,7 +347,7 @@ void Reports::answer(int fd, const Query& q, std::string_view request_id) {
   http::LocalResponse r;
   std::string err;
   bool ok = q.kind == QueryKind::stats ? stats_json(q, r.body, err) : search_json(q, r.body, err);
-  if (!ok) r = http::json_error(500, "analytics store: " + err);
+  if (!ok) r = http::json_response(500, api::ollama_error("analytics store: " + err));
   std::string resp;
   http::write_response(resp, r, request_id, true, q.head_only);
   send_all(fd, resp);

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <ctime>
 
-#include "corral/analysis/prompt.h"
+#include "corral/api/prompt.h"
 #include "corral/core/clock.h"
-#include "corral/http/response.h"
-#include "corral/proxy/endpoint.h"
+#include "corral/api/json.h"
+#include "corral/api/endpoint.h"
 
 namespace corral::analytics {
 
@@ -168,7 +168,7 @@ void decode(const Record& r, uint32_t preview_chars, Row& out) {
   }
   // Who asked: the API key's name when the request was authenticated, else the client address.
   out[cUser].set(r.get(kKeyName).empty() ? r.get(kClientIp) : r.get(kKeyName));
-  out[cEndpoint].set(proxy::endpoint_name(static_cast<proxy::Endpoint>(n.endpoint)));
+  out[cEndpoint].set(api::endpoint_name(static_cast<api::Endpoint>(n.endpoint)));
   out[cStatus].set(n.status);
   if (n.stream >= 0) out[cStream].set(n.stream);
   std::string_view head = r.get(kResponseHead);
@@ -193,8 +193,8 @@ void decode(const Record& r, uint32_t preview_chars, Row& out) {
   }
   if (n.load_duration_ns >= 0) out[cLoadMs].set_real(double(n.load_duration_ns) / 1e6);
   if (n.complexity >= 0) out[cComplexity].set(n.complexity);
-  if (n.category < analysis::kCategoryCount) {
-    out[cCategory].set(analysis::category_name(static_cast<analysis::Category>(n.category)));
+  if (n.category < api::kCategoryCount) {
+    out[cCategory].set(api::category_name(static_cast<api::Category>(n.category)));
   }
   out[cBytesIn].set(static_cast<int64_t>(n.bytes_in));
   out[cBytesOut].set(static_cast<int64_t>(n.bytes_out));
@@ -236,7 +236,7 @@ void append_json(std::string& out, const Row& r) {
     if (v.null) out += "null";
     else if (kColumns[c].type == Type::text) {
       out += '"';
-      http::json_escape(out, v.s);
+      api::json_escape(out, v.s);
       out += '"';
     } else if (kColumns[c].type == Type::boolean) out += v.i ? "true" : "false";
     else append_number(out, v, kColumns[c].type);

@@ -23,55 +23,55 @@ EpollLoop::EpollLoop(BufferPool& pool)
 
 void EpollLoop::attach(Socket& s, int fd, SocketHandler* h) {
   s = Socket{};
-  s.fd = fd;
-  s.handler = h;
+  state(s).fd = fd;
+  state(s).handler = h;
   epoll_event ev{};
   ev.data.ptr = &s;
   epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev);
 }
 
 void EpollLoop::update(Socket& s) {
-  if (s.closing) return;
+  if (state(s).closing) return;
   uint32_t mask = 0;
-  if ((s.listening && !s.accept_paused) || (s.want_read && !s.starved)) mask |= EPOLLIN | EPOLLRDHUP;
-  if (s.connecting || s.send_left > 0) mask |= EPOLLOUT;
-  if (mask == s.epoll_mask) return;
-  s.epoll_mask = mask;
+  if ((state(s).listening && !state(s).accept_paused) || (state(s).want_read && !state(s).starved)) mask |= EPOLLIN | EPOLLRDHUP;
+  if (state(s).connecting || state(s).send_left > 0) mask |= EPOLLOUT;
+  if (mask == state(s).epoll_mask) return;
+  state(s).epoll_mask = mask;
   epoll_event ev{};
   ev.events = mask;
   ev.data.ptr = &s;
-  epoll_ctl(ep_.get(), EPOLL_CTL_MOD, s.fd, &ev);
+  epoll_ctl(ep_.get(), EPOLL_CTL_MOD, state(s).fd, &ev);
 }
 
 void EpollLoop::accept(Socket& listener) {
-  listener.listening = true;
+  state(listener).listening = true;
   update(listener);
 }
 
 void EpollLoop::start_read(Socket& s) {
-  if (s.closing) return;
-  s.want_read = true;
+  if (state(s).closing) return;
+  state(s).want_read = true;
   update(s);
 }
 
 void EpollLoop::stop_read(Socket& s) {
-  s.want_read = false;
+  state(s).want_read = false;
   update(s);
 }
 
 bool EpollLoop::try_send(Socket& s) {
-  while (s.send_left > 0) {
-    ssize_t n = ::send(s.fd, s.send_ptr, s.send_left, MSG_NOSIGNAL);
+  while (state(s).send_left > 0) {
+    ssize_t n = ::send(state(s).fd, state(s).send_ptr, state(s).send_left, MSG_NOSIGNAL);
     if (n > 0) {
-      s.send_ptr += n;
-      s.send_left -= static_cast<uint32_t>(n);
+      state(s).send_ptr += n;
+      state(s).send_left -= static_cast<uint32_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && errno == EAGAIN) {
       return false;
     } else {
       send_res_ = n < 0 ? -errno : -EPIPE;
-      s.send_left = 0;
+      state(s).send_left = 0;
       return true;
     }
   }
@@ -80,9 +80,9 @@ bool EpollLoop::try_send(Socket& s) {
 }
 
 void EpollLoop::send(Socket& s, const char* p, uint32_t n) {
-  s.sending = true;
-  s.send_ptr = p;
-  s.send_left = n;
+  state(s).sending = true;
+  state(s).send_ptr = p;
+  state(s).send_left = n;
   if (try_send(s)) {
     deferred_.push_back({&s, Done::sent, send_res_});
   }
@@ -90,23 +90,23 @@ void EpollLoop::send(Socket& s, const char* p, uint32_t n) {
 }
 
 void EpollLoop::connect(Socket& s, const sockaddr* a, socklen_t len) {
-  int rc = ::connect(s.fd, a, len);
+  int rc = ::connect(state(s).fd, a, len);
   if (rc == 0 || errno != EINPROGRESS) {
     deferred_.push_back({&s, Done::connected, rc == 0 ? 0 : -errno});
     return;
   }
-  s.connecting = true;
+  state(s).connecting = true;
   update(s);
 }
 
 void EpollLoop::close(Socket& s) {
-  if (s.closing) return;
-  s.closing = true;
-  s.want_read = false;
-  if (s.fd >= 0) {
-    epoll_ctl(ep_.get(), EPOLL_CTL_DEL, s.fd, nullptr);
-    ::close(s.fd);
-    s.fd = -1;
+  if (state(s).closing) return;
+  state(s).closing = true;
+  state(s).want_read = false;
+  if (state(s).fd >= 0) {
+    epoll_ctl(ep_.get(), EPOLL_CTL_DEL, state(s).fd, nullptr);
+    ::close(state(s).fd);
+    state(s).fd = -1;
   }
   deferred_.push_back({&s, Done::closed, 0});
 }
@@ -117,56 +117,56 @@ void EpollLoop::release(uint16_t id) {
   std::vector<Socket*> again;
   again.swap(starved_);
   for (Socket* s : again) {
-    s->starved = false;
+    state(*s).starved = false;
     update(*s);
   }
 }
 
 void EpollLoop::on_readable(Socket& s) {
-  for (int i = 0; i < kReadsPerEvent && s.want_read && !s.closing; ++i) {
+  for (int i = 0; i < kReadsPerEvent && state(s).want_read && !state(s).closing; ++i) {
     int id = pool_.take();
     if (id < 0) {
-      s.starved = true;
+      state(s).starved = true;
       starved_.push_back(&s);
       update(s);
       return;
     }
-    ssize_t n = ::recv(s.fd, pool_.data(static_cast<uint16_t>(id)), pool_.size(), 0);
+    ssize_t n = ::recv(state(s).fd, pool_.data(static_cast<uint16_t>(id)), pool_.size(), 0);
     if (n > 0) {
-      s.handler->on_data(s, IoBuf{pool_.data(static_cast<uint16_t>(id)), static_cast<uint32_t>(n),
-                                  static_cast<uint16_t>(id)});
+      state(s).handler->on_data(s, buf(pool_.data(static_cast<uint16_t>(id)), static_cast<uint32_t>(n),
+                                             static_cast<uint16_t>(id), this));
       if (static_cast<uint32_t>(n) < pool_.size()) return;
       continue;
     }
     pool_.put(static_cast<uint16_t>(id));
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    s.want_read = false;
+    state(s).want_read = false;
     update(s);
-    s.handler->on_eof(s, n == 0 ? 0 : -errno);
+    state(s).handler->on_eof(s, n == 0 ? 0 : -errno);
     return;
   }
 }
 
 void EpollLoop::on_writable(Socket& s) {
-  if (s.connecting) {
+  if (state(s).connecting) {
     int err = 0;
     socklen_t len = sizeof err;
-    getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    s.connecting = false;
+    getsockopt(state(s).fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    state(s).connecting = false;
     update(s);
-    s.handler->on_connected(s, -err);
+    state(s).handler->on_connected(s, -err);
     return;
   }
-  if (s.send_left > 0 && try_send(s)) {
-    s.sending = false;
+  if (state(s).send_left > 0 && try_send(s)) {
+    state(s).sending = false;
     update(s);
-    s.handler->on_sent(s, send_res_);
+    state(s).handler->on_sent(s, send_res_);
   }
 }
 
 void EpollLoop::do_accept(Socket& s) {
-  for (int i = 0; i < kAcceptsPerEvent && !s.closing; ++i) {
-    int fd = accept4(s.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  for (int i = 0; i < kAcceptsPerEvent && !state(s).closing; ++i) {
+    int fd = accept4(state(s).fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (local_shortage(errno)) {
         pause_accept(s, errno);
@@ -174,7 +174,7 @@ void EpollLoop::do_accept(Socket& s) {
       }
       return;
     }
-    s.handler->on_accept(s, fd);
+    state(s).handler->on_accept(s, fd);
   }
 }
 
@@ -191,21 +191,22 @@ void EpollLoop::run_deferred() {
     for (const Deferred& d : batch) {
       Socket& s = *d.s;
       if (d.kind == Done::closed) {
-        s.handler->on_closed(s);
+        state(s).handler->on_closed(s);
         continue;
       }
-      if (s.closing) continue;
+      if (state(s).closing) continue;
       if (d.kind == Done::sent) {
-        s.sending = false;
-        s.handler->on_sent(s, d.res);
+        state(s).sending = false;
+        state(s).handler->on_sent(s, d.res);
       } else {
-        s.handler->on_connected(s, d.res);
+        state(s).handler->on_connected(s, d.res);
       }
     }
   }
 }
 
 void EpollLoop::run(std::function<void()> tick, int tick_ms) {
+  stopped_ = false;
   epoll_event events[256];
   refresh_clock();
   uint64_t next_tick = now_ms_ + tick_ms;
@@ -222,14 +223,14 @@ void EpollLoop::run(std::function<void()> tick, int tick_ms) {
         tick();
         continue;
       }
-      if (s->closing) continue;
+      if (state(*s).closing) continue;
       uint32_t ev = events[i].events;
-      if (s->listening) {
+      if (state(*s).listening) {
         do_accept(*s);
         continue;
       }
-      if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (s->connecting || s->send_left > 0)) on_writable(*s);
-      if (!s->closing && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && s->want_read) on_readable(*s);
+      if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (state(*s).connecting || state(*s).send_left > 0)) on_writable(*s);
+      if (!state(*s).closing && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && state(*s).want_read) on_readable(*s);
     }
     run_deferred();
     if (now_ms_ >= next_tick) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "corral/core/fd.h"
 #include "corral/core/log.h"
 #include "corral/core/net.h"
 #include "epoll_loop.h"
@@ -20,14 +21,22 @@ void Loop::refresh_clock() {
 }
 
 void Loop::pause_accept(Socket& listener, int err) {
-  if (listener.accept_paused) return;
-  listener.accept_paused = true;
+  if (state(listener).accept_paused) return;
+  state(listener).accept_paused = true;
   paused_accepts_.push_back(&listener);
   if (last_pause_log_ms_ == 0 || now_ms_ - last_pause_log_ms_ >= 10000) {
     last_pause_log_ms_ = now_ms_;
     log::write(log::Level::warn, "accept_paused", std::string("error=") + log::quote(std::strerror(err)) +
                                                      " action=\"new connections wait in the backlog; raise LimitNOFILE / ulimit -n\"");
   }
+}
+
+int Loop::open_stream(Socket& s, SocketHandler* h, const SockAddr& a) {
+  UniqueFd fd = tcp_socket(a);
+  if (!fd) return -errno;
+  attach(s, fd.release(), h);
+  connect(s, a.get(), a.len);
+  return 0;
 }
 
 bool uring_supported(std::string& why) {

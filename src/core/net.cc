@@ -114,4 +114,12 @@ UniqueFd listen_tcp(const SockAddr& addr, int backlog, std::string& err) {
   return fd;
 }
 
+std::string peer_ip(int fd) {
+  SockAddr a;
+  a.len = sizeof a.storage;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) return {};
+  if (a.storage.ss_family != AF_INET && a.storage.ss_family != AF_INET6) return {};
+  return a.ip();
+}
+
 }  // namespace corral::core

@@ -92,41 +92,41 @@ io_uring_sqe* UringLoop::sqe() {
 
 void UringLoop::attach(Socket& s, int fd, SocketHandler* h) {
   s = Socket{};
-  s.fd = fd;
-  s.handler = h;
+  state(s).fd = fd;
+  state(s).handler = h;
 }
 
 void UringLoop::arm_accept(Socket& s) {
   io_uring_sqe* e = sqe();
-  io_uring_prep_multishot_accept(e, s.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_prep_multishot_accept(e, state(s).fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   io_uring_sqe_set_data64(e, tag(&s, kAccept));
-  ++s.in_kernel;
+  ++state(s).in_kernel;
 }
 
 void UringLoop::accept(Socket& listener) {
-  listener.listening = true;
+  state(listener).listening = true;
   arm_accept(listener);
 }
 
 void UringLoop::arm_recv(Socket& s) {
   io_uring_sqe* e = sqe();
-  io_uring_prep_recv_multishot(e, s.fd, nullptr, 0, 0);
+  io_uring_prep_recv_multishot(e, state(s).fd, nullptr, 0, 0);
   e->flags |= IOSQE_BUFFER_SELECT;
   e->buf_group = kBufGroup;
   io_uring_sqe_set_data64(e, tag(&s, kRecv));
-  s.recv_armed = true;
-  ++s.in_kernel;
+  state(s).recv_armed = true;
+  ++state(s).in_kernel;
 }
 
 void UringLoop::start_read(Socket& s) {
-  if (s.closing) return;
-  s.want_read = true;
-  if (!s.recv_armed && !s.starved) arm_recv(s);
+  if (state(s).closing) return;
+  state(s).want_read = true;
+  if (!state(s).recv_armed && !state(s).starved) arm_recv(s);
 }
 
 void UringLoop::stop_read(Socket& s) {
-  s.want_read = false;
-  if (s.recv_armed) {
+  state(s).want_read = false;
+  if (state(s).recv_armed) {
     io_uring_sqe* e = sqe();
     io_uring_prep_cancel64(e, tag(&s, kRecv), 0);
     io_uring_sqe_set_data64(e, kIgnore);
@@ -135,33 +135,33 @@ void UringLoop::stop_read(Socket& s) {
 
 void UringLoop::submit_send(Socket& s) {
   io_uring_sqe* e = sqe();
-  io_uring_prep_send(e, s.fd, s.send_ptr, s.send_left, MSG_NOSIGNAL);
+  io_uring_prep_send(e, state(s).fd, state(s).send_ptr, state(s).send_left, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(e, tag(&s, kSend));
-  ++s.in_kernel;
+  ++state(s).in_kernel;
 }
 
 void UringLoop::send(Socket& s, const char* p, uint32_t n) {
-  s.sending = true;
-  s.send_ptr = p;
-  s.send_left = n;
+  state(s).sending = true;
+  state(s).send_ptr = p;
+  state(s).send_left = n;
   submit_send(s);
 }
 
 void UringLoop::connect(Socket& s, const sockaddr* a, socklen_t len) {
-  s.connecting = true;
+  state(s).connecting = true;
   io_uring_sqe* e = sqe();
-  io_uring_prep_connect(e, s.fd, a, len);
+  io_uring_prep_connect(e, state(s).fd, a, len);
   io_uring_sqe_set_data64(e, tag(&s, kConnect));
-  ++s.in_kernel;
+  ++state(s).in_kernel;
 }
 
 void UringLoop::close(Socket& s) {
-  if (s.closing) return;
-  s.closing = true;
-  s.want_read = false;
-  if (s.in_kernel > 0) {
+  if (state(s).closing) return;
+  state(s).closing = true;
+  state(s).want_read = false;
+  if (state(s).in_kernel > 0) {
     io_uring_sqe* e = sqe();
-    io_uring_prep_cancel_fd(e, s.fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_prep_cancel_fd(e, state(s).fd, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(e, kIgnore);
   } else {
     op_done(s);
@@ -169,9 +169,9 @@ void UringLoop::close(Socket& s) {
 }
 
 void UringLoop::op_done(Socket& s) {
-  if (s.closing && s.in_kernel == 0 && s.fd >= 0) {
-    ::close(s.fd);
-    s.fd = -1;
+  if (state(s).closing && state(s).in_kernel == 0 && state(s).fd >= 0) {
+    ::close(state(s).fd);
+    state(s).fd = -1;
     closed_.push_back(&s);
   }
 }
@@ -186,10 +186,10 @@ void UringLoop::retry_starved() {
   Socket* s = starved_;
   starved_ = nullptr;
   while (s) {
-    Socket* next = s->next_starved;
-    s->next_starved = nullptr;
-    s->starved = false;
-    if (s->want_read && !s->closing && !s->recv_armed) arm_recv(*s);
+    Socket* next = state(*s).next_starved;
+    state(*s).next_starved = nullptr;
+    state(*s).starved = false;
+    if (state(*s).want_read && !state(*s).closing && !state(*s).recv_armed) arm_recv(*s);
     s = next;
   }
 }
@@ -197,46 +197,46 @@ void UringLoop::retry_starved() {
 void UringLoop::on_recv_cqe(Socket& s, int res, unsigned flags) {
   bool more = flags & IORING_CQE_F_MORE;
   if (!more) {
-    s.recv_armed = false;
-    --s.in_kernel;
+    state(s).recv_armed = false;
+    --state(s).in_kernel;
   }
   if (res > 0) {
     uint16_t id = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-    if (s.closing) {
+    if (state(s).closing) {
       release(id);
     } else {
-      s.handler->on_data(s, IoBuf{pool_.data(id), static_cast<uint32_t>(res), id});
+      state(s).handler->on_data(s, buf(pool_.data(id), static_cast<uint32_t>(res), id, this));
     }
   } else if (res == -ENOBUFS) {
-    if (!s.closing && !s.starved) {
-      s.starved = true;
-      s.next_starved = starved_;
+    if (!state(s).closing && !state(s).starved) {
+      state(s).starved = true;
+      state(s).next_starved = starved_;
       starved_ = &s;
     }
-  } else if (res != -ECANCELED && !s.closing) {
-    s.want_read = false;
-    s.handler->on_eof(s, res);
+  } else if (res != -ECANCELED && !state(s).closing) {
+    state(s).want_read = false;
+    state(s).handler->on_eof(s, res);
   }
-  if (!more && s.want_read && !s.closing && !s.recv_armed && !s.starved) arm_recv(s);
+  if (!more && state(s).want_read && !state(s).closing && !state(s).recv_armed && !state(s).starved) arm_recv(s);
   op_done(s);
 }
 
 void UringLoop::on_send_cqe(Socket& s, int res) {
-  --s.in_kernel;
-  if (s.closing) {
-    s.sending = false;
+  --state(s).in_kernel;
+  if (state(s).closing) {
+    state(s).sending = false;
     op_done(s);
     return;
   }
-  if (res > 0 && static_cast<uint32_t>(res) < s.send_left) {
-    s.send_ptr += res;
-    s.send_left -= res;
+  if (res > 0 && static_cast<uint32_t>(res) < state(s).send_left) {
+    state(s).send_ptr += res;
+    state(s).send_left -= res;
     submit_send(s);
     return;
   }
-  s.sending = false;
-  s.send_left = 0;
-  s.handler->on_sent(s, res > 0 ? 0 : (res == 0 ? -EPIPE : res));
+  state(s).sending = false;
+  state(s).send_left = 0;
+  state(s).handler->on_sent(s, res > 0 ? 0 : (res == 0 ? -EPIPE : res));
 }
 
 void UringLoop::handle(io_uring_cqe* cqe) {
@@ -246,12 +246,12 @@ void UringLoop::handle(io_uring_cqe* cqe) {
   if (op == kTimer) {
     resume_accepts([this](Socket& s) { arm_accept(s); });
     if (tick_) tick_();
-    if (!stopped_) arm_timer();
+    arm_timer();
     return;
   }
   if (op == kWake) {
     if (tick_) tick_();
-    if (!stopped_) arm_wake();
+    arm_wake();
     return;
   }
   Socket& s = *reinterpret_cast<Socket*>(data & ~kOpMask);
@@ -263,21 +263,21 @@ void UringLoop::handle(io_uring_cqe* cqe) {
       on_send_cqe(s, cqe->res);
       break;
     case kConnect:
-      --s.in_kernel;
-      s.connecting = false;
-      if (!s.closing) s.handler->on_connected(s, cqe->res);
+      --state(s).in_kernel;
+      state(s).connecting = false;
+      if (!state(s).closing) state(s).handler->on_connected(s, cqe->res);
       op_done(s);
       break;
     case kAccept: {
       bool more = cqe->flags & IORING_CQE_F_MORE;
-      if (!more) --s.in_kernel;
+      if (!more) --state(s).in_kernel;
       if (cqe->res >= 0) {
-        if (s.closing) ::close(cqe->res);
-        else s.handler->on_accept(s, cqe->res);
+        if (state(s).closing) ::close(cqe->res);
+        else state(s).handler->on_accept(s, cqe->res);
       } else if (!more && local_shortage(-cqe->res)) {
         pause_accept(s, -cqe->res);
       }
-      if (!more && !s.closing && !s.accept_paused) arm_accept(s);
+      if (!more && !state(s).closing && !state(s).accept_paused) arm_accept(s);
       op_done(s);
       break;
     }
@@ -308,7 +308,7 @@ void UringLoop::run_deferred() {
   while (!closed_.empty()) {
     std::vector<Socket*> batch;
     batch.swap(closed_);
-    for (Socket* s : batch) s->handler->on_closed(*s);
+    for (Socket* s : batch) state(*s).handler->on_closed(*s);
   }
 }
 
@@ -317,8 +317,12 @@ void UringLoop::run(std::function<void()> tick, int tick_ms) {
   tick_ts_.tv_sec = tick_ms / 1000;
   tick_ts_.tv_nsec = static_cast<long long>(tick_ms % 1000) * 1000000;
   refresh_clock();
-  arm_timer();
-  arm_wake();
+  stopped_ = false;
+  if (!armed_) {  // a second run() finds the timer and the wake read still armed
+    armed_ = true;
+    arm_timer();
+    arm_wake();
+  }
   while (!stopped_) {
     int rc = io_uring_submit_and_wait(&ring_, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) break;

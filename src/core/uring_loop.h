@@ -59,6 +59,7 @@ class UringLoop final : public Loop {
   uint64_t wake_value_ = 0;
   __kernel_timespec tick_ts_{};
   bool stopped_ = false;
+  bool armed_ = false;
   std::function<void()> tick_;
   Socket* starved_ = nullptr;
   std::vector<Socket*> closed_;

@@ -152,6 +152,13 @@ MessageParser::Result MessageParser::finish() {
   return {Status::more, 0};
 }
 
+void MessageParser::reset() {
+  llhttp_reset(&p_);
+  error_status_ = 0;
+  error_text_.clear();
+  next_message();
+}
+
 void MessageParser::skip_body() { p_.flags |= F_SKIPBODY; }
 
 void MessageParser::next_message() {

@@ -1,50 +1,8 @@
 #include "corral/http/response.h"
 
-#include <cstdio>
-
 #include "corral/http/rewrite.h"
 
 namespace corral::http {
-
-void json_escape(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-}
-
-LocalResponse json_error(int status, std::string_view message) {
-  LocalResponse r;
-  r.status = status;
-  r.body = "{\"error\":\"";
-  json_escape(r.body, message);
-  r.body += "\"}";
-  return r;
-}
-
-LocalResponse openai_error(int status, std::string_view message, std::string_view type) {
-  LocalResponse r;
-  r.status = status;
-  r.body = "{\"error\":{\"message\":\"";
-  json_escape(r.body, message);
-  r.body += "\",\"type\":\"";
-  json_escape(r.body, type);
-  r.body += "\",\"param\":null,\"code\":null}}";
-  return r;
-}
 
 void write_response(std::string& out, const LocalResponse& r, std::string_view request_id, bool close,
                     bool head_only) {
@@ -54,7 +12,7 @@ void write_response(std::string& out, const LocalResponse& r, std::string_view r
   if (!request_id.empty()) out.append("\r\nX-Request-Id: ").append(request_id);
   if (r.retry_after > 0) out.append("\r\nRetry-After: ").append(std::to_string(r.retry_after));
   if (close) out.append("\r\nConnection: close");
-  out.append("\r\n\r\n");
+  out.append("\r\n").append(r.extra_headers).append("\r\n");
   if (!head_only) out.append(r.body);
 }
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <map>
 
-#include "corral/http/response.h"
+#include "corral/api/json.h"
 #include "corral/metrics/process.h"
 
 #ifndef CORRAL_VERSION
@@ -65,7 +65,7 @@ void sample(std::string& out, std::string_view ns, std::string_view name, std::s
 void label(std::string& out, std::string_view name, std::string_view value) {
   if (!out.empty()) out.push_back(',');
   out.append(name).append("=\"");
-  http::json_escape(out, value);  // same escapes as the text format: \\ \" \n
+  api::json_escape(out, value);  // same escapes as the text format: \\ \" \n
   out.push_back('"');
 }
 
@@ -144,7 +144,7 @@ void Histogram::observe(uint64_t k, double value) {
 
 Shard::Shard(unsigned max_models)
     : models(max_models),
-      requests(4096, key(proxy::kOther, code_index(500), kCategoryNone, kModelOther, kBackendNone)),
+      requests(4096, key(api::kOther, code_index(500), kCategoryNone, kModelOther, kBackendNone)),
       tokens(512, key(0, 0, 0, kModelOther, 0)),
       request_duration(duration_buckets(), 1024),
       ttft(duration_buckets(), 512),
@@ -259,12 +259,12 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   for (const auto& s : shards_) {
     s->requests.for_each([&](uint64_t k, const std::atomic<uint64_t>* v) {
       std::string l;
-      label(l, "endpoint", proxy::endpoint_name(static_cast<proxy::Endpoint>(k_endpoint(k))));
+      label(l, "endpoint", api::endpoint_name(static_cast<api::Endpoint>(k_endpoint(k))));
       label(l, "model", s->models.name(k_model(k)));
       label(l, "backend", backend_name(k_backend(k)));
       label(l, "code", code_label(static_cast<int>(k_code(k))));
       unsigned c = k_category(k);
-      label(l, "category", c < analysis::kCategoryCount ? analysis::category_name(static_cast<analysis::Category>(c)) : "none");
+      label(l, "category", c < api::kCategoryCount ? api::category_name(static_cast<api::Category>(c)) : "none");
       reqs[l] += v[0].load(std::memory_order_relaxed);
     });
   }
@@ -273,7 +273,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   render_histogram(out, ns, "request_duration_seconds", "Time from request start to the last response byte.", shards_,
                    &Shard::request_duration, [](const Shard& s, uint64_t k) {
                      std::string l;
-                     label(l, "endpoint", proxy::endpoint_name(static_cast<proxy::Endpoint>(k_endpoint(k))));
+                     label(l, "endpoint", api::endpoint_name(static_cast<api::Endpoint>(k_endpoint(k))));
                      label(l, "model", s.models.name(k_model(k)));
                      return l;
                    });
@@ -288,7 +288,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   render_histogram(out, ns, "complexity_score", "Prompt complexity estimate (0-100) by class.", shards_,
                    &Shard::complexity, [](const Shard&, uint64_t k) {
                      std::string l;
-                     label(l, "complexity", analysis::complexity_name(static_cast<analysis::ComplexityClass>(k_category(k))));
+                     label(l, "complexity", api::complexity_name(static_cast<api::ComplexityClass>(k_category(k))));
                      return l;
                    });
   render_histogram(out, ns, "queue_wait_seconds", "Time requests waited for admission (corral does not queue yet).",

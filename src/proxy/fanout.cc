@@ -2,86 +2,54 @@
 
 #include <cstring>
 
+#include "corral/proxy/context.h"
+
 namespace corral::proxy {
 namespace {
 constexpr size_t kMaxLegBody = 16u << 20;
+
+std::string errno_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(-err); }
 }  // namespace
 
-struct Fanout::Leg final : UpstreamUser, http::BodySink {
+struct Fanout::Leg final : upstream::ClientUser, http::BodySink {
   Fanout& f;
   LegResult& out;
   std::string request;
-  UpstreamConn* up = nullptr;
-  bool retried = false, seen = false, finished = false;
+  upstream::Client client;
+  bool finished = false;
 
-  Leg(Fanout& fan, LegResult& r, std::string req) : f(fan), out(r), request(std::move(req)) {}
+  Leg(Fanout& fan, LegResult& r, std::string req) : f(fan), out(r), request(std::move(req)), client(*fan.ctx_.pool, *this) {}
 
-  void start(bool fresh) {
-    up = f.ctx_.pool->acquire(out.slot, this, fresh);
-    if (!up) return fail(std::string("connect: ") + std::strerror(errno));
-    up->parser.set_sink(this);
-    if (up->reused) up_connected(0);
+  void start() {
+    int err = 0;
+    if (!client.start(f.ctx_.target(out.slot), {request, {}, false}, this, err)) finish_failed(errno_text("connect", err));
   }
 
   void on_body(const char* p, size_t n) override {
     if (out.body.size() + n <= kMaxLegBody) out.body.append(p, n);
   }
-
-  void up_connected(int err) override {
-    if (err < 0) return fail(std::string("connect: ") + std::strerror(-err));
-    f.ctx_.loop->send(up->sock, request.data(), static_cast<uint32_t>(request.size()));
+  bool on_response_head(const http::Head& h) override {
+    out.status = h.status();
+    return true;
   }
-  void up_sent(int err) override {
-    if (err < 0) up_eof(err);
-  }
-
-  void up_data(core::IoBuf buf) override {
-    seen = true;
-    auto r = up->parser.feed(buf.data, buf.len);
-    size_t off = r.used;
-    while (r.status == http::MessageParser::Status::head) {  // paused after a head: go on with the body
-      if (up->parser.head().status() < 200) up->parser.next_message();  // interim 1xx
-      r = up->parser.feed(buf.data + off, buf.len - off);
-      off += r.used;
-    }
-    f.ctx_.loop->release(buf.id);
-    if (r.status == http::MessageParser::Status::error) return fail("invalid response: " + up->parser.error_text());
-    if (r.status == http::MessageParser::Status::done) {
-      out.status = up->parser.head().status();
-      finish(up->parser.keep_alive() && off == buf.len);
+  void on_response_bytes(core::IoBuf buf, uint32_t, uint32_t) override { buf.release(); }
+  void on_response_done() override { finish(); }
+  void on_failure(upstream::Failure why, int err) override {
+    switch (why) {
+      case upstream::Failure::connect: return finish_failed(errno_text("connect", err));
+      case upstream::Failure::bad_response: return finish_failed("invalid response: " + client.parse_error());
+      case upstream::Failure::closed_before_response: return finish_failed("closed before responding");
+      case upstream::Failure::closed_mid_body:
+        return finish_failed(err < 0 ? errno_text("connection lost", err) : "connection lost");
     }
   }
-
-  void up_eof(int err) override {
-    if (!seen && up->reused && !retried) {  // a stale pooled connection: once more on a fresh one
-      retried = true;
-      drop(false);
-      return start(true);
-    }
-    if (seen && up->parser.body_until_eof() && up->parser.finish().status == http::MessageParser::Status::done) {
-      out.status = up->parser.head().status();
-      return finish(false);
-    }
-    fail(err < 0 ? std::string("connection lost: ") + std::strerror(-err) : "closed before responding");
-  }
-
-  void fail(std::string why) {
+  void finish_failed(std::string why) {
     out.status = 0;
     out.error = std::move(why);
     out.body.clear();
-    finish(false);
+    finish();
   }
-
-  void drop(bool reusable) {
-    if (!up) return;
-    up->parser.set_sink(nullptr);
-    if (reusable) f.ctx_.pool->release(up);
-    else f.ctx_.pool->discard(up);
-    up = nullptr;
-  }
-
-  void finish(bool reusable) {
-    drop(reusable);
+  void finish() {
     if (finished) return;
     finished = true;
     f.leg_done();
@@ -97,9 +65,7 @@ Fanout::Fanout(WorkerContext& ctx, FanoutUser& user, const std::vector<uint8_t>&
   }
 }
 
-Fanout::~Fanout() {
-  for (auto& l : legs_) l->drop(false);
-}
+Fanout::~Fanout() = default;
 
 void Fanout::start() {
   pending_ = legs_.size();
@@ -107,18 +73,27 @@ void Fanout::start() {
     user_.fanout_done();
     return;
   }
-  for (size_t i = 0; i < legs_.size() && pending_ > 0; ++i) legs_[i]->start(false);
+  for (size_t i = 0; i < legs_.size() && pending_ > 0; ++i) legs_[i]->start();
 }
 
 void Fanout::tick(uint64_t now_ms) {
   if (pending_ == 0 || now_ms < deadline_ms_) return;
   for (auto& l : legs_) {
-    if (!l->finished) l->fail("timed out");
+    if (l->finished) continue;
+    l->client.abort();
+    l->finish_failed("timed out");
   }
 }
 
 void Fanout::leg_done() {
   if (--pending_ == 0) user_.fanout_done();
+}
+
+std::vector<api::LegAnswer> Fanout::answers() const {
+  std::vector<api::LegAnswer> out;
+  out.reserve(results_.size());
+  for (const LegResult& r : results_) out.push_back({r.status, r.body, r.error});
+  return out;
 }
 
 }  // namespace corral::proxy

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <utility>
 
 #include "corral/core/log.h"
 #include "corral/route/discovery.h"
@@ -12,7 +13,9 @@
 namespace corral::route {
 namespace {
 
-constexpr size_t kProbesAtOnce = 16;
+constexpr int kTickMs = 250;  // round timing and probe timeouts; events and wake() need no tick
+constexpr uint32_t kControlBuffers = 64;  // probe answers are small; touched lazily
+constexpr uint32_t kControlBufferSize = 16384;
 
 std::string host_header(const config::BackendConfig& b) {
   bool v6 = b.host.find(':') != std::string::npos;
@@ -82,7 +85,7 @@ bool Control::reload(const config::Config& cfg, std::string& err) {
     pending_ = std::move(r);
     refresh_ = true;
   }
-  cv_.notify_all();
+  loop_->wake();
   return true;
 }
 
@@ -119,32 +122,6 @@ void Control::judge(Member& m, bool ok, const std::string& err, MemberView probe
   }
 }
 
-void Control::round(bool discover) {
-  for (size_t start = 0; start < members_.size(); start += kProbesAtOnce) {
-    size_t end = std::min(members_.size(), start + kProbesAtOnce);
-    std::vector<MemberView> views(end - start);
-    std::vector<std::string> errs(end - start);
-    std::vector<Probe> results(end - start);
-    std::vector<std::thread> threads;
-    for (size_t i = start; i < end; ++i) {
-      views[i - start] = members_[i].view;
-      threads.emplace_back([&, i] {
-        size_t k = i - start;
-        results[k] = probe_member(members_[i].b->addr, cfg_.health.timeout_ms, discover, views[k], errs[k]);
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (size_t i = start; i < end; ++i) {
-      size_t k = i - start;
-      if (results[k] == Probe::local_shortage) {  // the member's state stays as it was
-        log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(errs[k]));
-        continue;
-      }
-      judge(members_[i], results[k] == Probe::ok, errs[k], std::move(views[k]));
-    }
-  }
-}
-
 void Control::publish() {
   std::vector<MemberView> views;
   views.reserve(members_.size());
@@ -152,11 +129,18 @@ void Control::publish() {
   box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
 }
 
+Control::Control(BackendTable& table, SnapshotBox& box)
+    : table_(table), box_(box), buffers_(kControlBuffers, kControlBufferSize) {
+  loop_ = core::make_loop(false, buffers_).loop;
+  pool_ = std::make_unique<upstream::Pool>(*loop_, 4, 60000, nullptr);
+}
+
 void Control::start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "corral-control");
-    run();
+    loop_->run([this] { tick(); }, kTickMs);
   });
+  loop_->wake();  // the first round starts at once, not a tick later
 }
 
 bool Control::wait_first_round(uint32_t ms) {
@@ -169,7 +153,7 @@ void Control::refresh_soon() {
     std::lock_guard<std::mutex> lock(mu_);
     refresh_ = true;
   }
-  cv_.notify_all();
+  loop_->wake();
 }
 
 void Control::stop() {
@@ -178,38 +162,93 @@ void Control::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  loop_->wake();
   if (thread_.joinable()) thread_.join();
 }
 
-void Control::run() {
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point next_discovery = Clock::now();
+// Every tick (and on wake): finish the round in progress, then apply a reload
+// and start the next round when one is due (at once after a refresh).
+void Control::tick() {
   std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    bool refresh = refresh_;
-    refresh_ = false;
-    std::optional<Resolved> pending = std::move(pending_);
-    pending_.reset();
-    lock.unlock();
-    if (pending) {
-      apply(std::move(*pending));
-      log::write(log::Level::info, "reload_applied", "backends=" + std::to_string(members_.size()));
+  bool stopping = stopping_;
+  want_refresh_ = want_refresh_ || std::exchange(refresh_, false);
+  if (pending_) next_config_ = std::move(pending_);
+  pending_.reset();
+  lock.unlock();
+  if (stopping) {
+    probes_.clear();
+    round_active_ = false;
+    pool_->drain();
+    if (pool_->live() == 0) loop_->stop();
+    return;
+  }
+  uint64_t now = loop_->now_ms();
+  if (round_active_) {
+    for (auto& p : probes_) p->tick(now);
+    if (!round_finished()) return;
+    end_round();
+  }
+  bool applied = next_config_.has_value();
+  if (applied) {  // between rounds: the probes map onto members_ by position
+    apply(std::move(*next_config_));
+    next_config_.reset();
+    log::write(log::Level::info, "reload_applied", "backends=" + std::to_string(members_.size()));
+  }
+  if (!want_refresh_ && now < next_round_ms_) return;
+  bool discover = want_refresh_ || now >= next_discovery_ms_;
+  want_refresh_ = false;
+  if (discover) {
+    if (!applied) resolve_dns();
+    next_discovery_ms_ = now + cfg_.discovery_interval_ms;
+  }
+  start_round(discover);
+}
+
+void Control::start_round(bool discover) {
+  round_active_ = true;
+  starting_ = true;
+  probes_.clear();
+  for (size_t i = 0; i < members_.size(); ++i) {
+    probes_.push_back(std::make_unique<MemberProbe>(*pool_, [this] { probe_done(); }));
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    probes_[i]->start({m.b->slot, &m.b->addr, m.b->host_header}, discover, cfg_.health.timeout_ms, m.view);
+  }
+  starting_ = false;
+  probe_done();
+}
+
+// From inside a probe's callback: the round ends in the next tick, which the
+// wake brings at once, outside of any probe.
+void Control::probe_done() {
+  if (!starting_ && round_active_ && round_finished()) loop_->wake();
+}
+
+bool Control::round_finished() {
+  for (const auto& p : probes_) {
+    if (p->result() == ProbeResult::pending) return false;
+  }
+  return true;
+}
+
+void Control::end_round() {
+  round_active_ = false;
+  for (size_t i = 0; i < members_.size() && i < probes_.size(); ++i) {
+    MemberProbe& p = *probes_[i];
+    if (p.result() == ProbeResult::local_shortage) {  // the member's state stays as it was
+      log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(p.error()));
+      continue;
     }
-    bool discover = refresh || Clock::now() >= next_discovery;
-    if (discover) {
-      if (!pending) resolve_dns();
-      next_discovery = Clock::now() + std::chrono::milliseconds(cfg_.discovery_interval_ms);
-    }
-    round(discover);
-    publish();
-    lock.lock();
-    if (!first_done_) {
-      first_done_ = true;
-      cv_.notify_all();
-    }
-    if (stopping_) return;
-    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.health.interval_ms), [this] { return stopping_ || refresh_; });
-    if (stopping_) return;
+    judge(members_[i], p.result() == ProbeResult::ok, p.error(), std::move(p.view()));
+  }
+  probes_.clear();
+  publish();
+  next_round_ms_ = loop_->now_ms() + cfg_.health.interval_ms;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!first_done_) {
+    first_done_ = true;
+    cv_.notify_all();
   }
 }
 

@@ -48,7 +48,8 @@ bool Worker::setup(const core::SockAddr& listen, bool want_uring, std::string& e
   io_why_ = choice.why;
   ctx_.loop = loop_.get();
   ctx_.io_name = loop_->backend() == core::IoBackend::uring ? "io_uring" : "epoll";
-  upstreams_ = std::make_unique<proxy::UpstreamPool>(ctx_);
+  upstreams_ = std::make_unique<upstream::Pool>(*loop_, cfg_.upstream_max_idle, cfg_.upstream_idle_timeout_ms,
+                                                ctx_.metrics);
   ctx_.pool = upstreams_.get();
   core::UniqueFd fd = core::listen_tcp(listen, 4096, err);
   if (!fd) return false;
@@ -87,7 +88,7 @@ void Worker::on_accept(core::Socket&, int fd) {
     return;
   }
   core::set_nodelay(fd);
-  new proxy::Session(ctx_, fd);
+  new proxy::Session(ctx_, fd, core::peer_ip(fd));
 }
 
 void Worker::drain(uint64_t ms) {
@@ -102,13 +103,9 @@ void Worker::tick() {
     ctx_.draining = true;
     drain_deadline_ = now + drain_ms;
     loop_->close(listener_);
-    upstreams_->close_all();
+    upstreams_->drain();
   }
-  for (proxy::Session* s = ctx_.waiting_head; s;) {  // admission: places may have freed up
-    proxy::Session* next = s->wait_next;
-    s->retry_queued();
-    s = next;
-  }
+  ctx_.waiting.for_each([](proxy::Session& s) { s.retry_queued(); });  // admission: places may have freed up
   for (proxy::Session* s = ctx_.sessions; s;) {
     proxy::Session* next = s->next;
     s->tick(now);
@@ -119,14 +116,14 @@ void Worker::tick() {
     upstreams_->reap(now);
   }
   ctx_.metrics->upstream_idle.store(upstreams_->idle_count(), std::memory_order_relaxed);
-  ctx_.metrics->upstream_live.store(ctx_.live_upstreams, std::memory_order_relaxed);
+  ctx_.metrics->upstream_live.store(upstreams_->live(), std::memory_order_relaxed);
   if (!ctx_.draining) return;
   if (now >= drain_deadline_) {
     for (proxy::Session* s = ctx_.sessions; s; s = s->next) s->close();
   }
   // Stop only once the kernel has let go of everything, the listener included:
   // a listener left open would keep taking connections nobody serves.
-  if (ctx_.session_count == 0 && ctx_.live_upstreams == 0 && listener_closed_) loop_->stop();
+  if (ctx_.session_count == 0 && upstreams_->live() == 0 && listener_closed_) loop_->stop();
 }
 
 void Worker::join() {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <string>
 
-#include "corral/route/discovery.h"
+#include "corral/upstream/fetch.h"
 #include "options.h"
 #include "runner.h"
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string body;
-  if (corral::route::http_get(addr, "/", 5000, body, err) == 0) {
+  if (corral::upstream::fetch(addr, "/", 5000, body, err) == 0) {
     std::fprintf(stderr, "corral-load: target %s is not answering: %s\n", addr.to_string().c_str(), err.c_str());
     return 2;
   }

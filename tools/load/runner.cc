@@ -9,7 +9,7 @@
 
 #include "corral/core/clock.h"
 #include "corral/http/parser.h"
-#include "corral/http/response.h"
+#include "corral/api/json.h"
 #include "stream_timing.h"
 
 namespace load {
@@ -132,9 +132,9 @@ std::string Runner::request_bytes() {
     }
   }
   std::string path, body, p;
-  corral::http::json_escape(p, prompt());
+  corral::api::json_escape(p, prompt());
   std::string m, stream = o_.stream ? "true" : "false";
-  corral::http::json_escape(m, model);
+  corral::api::json_escape(m, model);
   if (o_.endpoint.rfind("get:", 0) == 0) {
     return "GET " + o_.endpoint.substr(4) + " HTTP/1.1\r\nHost: " + target_.to_string() + "\r\n\r\n";
   } else if (o_.endpoint == "generate") {

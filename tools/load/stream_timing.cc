@@ -17,7 +17,7 @@ void StreamTiming::chunk_done() {
 
 void StreamTiming::on_body(const char* p, size_t n) {
   bytes_ += n;
-  tail_.on_body(p, n);
+  tail_.add(p, n);
   for (size_t i = 0; i < n; ++i) {
     char c = p[i];
     if (c == '\n') {
@@ -30,7 +30,7 @@ void StreamTiming::on_body(const char* p, size_t n) {
 }
 
 int64_t StreamTiming::tokens() const {
-  corral::proxy::StreamStats st = corral::proxy::extract_final_stats(tail_.tail());
+  corral::api::StreamStats st = corral::api::extract_final_stats(tail_.tail());
   if (st.found && st.completion_tokens >= 0) return st.completion_tokens;
   return static_cast<int64_t>(chunks_);
 }

@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "corral/proxy/stream_stats.h"
+#include "corral/api/final_stats.h"
+#include "corral/http/parser.h"
 
 namespace load {
 
@@ -31,7 +32,7 @@ class StreamTiming final : public corral::http::BodySink {
   std::string line_;  // the current line (bounded)
   bool line_has_data_ = false;
   std::vector<int64_t> gaps_;
-  corral::proxy::BodySample tail_;
+  corral::api::BodySample tail_;
 };
 
 }  // namespace load

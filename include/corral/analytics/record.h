@@ -25,8 +25,8 @@ struct RecordNumbers {
   int16_t status = 0;
   int8_t stream = -1;       // -1: the request did not say
   int8_t complexity = -1;   // 0..100, -1: no prompt
-  uint8_t endpoint = 0;     // proxy::Endpoint
-  uint8_t category = 255;   // analysis::Category, 255: none
+  uint8_t endpoint = 0;     // api::Endpoint
+  uint8_t category = 255;   // api::Category, 255: none
 };
 
 class Record {

@@ -1,9 +1,10 @@
 // The event loop interface one worker drives: io_uring first, epoll fallback.
 //
-// A Socket is owned by its user; the loop keeps per-socket bookkeeping inside it.
-// All callbacks run on the loop's thread, never re-entrantly from a call into
-// the loop. After close(), the only callback left is on_closed(), delivered once
-// every operation the kernel still holds has finished; then the Socket may be freed.
+// A Socket is owned by its user; the loop keeps its own bookkeeping inside it,
+// out of reach of everyone but the loops. All callbacks run on the loop's
+// thread, never re-entrantly from a call into the loop. After close(), the only
+// callback left is on_closed(), delivered once every operation the kernel still
+// holds has finished; then the Socket may be freed.
 #pragma once
 #include <sys/socket.h>
 
@@ -16,11 +17,23 @@
 namespace corral::core {
 
 class BufferPool;
+struct SockAddr;
+
+// Where a received buffer goes back to once its bytes were consumed or sent.
+class BufferOwner {
+ public:
+  virtual void release(uint16_t buf_id) = 0;
+
+ protected:
+  ~BufferOwner() = default;
+};
 
 struct IoBuf {
   char* data;
   uint32_t len;
-  uint16_t id;  // give back with Loop::release(id) once consumed or sent
+  uint16_t id;
+  BufferOwner* owner;
+  void release() const { owner->release(id); }
 };
 
 class Socket;
@@ -38,33 +51,40 @@ class SocketHandler {
   ~SocketHandler() = default;
 };
 
+class Loop;
+
 class Socket {
  public:
-  int fd = -1;
-  SocketHandler* handler = nullptr;
+  int fd() const { return st_.fd; }
+  bool is_open() const { return st_.fd >= 0 && !st_.closing; }
+  bool send_busy() const { return st_.sending; }
+  bool connecting() const { return st_.connecting; }
 
-  bool is_open() const { return fd >= 0 && !closing; }
-  bool send_busy() const { return sending; }
-
-  // Loop-private state (both backends).
-  uint16_t in_kernel = 0;  // operations the kernel still holds
-  bool closing = false;
-  bool want_read = false;
-  bool recv_armed = false;
-  bool starved = false;
-  bool sending = false;
-  bool connecting = false;
-  bool listening = false;
-  bool accept_paused = false;  // out of descriptors: accepting resumes at the next tick
-  uint32_t epoll_mask = 0;
-  const char* send_ptr = nullptr;
-  uint32_t send_left = 0;
-  Socket* next_starved = nullptr;
+ private:
+  friend class Loop;  // the loops reach the state through Loop::state()
+  struct State {
+    int fd = -1;
+    SocketHandler* handler = nullptr;
+    uint16_t in_kernel = 0;  // operations the kernel still holds
+    bool closing = false;
+    bool want_read = false;
+    bool recv_armed = false;
+    bool starved = false;
+    bool sending = false;
+    bool connecting = false;
+    bool listening = false;
+    bool accept_paused = false;  // out of descriptors: accepting resumes at the next tick
+    uint32_t epoll_mask = 0;
+    const char* send_ptr = nullptr;
+    uint32_t send_left = 0;
+    Socket* next_starved = nullptr;
+  };
+  State st_;
 };
 
 enum class IoBackend { uring, epoll };
 
-class Loop {
+class Loop : public BufferOwner {
  public:
   virtual ~Loop() = default;
   virtual IoBackend backend() const = 0;
@@ -76,9 +96,12 @@ class Loop {
   virtual void send(Socket& s, const char* p, uint32_t n) = 0;  // one at a time; on_sent when all sent
   virtual void connect(Socket& s, const sockaddr* a, socklen_t len) = 0;  // a must outlive the call's completion
   virtual void close(Socket& s) = 0;
-  virtual void release(uint16_t buf_id) = 0;
+  void release(uint16_t buf_id) override = 0;
+  // A new non-blocking TCP connection to a (which must outlive the connect):
+  // 0, or -errno when no socket could be made (on_connected reports the rest).
+  virtual int open_stream(Socket& s, SocketHandler* h, const SockAddr& a);
 
-  // Runs until stop(); tick() is called about every tick_ms milliseconds.
+  // Runs until stop() (a later run() goes on); tick() is called about every tick_ms milliseconds.
   virtual void run(std::function<void()> tick, int tick_ms) = 0;
   virtual void stop() = 0;  // from the loop thread
   virtual void wake() = 0;  // from any thread: runs tick() soon
@@ -86,6 +109,8 @@ class Loop {
   uint64_t now_ms() const { return now_ms_; }
 
  protected:
+  static Socket::State& state(Socket& s) { return s.st_; }
+  static IoBuf buf(char* p, uint32_t n, uint16_t id, BufferOwner* o) { return IoBuf{p, n, id, o}; }
   void refresh_clock();
   // accept() failed for want of descriptors: stop accepting until the next tick
   // instead of spinning on a connection that cannot be taken yet.
@@ -96,8 +121,8 @@ class Loop {
     std::vector<Socket*> paused;
     paused.swap(paused_accepts_);
     for (Socket* s : paused) {
-      s->accept_paused = false;
-      if (!s->closing) rearm(*s);
+      state(*s).accept_paused = false;
+      if (!state(*s).closing) rearm(*s);
     }
   }
   uint64_t now_ms_ = 0;

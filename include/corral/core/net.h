@@ -40,4 +40,7 @@ inline bool local_shortage(int err) { return err == EMFILE || err == ENFILE || e
 
 void set_nodelay(int fd);
 
+// The address at the other end of a connected socket, as text (empty when unknown).
+std::string peer_ip(int fd);
+
 }  // namespace corral::core

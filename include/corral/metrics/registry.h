@@ -11,9 +11,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "corral/analysis/prompt.h"
+#include "corral/api/prompt.h"
 #include "corral/metrics/table.h"
-#include "corral/proxy/endpoint.h"
+#include "corral/api/endpoint.h"
 
 namespace corral::metrics {
 
@@ -91,14 +91,14 @@ enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadRes
 
 // What one finished request contributes.
 struct RequestRecord {
-  proxy::Endpoint endpoint = proxy::kOther;
+  api::Endpoint endpoint = api::kOther;
   std::string_view model;  // empty: none
   bool model_unknown = false;  // not a model discovery knows: counted as "other"
   uint8_t backend = kBackendNone;
   int status = 0;
   uint8_t category = kCategoryNone;
   int complexity_score = -1;  // -1: no prompt
-  analysis::ComplexityClass complexity = analysis::kLow;
+  api::ComplexityClass complexity = api::kLow;
   double duration_s = 0;
   double ttft_s = -1;
   double connect_s = -1;

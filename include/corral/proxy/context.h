@@ -1,7 +1,8 @@
 // What a worker shares with its sessions: its loop, config, the backend slots
-// and routing snapshot, metrics shard, upstream pool and admission queue. One
-// per worker thread; never touched by another thread (the slots' atomics and
-// the snapshot box are the shared, thread-safe parts).
+// and routing snapshot, metrics shard, upstream pool, admission queue and the
+// free list of per-request state. One per worker thread; never touched by
+// another thread (the slots' atomics and the snapshot box are the shared,
+// thread-safe parts).
 #pragma once
 #include <array>
 #include <atomic>
@@ -14,9 +15,12 @@
 #include "corral/core/loop.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
+#include "corral/proxy/admission.h"
 #include "corral/route/backend.h"
 #include "corral/route/control.h"
 #include "corral/route/snapshot.h"
+#include "corral/upstream/client.h"
+#include "corral/upstream/pool.h"
 
 namespace corral::analytics {
 class Service;
@@ -25,8 +29,8 @@ class RecordRing;
 
 namespace corral::proxy {
 
-class UpstreamPool;
 class Session;
+struct Exchange;
 
 // Shared by all workers (read-only pointers to thread-safe parts).
 struct Fleet {
@@ -36,17 +40,30 @@ struct Fleet {
   std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere
 };
 
+// Exchanges between requests: taken when a request's first byte arrives, given
+// back when it ends, so an idle keep-alive connection holds none.
+class ExchangePool {
+ public:
+  ExchangePool();
+  ~ExchangePool();
+  Exchange* take(struct WorkerContext& ctx, upstream::ClientUser& user);
+  void give(Exchange* e);
+
+ private:
+  std::vector<Exchange*> free_;
+};
+
 struct WorkerContext {
   core::Loop* loop = nullptr;
   const config::Config* cfg = nullptr;
   Fleet* fleet = nullptr;
   metrics::Registry* registry = nullptr;
   metrics::Shard* metrics = nullptr;
-  analytics::Service* analytics = nullptr;  // null: analytics off
+  analytics::Service* analytics = nullptr;   // null: analytics off
   analytics::RecordRing* records = nullptr;  // this worker's ring to the offload thread
   uint32_t prompt_preview_bytes = 0;         // kept from each prompt for analytics (0: off)
   uint32_t response_sample_bytes = 0;        // first response body bytes kept for analytics
-  UpstreamPool* pool = nullptr;
+  upstream::Pool* pool = nullptr;
   std::string io_name;
   http::Limits limits;
   unsigned worker_id = 0;
@@ -54,12 +71,10 @@ struct WorkerContext {
   uint64_t next_request = 0;
   uint64_t rng = 0;
   bool draining = false;
-  size_t live_upstreams = 0;
   Session* sessions = nullptr;  // intrusive list of open client sessions
   size_t session_count = 0;
-  Session* waiting_head = nullptr;  // FIFO of sessions waiting for admission
-  Session* waiting_tail = nullptr;
-  size_t waiting = 0;
+  AdmissionQueue waiting;       // requests waiting for a backend place
+  ExchangePool exchanges;
 
   // The current routing snapshot; reloaded only when the control thread published a new one.
   const route::RoutingSnapshot& snapshot() {
@@ -72,6 +87,10 @@ struct WorkerContext {
   }
   route::Backend& backend(uint8_t slot) { return (*fleet->table)[slot]; }
   uint64_t random() { return rng = rng * 6364136223846793005ull + 1442695040888963407ull; }
+  upstream::Target target(uint8_t slot) {
+    const route::Backend& b = backend(slot);
+    return {slot, &b.addr, b.host_header};
+  }
 
  private:
   std::shared_ptr<const route::RoutingSnapshot> snapshot_;

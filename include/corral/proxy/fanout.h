@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "corral/proxy/upstream.h"
+#include "corral/api/merge.h"
+#include "corral/upstream/client.h"
 
 namespace corral::proxy {
+
+struct WorkerContext;
 
 struct LegResult {
   uint8_t slot = 0;
@@ -36,6 +39,7 @@ class Fanout {
   void start();
   void tick(uint64_t now_ms);
   const std::vector<LegResult>& results() const { return results_; }
+  std::vector<api::LegAnswer> answers() const;
 
  private:
   struct Leg;

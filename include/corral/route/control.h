@@ -1,8 +1,10 @@
 // The control thread: health checks and discovery of every fleet member off
-// the hot path, DNS re-resolution, config reload; publishes a new routing
-// snapshot after every round.
+// the hot path (asynchronous probes on its own epoll loop, with the same HTTP
+// client the workers use), DNS re-resolution, config reload; publishes a new
+// routing snapshot after every round.
 #pragma once
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -10,14 +12,18 @@
 #include <vector>
 
 #include "corral/config/config.h"
+#include "corral/core/buffer_pool.h"
+#include "corral/core/loop.h"
 #include "corral/route/backend.h"
+#include "corral/route/probe.h"
 #include "corral/route/snapshot.h"
+#include "corral/upstream/pool.h"
 
 namespace corral::route {
 
 class Control {
  public:
-  Control(BackendTable& table, SnapshotBox& box) : table_(table), box_(box) {}
+  Control(BackendTable& table, SnapshotBox& box);
   ~Control();
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
@@ -47,10 +53,13 @@ class Control {
   bool resolve(const config::Config& cfg, Resolved& out, std::string& err);
   void apply(Resolved r);
   void resolve_dns();
-  void round(bool discover);
+  void tick();
+  void start_round(bool discover);
+  bool round_finished();
+  void probe_done();
+  void end_round();
   void judge(Member& m, bool ok, const std::string& err, MemberView probed);
   void publish();
-  void run();
 
   BackendTable& table_;
   SnapshotBox& box_;
@@ -58,6 +67,20 @@ class Control {
   std::vector<Member> members_;
   uint64_t version_ = 0;
   std::thread thread_;
+
+  // The control thread's own loop and connections.
+  core::BufferPool buffers_;
+  std::unique_ptr<core::Loop> loop_;
+  std::unique_ptr<upstream::Pool> pool_;
+  std::vector<std::unique_ptr<MemberProbe>> probes_;  // one per member of the round in progress
+  std::optional<Resolved> next_config_;  // a reload waiting for the round in progress to end
+  bool round_active_ = false;
+  bool want_refresh_ = false;
+  bool starting_ = false;
+  uint64_t next_round_ms_ = 0;
+  uint64_t next_discovery_ms_ = 0;
+
+  // Set by other threads.
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Resolved> pending_;

@@ -10,7 +10,7 @@
 #include "corral/core/loop.h"
 #include "corral/core/net.h"
 #include "corral/proxy/context.h"
-#include "corral/proxy/upstream.h"
+#include "corral/upstream/pool.h"
 
 namespace corral::server {
 
@@ -38,7 +38,7 @@ class Worker final : public core::SocketHandler {
   const config::Config& cfg_;
   std::unique_ptr<core::BufferPool> pool_mem_;
   std::unique_ptr<core::Loop> loop_;
-  std::unique_ptr<proxy::UpstreamPool> upstreams_;
+  std::unique_ptr<upstream::Pool> upstreams_;
   proxy::WorkerContext ctx_;
   core::Socket listener_;
   std::string io_why_;

@@ -1,8 +1,8 @@
-#include "corral/proxy/stream_stats.h"
+#include "corral/api/final_stats.h"
 
 #include <algorithm>
 
-namespace corral::proxy {
+namespace corral::api {
 namespace {
 
 // Value of the last `"key":<integer>` in s, or -1.
@@ -59,7 +59,7 @@ StreamStats extract_final_stats(std::string_view tail) {
   return st;
 }
 
-void BodySample::on_body(const char* p, size_t n) {
+void BodySample::add(const char* p, size_t n) {
   if (head_.size() < head_cap_) head_.append(p, std::min(n, head_cap_ - head_.size()));
   if (n >= kTailBytes) {
     tail_.assign(p + n - kTailBytes, kTailBytes);
@@ -69,4 +69,4 @@ void BodySample::on_body(const char* p, size_t n) {
   tail_.append(p, n);
 }
 
-}  // namespace corral::proxy
+}  // namespace corral::api

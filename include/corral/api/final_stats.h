@@ -6,9 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "corral/http/parser.h"
-
-namespace corral::proxy {
+namespace corral::api {
 
 struct StreamStats {
   bool found = false;
@@ -25,10 +23,10 @@ StreamStats extract_final_stats(std::string_view tail);
 
 // Keeps the last kTailBytes of de-chunked body bytes (final stats) and, when
 // asked, the first head_cap bytes (the analytics response preview).
-class BodySample final : public http::BodySink {
+class BodySample {
  public:
   static constexpr size_t kTailBytes = 1024;
-  void on_body(const char* p, size_t n) override;
+  void add(const char* p, size_t n);
   std::string_view tail() const { return tail_; }
   std::string_view head() const { return head_; }
   void clear(size_t head_cap) {
@@ -47,4 +45,4 @@ class BodySample final : public http::BodySink {
   size_t head_cap_ = 0;
 };
 
-}  // namespace corral::proxy
+}  // namespace corral::api

@@ -1,11 +1,7 @@
 // Routing decisions on hand-built snapshots: tiers, memory, assignment,
-// admission, circuit, failover exclusions; merging fan-out answers; parsing
-// discovery answers.
+// admission, circuit, failover exclusions; parsing discovery answers.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include "corral/proxy/merge.h"
 #include "corral/route/discovery.h"
 #include "corral/route/picker.h"
 
@@ -126,46 +122,4 @@ TEST(Route, ParseDiscoveryAnswers) {
   std::string v;
   EXPECT_TRUE(route::parse_version(R"({"version":"0.5.7"})", v));
   EXPECT_EQ(v, "0.5.7");
-}
-
-TEST(Route, MergeDeduplicatesAndReportsFailures) {
-  std::vector<proxy::LegResult> legs(3);
-  legs[0] = {0, 200, R"({"models":[{"name":"a","size":1},{"name":"b","size":2}]})", ""};
-  legs[1] = {1, 200, R"({"models":[{"name":"b","size":9},{"name":"c","size":3}]})", ""};
-  legs[2] = {2, 0, "", "connect: Connection refused"};
-  http::LocalResponse r = proxy::merge_lists(legs, "models", "name", "{\"models\":[");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, R"({"models":[{"name":"a","size":1},{"name":"b","size":2},{"name":"c","size":3}]})");
-  std::vector<proxy::LegResult> down(1);
-  down[0] = {0, 0, "", "timed out"};
-  EXPECT_EQ(proxy::merge_lists(down, "models", "name", "{\"models\":[").status, 502);
-  std::vector<proxy::LegResult> del(2);
-  del[0] = {0, 404, R"({"error":"model 'x' not found"})", ""};
-  del[1] = {1, 200, "", ""};
-  EXPECT_EQ(proxy::merge_outcomes(del).status, 200);
-  del[1].status = 404;
-  EXPECT_EQ(proxy::merge_outcomes(del).body, R"({"error":"model 'x' not found"})");
-}
-
-// Out of descriptors, corral cannot probe anyone: that is its own shortage, not a
-// failed member (which would mark a healthy backend down).
-TEST(Discovery, NoSocketToSpareIsALocalShortageNotAFailedProbe) {
-  core::SockAddr addr;
-  std::string err;
-  ASSERT_TRUE(core::resolve("127.0.0.1", 9, addr, err));
-  rlimit old{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
-  std::vector<int> held;
-  rlimit low = old;
-  low.rlim_cur = 64;
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  for (int fd; (fd = dup(0)) >= 0;) held.push_back(fd);
-  route::MemberView v;
-  route::Probe r = route::probe_member(addr, 100, false, v, err);
-  for (int fd : held) close(fd);
-  setrlimit(RLIMIT_NOFILE, &old);
-  EXPECT_EQ(r, route::Probe::local_shortage);
-  EXPECT_NE(err.find("Too many open files"), std::string::npos) << err;
-  // With descriptors again, a closed port is a failed probe.
-  EXPECT_EQ(route::probe_member(addr, 100, false, v, err), route::Probe::failed);
 }

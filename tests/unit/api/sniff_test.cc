@@ -1,19 +1,19 @@
 #include <gtest/gtest.h>
 
-#include "corral/analysis/prompt.h"
+#include "corral/api/sniff.h"
 
-using namespace corral::analysis;
+using namespace corral::api;
 
 TEST(Categorize, RealisticPrompts) {
-  EXPECT_EQ(categorize("Write a Python function that parses ISO 8601 dates"), kCode);
-  EXPECT_EQ(categorize("```js\nconst x = 1;\n```\nwhy does this throw?"), kCode);
-  EXPECT_EQ(categorize("Translate 'good morning' into Spanish"), kTranslation);
-  EXPECT_EQ(categorize("Summarize the following article in three bullet points: ..."), kSummarization);
-  EXPECT_EQ(categorize("Write a short poem about autumn leaves"), kCreative);
-  EXPECT_EQ(categorize("Compare PostgreSQL and MySQL for a write-heavy workload"), kAnalysis);
-  EXPECT_EQ(categorize("Why is the sky blue?"), kQuestion);
-  EXPECT_EQ(categorize("how do vaccines work"), kQuestion);
-  EXPECT_EQ(categorize("hello there"), kChat);
+  EXPECT_EQ(categorize("Write a Python function that parses ISO 8601 dates"), kCategoryCode);
+  EXPECT_EQ(categorize("```js\nconst x = 1;\n```\nwhy does this throw?"), kCategoryCode);
+  EXPECT_EQ(categorize("Translate 'good morning' into Spanish"), kCategoryTranslation);
+  EXPECT_EQ(categorize("Summarize the following article in three bullet points: ..."), kCategorySummarization);
+  EXPECT_EQ(categorize("Write a short poem about autumn leaves"), kCategoryCreative);
+  EXPECT_EQ(categorize("Compare PostgreSQL and MySQL for a write-heavy workload"), kCategoryAnalysis);
+  EXPECT_EQ(categorize("Why is the sky blue?"), kCategoryQuestion);
+  EXPECT_EQ(categorize("how do vaccines work"), kCategoryQuestion);
+  EXPECT_EQ(categorize("hello there"), kCategoryChat);
   EXPECT_EQ(categorize(std::string(300, 'x')), kCategoryOther);
   EXPECT_EQ(categorize("   "), kCategoryOther);
 }
@@ -38,7 +38,7 @@ TEST(AnalyzeRequest, ChatBodyWithOptions) {
   EXPECT_EQ(info.model, "qwen2.5:7b");
   EXPECT_TRUE(info.has_stream);
   EXPECT_FALSE(info.stream);
-  EXPECT_EQ(info.category, kCode);
+  EXPECT_EQ(info.category, kCategoryCode);
   EXPECT_GE(info.complexity.score, 50);  // keywords + large num_ctx
   EXPECT_EQ(body.substr(0, 22), R"({"model":"qwen2.5:7b",)");  // body untouched
 }
@@ -49,7 +49,7 @@ TEST(AnalyzeRequest, GenerateAndGarbage) {
   EXPECT_EQ(g.model, "llama3.2");
   EXPECT_TRUE(g.stream);
   EXPECT_FALSE(g.has_stream);
-  EXPECT_EQ(g.category, kQuestion);
+  EXPECT_EQ(g.category, kCategoryQuestion);
   EXPECT_EQ(g.prompt_chars, 20u);
   std::string junk = "not json at all";
   EXPECT_FALSE(analyze_request(junk).json);

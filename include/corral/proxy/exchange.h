@@ -1,0 +1,88 @@
+// One request and its answer: everything a Session knows about the request in
+// flight, reset in one place (begin()) and given back to the worker's pool
+// when the request ends, so an idle connection holds none of it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "corral/api/endpoint.h"
+#include "corral/api/final_stats.h"
+#include "corral/api/prompt.h"
+#include "corral/http/parser.h"
+#include "corral/metrics/registry.h"
+#include "corral/proxy/output.h"
+#include "corral/proxy/route_attempt.h"
+#include "corral/upstream/client.h"
+
+namespace corral::proxy {
+
+class Fanout;
+
+// De-chunked bytes of a body, for the stages that read what was sent rather
+// than how it was framed.
+class BodyCopy final : public http::BodySink {
+ public:
+  void on_body(const char* p, size_t n) override { text.append(p, n); }
+  std::string text;
+};
+
+// Keeps the response's final-stats tail and analytics preview.
+class ResponseSample final : public http::BodySink {
+ public:
+  void on_body(const char* p, size_t n) override { sample.add(p, n); }
+  api::BodySample sample;
+};
+
+// What the request body says (the bytes stay as they are).
+struct RequestFacts {
+  std::string model;
+  std::string source;  // /api/copy
+  uint64_t affinity = 0;
+  bool pull = false;
+  uint8_t category = metrics::kCategoryNone;
+  int complexity_score = -1;
+  api::ComplexityClass complexity = api::kLow;
+  uint32_t prompt_chars = 0;
+  int8_t stream = -1;  // the stream flag (or its endpoint's default), -1: none
+  std::string prompt_preview;
+};
+
+struct Exchange {
+  Exchange(const http::Limits& limits, upstream::Pool& pool, upstream::ClientUser& user);
+  ~Exchange();
+  // A new request begins (its first byte arrived at start_us).
+  void begin(int64_t start_us, uint32_t response_sample_bytes);
+  // Gives back buffers grown past what an ordinary request needs.
+  void trim();
+
+  http::MessageParser req;
+  api::Endpoint endpoint = api::kOther;
+  bool head_only = false;
+  bool keep_alive = true;
+  bool counted = false;
+  std::string request_id;
+  RequestFacts facts;
+  std::string body;        // raw request body bytes, forwarded verbatim
+  BodyCopy plain_body;     // the same, de-chunked, when it came chunked
+  std::string up_request;  // rewritten head for the backend
+
+  // The answer.
+  ClientOutput out;
+  RouteAttempt route;
+  upstream::Client client;
+  std::unique_ptr<Fanout> fanout;
+  ResponseSample sample;   // response body: final stats (tail), analytics preview (head)
+  uint8_t backend = metrics::kBackendNone;
+  bool attempt_open = false;  // counted as started at the backend, not yet finished
+  int status = 0;
+  bool response_done = false;
+  bool head_queued = false;
+  std::string out_head;        // response head (and a small first body piece)
+  uint32_t local_body_at = 0;  // where a local answer's body starts in out_head
+  int64_t start_us = 0;
+  int64_t first_byte_us = 0;
+  uint64_t bytes_out = 0;
+};
+
+}  // namespace corral::proxy

@@ -1,0 +1,55 @@
+// Routing one request across the fleet: which backends were tried, how many
+// attempts, the admission place it holds, its place in the wait queue, and the
+// last failure to relay when no backend is left. The PickRequest is built here
+// and only here, so every attempt (first pick, failover, queue retry) asks the
+// picker the same question.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "corral/proxy/admission.h"
+#include "corral/route/picker.h"
+
+namespace corral::proxy {
+
+struct WorkerContext;
+
+// What routing needs to know about the request.
+struct RouteQuestion {
+  std::string_view model;
+  bool pull = false;
+  uint64_t affinity = 0;
+  std::string_view pinned_backend;  // X-Corral-Backend on pull-like requests
+};
+
+class RouteAttempt {
+ public:
+  void begin();  // a new request: nothing tried, nothing held
+  // Picks among the candidates not tried yet, also skipping `skip` (>= 0).
+  route::Pick pick(WorkerContext& ctx, const RouteQuestion& q, int skip = -1) const;
+  void admitted(uint8_t slot) { admitted_ = slot; }
+  void release(WorkerContext& ctx);  // gives back the admission place, wakes waiters
+  // The attempt on slot failed before any response byte reached the client.
+  void failed(uint8_t slot, int status, std::string why);
+  bool attempts_left(uint32_t max_attempts) const { return attempts_ < max_attempts; }
+  bool any_failed() const { return attempts_ > 0; }
+  uint8_t attempts() const { return attempts_; }
+  const route::SlotSet& tried() const { return tried_; }
+  int fail_status() const { return fail_status_; }
+  const std::string& fail_why() const { return fail_why_; }
+
+  void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice);
+  void leave_queue(WorkerContext& ctx);
+  bool queued() const { return waiter_.queued; }
+
+ private:
+  route::SlotSet tried_;
+  uint8_t attempts_ = 0;
+  int16_t admitted_ = -1;  // backend slot whose admission place this request holds
+  int fail_status_ = 0;
+  std::string fail_why_;
+  Waiter waiter_;
+};
+
+}  // namespace corral::proxy

@@ -1,0 +1,59 @@
+#include "corral/api/errors.h"
+
+#include "corral/api/json.h"
+
+namespace corral::api {
+
+std::string_view error_type(Dialect d, int status) {
+  if (d == Dialect::ollama) return {};
+  switch (status) {
+    case 400:
+    case 405:
+    case 409:
+    case 422: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 408: return "timeout_error";
+    case 413: return d == Dialect::anthropic ? "request_too_large" : "invalid_request_error";
+    case 429: return "rate_limit_error";
+    case 503: return d == Dialect::anthropic ? "overloaded_error" : "server_error";
+    default: return d == Dialect::anthropic ? "api_error" : "server_error";
+  }
+}
+
+std::string error_body(Dialect d, int status, std::string_view message, std::string_view type) {
+  if (type.empty()) type = error_type(d, status);
+  std::string out;
+  out.reserve(message.size() + 64);
+  switch (d) {
+    case Dialect::ollama:
+      out = "{\"error\":";
+      json_string(out, message);
+      out += "}";
+      break;
+    case Dialect::openai:
+      out = "{\"error\":{\"message\":";
+      json_string(out, message);
+      out += ",\"type\":";
+      json_string(out, type);
+      out += ",\"param\":null,\"code\":null}}";
+      break;
+    case Dialect::anthropic:
+      out = "{\"type\":\"error\",\"error\":{\"type\":";
+      json_string(out, type);
+      out += ",\"message\":";
+      json_string(out, message);
+      out += "}}";
+      break;
+  }
+  return out;
+}
+
+std::string model_not_found(Endpoint e, std::string_view model) {
+  std::string m(model);
+  if (e == kShow || e == kPush) return "model '" + m + "' not found";
+  return "model \"" + m + "\" not found, try pulling it first";
+}
+
+}  // namespace corral::api

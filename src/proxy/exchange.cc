@@ -1,0 +1,83 @@
+#include "corral/proxy/exchange.h"
+
+#include "corral/proxy/context.h"
+#include "corral/proxy/fanout.h"
+
+namespace corral::proxy {
+namespace {
+constexpr size_t kKeepBytes = 16384;  // buffers larger than this are given back after the request
+constexpr size_t kFreeExchanges = 64;  // exchanges kept for reuse per worker
+}  // namespace
+
+Exchange::Exchange(const http::Limits& limits, upstream::Pool& pool, upstream::ClientUser& user)
+    : req(http::MessageParser::Kind::request, limits), client(pool, user) {}
+
+Exchange::~Exchange() = default;
+
+void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
+  req.reset();
+  req.set_sink(nullptr);
+  endpoint = api::kOther;
+  head_only = false;
+  keep_alive = true;
+  counted = false;
+  request_id.clear();
+  facts.model.clear();
+  facts.source.clear();
+  facts.affinity = 0;
+  facts.pull = false;
+  facts.category = metrics::kCategoryNone;
+  facts.complexity_score = -1;
+  facts.complexity = api::kLow;
+  facts.prompt_chars = 0;
+  facts.stream = -1;
+  facts.prompt_preview.clear();
+  body.clear();
+  plain_body.text.clear();
+  up_request.clear();
+  route.begin();
+  fanout.reset();
+  sample.sample.clear(response_sample_bytes);
+  backend = metrics::kBackendNone;
+  attempt_open = false;
+  status = 0;
+  response_done = head_queued = false;
+  out_head.clear();
+  local_body_at = 0;
+  start_us = now_us;
+  first_byte_us = 0;
+  bytes_out = 0;
+}
+
+void Exchange::trim() {
+  for (std::string* s : {&body, &plain_body.text, &up_request, &out_head}) {
+    if (s->capacity() > kKeepBytes) std::string().swap(*s);
+  }
+}
+
+ExchangePool::ExchangePool() = default;
+
+ExchangePool::~ExchangePool() {
+  for (Exchange* e : free_) delete e;
+}
+
+Exchange* ExchangePool::take(WorkerContext& ctx, upstream::ClientUser& user) {
+  if (free_.empty()) return new Exchange(ctx.limits, *ctx.pool, user);
+  Exchange* e = free_.back();
+  free_.pop_back();
+  e->client.set_user(user);
+  return e;
+}
+
+void ExchangePool::give(Exchange* e) {
+  e->client.abort();
+  e->fanout.reset();
+  if (free_.size() >= kFreeExchanges) {
+    delete e;
+    return;
+  }
+  e->trim();
+  free_.push_back(e);
+}
+
+}  // namespace corral::proxy

@@ -1,0 +1,68 @@
+#include "corral/proxy/route_attempt.h"
+
+#include "corral/core/clock.h"
+#include "corral/proxy/context.h"
+
+namespace corral::proxy {
+
+void RouteAttempt::begin() {
+  tried_.reset();
+  attempts_ = 0;
+  fail_status_ = 0;
+  fail_why_.clear();
+}
+
+route::Pick RouteAttempt::pick(WorkerContext& ctx, const RouteQuestion& q, int skip) const {
+  const route::RoutingSnapshot& s = ctx.snapshot();
+  route::SlotSet tried = tried_;
+  if (skip >= 0) tried.set(static_cast<size_t>(skip));
+  route::PickRequest pr;
+  pr.model = q.model;
+  pr.pull = q.pull;
+  pr.affinity = s.routing.affinity ? q.affinity : 0;
+  pr.backend = q.pull ? q.pinned_backend : std::string_view();
+  pr.tried = &tried;
+  pr.now_ms = static_cast<uint64_t>(core::mono_us() / 1000);
+  pr.random = ctx.random();
+  return route::pick(s, *ctx.fleet->table, pr);
+}
+
+void RouteAttempt::release(WorkerContext& ctx) {
+  if (admitted_ < 0) return;
+  route::Backend& b = ctx.backend(static_cast<uint8_t>(admitted_));
+  admitted_ = -1;
+  route::release(b);
+  if (ctx.waiting.size()) ctx.loop->wake();
+  if (b.queued.load(std::memory_order_relaxed) > 0) {
+    for (const auto& slot : ctx.fleet->loops) {
+      core::Loop* l = slot.load(std::memory_order_acquire);
+      if (l && l != ctx.loop) l->wake();
+    }
+  }
+}
+
+void RouteAttempt::failed(uint8_t slot, int status, std::string why) {
+  tried_.set(slot);
+  ++attempts_;
+  fail_status_ = status;
+  fail_why_ = std::move(why);
+}
+
+void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice) {
+  waiter_.session = &s;
+  waiter_.first_choice = first_choice;
+  waiter_.since_us = core::mono_us();
+  ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
+  metrics::bump(ctx.metrics->queue_in[first_choice]);
+  ctx.waiting.push(waiter_);
+}
+
+void RouteAttempt::leave_queue(WorkerContext& ctx) {
+  if (!waiter_.queued) return;
+  ctx.waiting.remove(waiter_);
+  ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
+  metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
+  ctx.metrics->queue_wait.observe(1, double(core::mono_us() - waiter_.since_us) / 1e6);
+}
+
+}  // namespace corral::proxy
