@@ -91,14 +91,15 @@ bool Client::read_head(core::IoBuf buf, size_t& off) {
       fail(Failure::bad_response, 0);
       return false;
     }
+    if (r.status == http::MessageParser::Status::done) {  // an interim 1xx answer ended: not relayed
+      parser_.next_message();
+      continue;
+    }
     if (r.status != http::MessageParser::Status::head) {
       buf.release();
       return false;
     }
-    if (parser_.head().status() < 200) {
-      parser_.next_message();  // an interim 1xx answer: not relayed
-      continue;
-    }
+    if (parser_.head().status() < 200) continue;  // its end follows
     head_done_ = true;
     if (req_.head_only) parser_.skip_body();
     Connection* before = conn_;

@@ -147,6 +147,31 @@ TEST(Fleet, MemoryOverridesAndPatternsApplyWhenNoSizeIsReported) {
   EXPECT_EQ(served(m, a.url()), 3);
 }
 
+// The body is read for routing whatever its framing: a chunked /api/chat
+// lands on the only backend that has its model.
+TEST(Fleet, ChunkedChatGoesToTheBackendWithTheModel) {
+  Sim a({"--models", "m1=1000"}), b({"--models", "m2=1000"}), c({"--models", "m3=1000"});
+  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b") + entry(c, "c"));
+  std::string body = R"({"model":"m2","messages":[{"role":"user","content":"hello"}],"stream":false})";
+  std::string half = body.substr(0, body.size() / 2), rest = body.substr(body.size() / 2);
+  auto hex = [](size_t n) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%zx", n);
+    return std::string(buf);
+  };
+  for (int i = 0; i < 4; ++i) {
+    Client cl(corral.port);
+    cl.send("POST /api/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + hex(half.size()) + "\r\n" +
+            half + "\r\n" + hex(rest.size()) + "\r\n" + rest + "\r\n0\r\n\r\n");
+    Response r = cl.read_response();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("\"model\":\"m2\""), std::string::npos) << r.body;
+  }
+  std::string m = settled_metrics(corral.port);
+  EXPECT_EQ(served(m, b.url(), "/api/chat"), 4) << m;
+  EXPECT_EQ(served(m, a.url(), "/api/chat") + served(m, c.url(), "/api/chat"), 0);
+}
+
 class FleetIo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FleetIo, FailoverWhenABackendIsKilledMidRun) {
