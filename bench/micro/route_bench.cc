@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "../../tests/support/members.h"
 #include "corral/core/net.h"
 #include "corral/route/picker.h"
 
@@ -26,15 +27,7 @@ struct Fleet {
       config::parse_backend_url("http://10.0." + std::to_string(b / 250) + "." + std::to_string(b % 250 + 1) + ":11434", bc, err);
       bc.priority = 1 + b % 3;
       bc.max_concurrent = 1000000;
-      core::SockAddr a;
-      core::resolve(bc.host, bc.port, a, err);
-      route::Backend* be = table.find_or_add(bc.name, bc.name, a, bc.url, bc.name);
-      route::MemberView v;
-      v.slot = be->slot;
-      v.cfg = bc;
-      v.healthy = true;
-      v.models_known = true;
-      v.key_hash = std::hash<std::string>{}(bc.name);
+      route::MemberView v = test::healthy_member(table, bc);
       for (int m = 0; m < models; ++m) {
         v.models.push_back({names[m], int64_t(4) << 30});
         if ((m + b) % 10 == 0) v.loaded.push_back({names[m], int64_t(4) << 30, int64_t(4) << 30, ""});

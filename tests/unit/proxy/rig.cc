@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "../../support/members.h"
 #include "corral/proxy/session.h"
 
 namespace corral::test {
@@ -20,14 +21,7 @@ Rig::Rig(std::initializer_list<BackendSpec> backends, const std::string& yaml) {
   }
   if (!config::finalize(cfg, err)) throw std::runtime_error(err);
   for (const config::BackendConfig& bc : cfg.backends) {
-    core::SockAddr a;
-    core::resolve(bc.host, bc.port, a, err);
-    route::Backend* slot = table.find_or_add(bc.name, bc.name, a, bc.url, bc.name);
-    route::MemberView v;
-    v.slot = slot->slot;
-    v.cfg = bc;
-    v.healthy = true;
-    v.key_hash = std::hash<std::string>{}(bc.name);
+    route::MemberView v = test::healthy_member(table, bc);
     for (const BackendSpec& b : backends) {
       if (b.name != bc.name) continue;
       v.models_known = !b.models.empty();

@@ -2,6 +2,8 @@
 // admission, circuit, failover exclusions; parsing discovery answers.
 #include <gtest/gtest.h>
 
+#include "../../support/members.h"
+
 #include "corral/route/discovery.h"
 #include "corral/route/picker.h"
 
@@ -23,15 +25,7 @@ struct Fleet {
     config::parse_backend_url("http://127.0.0.1:" + std::to_string(20000 + members.size()), bc, err);
     bc.name = name;
     bc.priority = priority;
-    core::SockAddr a;
-    core::resolve(bc.host, bc.port, a, err);
-    route::Backend* b = table.find_or_add(name, name, a, bc.url, bc.name);
-    route::MemberView v;
-    v.slot = b->slot;
-    v.cfg = bc;
-    v.healthy = true;
-    v.models_known = true;
-    v.key_hash = std::hash<std::string>{}(name);
+    route::MemberView v = test::healthy_member(table, bc);
     for (auto& [m, gb] : models) v.models.push_back({m, static_cast<int64_t>(gb * 1e9)});
     for (auto& m : loaded) v.loaded.push_back({m, 0, 0, ""});
     members.push_back(v);
