@@ -154,7 +154,8 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const std::string& ce
     err = "TLS certificate file " + cert_file + ": " + take_openssl_errors();
     return nullptr;
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
     err = "TLS key file " + key_file + " (for " + cert_file + "): " + take_openssl_errors();
     return nullptr;
   }

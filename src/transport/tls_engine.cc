@@ -158,7 +158,15 @@ bool TlsEngine::fail(std::string why) {
 }
 
 std::string TlsEngine::handshake_error(int ssl_error) {
+  unsigned long first = ERR_peek_error();
   std::string reasons = take_openssl_errors();
+  // The two mistakes operators make most: plain HTTP to the TLS port, TLS to a plain port.
+  if (ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_HTTP_REQUEST) {
+    return "TLS handshake failed: the client sent plain HTTP";
+  }
+  if (client_ctx_ && ERR_GET_LIB(first) == ERR_LIB_SSL && ERR_GET_REASON(first) == SSL_R_WRONG_VERSION_NUMBER) {
+    return "TLS handshake failed: wrong version number (does " + name_ + " speak TLS on this port?)";
+  }
   if (client_ctx_ && client_ctx_->options().verify) {
     long result = SSL_get_verify_result(ssl_.get());
     if (result != X509_V_OK) {
@@ -229,9 +237,13 @@ size_t TlsEngine::read_plain(char* out, size_t cap) {
       continue;
     }
     int err = SSL_get_error(ssl_.get(), rc);
-    if (err == SSL_ERROR_ZERO_RETURN) {
+    if (err == SSL_ERROR_WANT_READ) {
+      // Looking for the next record header allocated a 16 KiB read buffer that
+      // SSL_MODE_RELEASE_BUFFERS keeps while idle; free it unless a record is half in.
+      SSL_free_buffers(ssl_.get());
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
       peer_closed_ = true;
-    } else if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+    } else if (err != SSL_ERROR_WANT_WRITE) {
       std::string reasons = take_openssl_errors();
       fail("TLS read failed: " + (reasons.empty() ? "OpenSSL error " + std::to_string(err) : reasons));
     }

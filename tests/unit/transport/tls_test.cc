@@ -43,7 +43,8 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 
 cat server.pem ca.pem > chain.pem
 openssl req -x509 $ec -keyout self.key -out self.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost
 mkdir db && : > db/index.txt && echo 01 > db/serial
-printf '[ca]\ndefault_ca=t\n[t]\ndatabase=db/index.txt\nnew_certs_dir=db\nserial=db/serial\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n' > ca.cnf
+printf '[ca]\ndefault_ca=t\n[t]\ndatabase=db/index.txt\nnew_certs_dir=db\nserial=db/serial\n' > ca.cnf
+printf 'default_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n' >> ca.cnf
 openssl req $ec -keyout expired.key -out expired.csr -subj /CN=localhost -addext subjectAltName=DNS:localhost
 openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem -notext \
   -startdate 20200101000000Z -enddate 20200102000000Z
@@ -348,7 +349,7 @@ TEST_F(Tls, GarbageCiphertextFailsCleanly) {
   const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   EXPECT_FALSE(s->feed_cipher(http, sizeof http - 1));
   EXPECT_TRUE(s->failed());
-  EXPECT_NE(s->error().find("TLS handshake failed: "), std::string::npos) << s->error();
+  EXPECT_EQ(s->error(), "TLS handshake failed: the client sent plain HTTP");
   EXPECT_EQ(s->read_plain(nullptr, 0), 0u);
   EXPECT_FALSE(s->write_plain("x", 1));
 
@@ -360,6 +361,11 @@ TEST_F(Tls, GarbageCiphertextFailsCleanly) {
   EXPECT_FALSE(c->feed_cipher(noise.data(), noise.size()));
   EXPECT_TRUE(c->failed());
   EXPECT_NE(c->error().find("TLS handshake failed: "), std::string::npos) << c->error();
+
+  auto to_plain = TlsEngine::client(client_ctx(), "localhost");  // an https:// backend that speaks HTTP
+  const char answer[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_FALSE(to_plain->feed_cipher(answer, sizeof answer - 1));
+  EXPECT_EQ(to_plain->error(), "TLS handshake failed: wrong version number (does localhost speak TLS on this port?)");
 
   Pair p = connect(client_ctx(), server_ctx());  // established, then a forged record
   ASSERT_TRUE(p.server->handshake_done());
