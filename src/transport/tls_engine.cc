@@ -148,13 +148,19 @@ std::unique_ptr<TlsEngine> TlsEngine::server(std::shared_ptr<TlsServerContext> c
 }
 
 bool TlsEngine::fail(std::string why) {
-  if (client_ctx_ && !failed_) client_ctx_->forget_session(name_);
   failed_ = true;
   error_ = std::move(why);
   release(held_plain_);
   release(in_);
   in_pos_ = 0;
   return false;
+}
+
+// The connection ended in a fatal alert (sent or received): its session must not be
+// resumed (RFC 5246 7.2.2), so the client context forgets the one it keeps for this host.
+bool TlsEngine::fail_with_peer(std::string why) {
+  if (client_ctx_) client_ctx_->forget_session(name_);
+  return fail(std::move(why));
 }
 
 std::string TlsEngine::handshake_error(int ssl_error) {
@@ -188,7 +194,7 @@ bool TlsEngine::advance_handshake() {
   }
   int err = SSL_get_error(ssl_.get(), rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
-  return fail(handshake_error(err));
+  return fail_with_peer(handshake_error(err));
 }
 
 TlsEngine::Io TlsEngine::encrypt(const char* p, size_t n) {
@@ -245,7 +251,7 @@ size_t TlsEngine::read_plain(char* out, size_t cap) {
       peer_closed_ = true;
     } else if (err != SSL_ERROR_WANT_WRITE) {
       std::string reasons = take_openssl_errors();
-      fail("TLS read failed: " + (reasons.empty() ? "OpenSSL error " + std::to_string(err) : reasons));
+      fail_with_peer("TLS read failed: " + (reasons.empty() ? "OpenSSL error " + std::to_string(err) : reasons));
     }
     break;
   }

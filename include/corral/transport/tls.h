@@ -124,6 +124,7 @@ class TlsEngine {
   Io encrypt(const char* p, size_t n);
   bool send_held_plain();
   bool fail(std::string why);
+  bool fail_with_peer(std::string why);
   std::string handshake_error(int ssl_error);
 
   SslPtr ssl_;

@@ -193,6 +193,28 @@ TEST_F(Tls, OneMebibyteSplitAtRandomPointsArrivesExact) {
   EXPECT_FALSE(p.client->failed() || p.server->failed());
 }
 
+// The io_uring send of pending_cipher() may still be in flight when the worker
+// encrypts more: the view must not move.
+TEST_F(Tls, PendingCipherViewSurvivesLaterWrites) {
+  Pair p = connect(client_ctx(), server_ctx());
+  ASSERT_TRUE(p.client->handshake_done()) << p.client->error();
+  ASSERT_TRUE(p.client->write_plain("first", 5));
+  std::string_view in_flight = p.client->pending_cipher();
+  std::string copy(in_flight);
+  std::string more(256 << 10, 'm');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(p.client->write_plain(more.data(), more.size()));
+  p.client->read_plain(nullptr, 0);
+  EXPECT_EQ(p.client->pending_cipher().data(), in_flight.data());
+  ASSERT_EQ(std::string(in_flight), copy);
+  p.client->consume_cipher(3);  // a short send: the rest stays where it was
+  EXPECT_EQ(p.client->pending_cipher().data(), in_flight.data() + 3);
+  p.server->feed_cipher(in_flight.data(), in_flight.size());
+  p.client->consume_cipher(in_flight.size() - 3);
+  p.pump();
+  EXPECT_EQ(p.server_got.size(), 5 + 8 * more.size());
+  EXPECT_EQ(p.server_got.substr(0, 6), "firstm");
+}
+
 TEST_F(Tls, UntrustedSelfSignedCertificateFailsVerification) {
   for (bool system_store : {false, true}) {
     TlsClientOptions o = trusting_ca();
@@ -223,6 +245,11 @@ TEST_F(Tls, NameOrAddressMismatchFailsVerification) {
   Pair ip = connect(client_ctx(), server_ctx(), "127.0.0.2");
   EXPECT_TRUE(ip.client->failed());
   EXPECT_EQ(ip.client->error(), "TLS verification failed: IP address mismatch (expected 127.0.0.2)");
+
+  Pair v6 = connect(client_ctx(), server_ctx(), "[::1]");
+  EXPECT_TRUE(v6.client->failed());
+  EXPECT_EQ(v6.client->error(), "TLS verification failed: IP address mismatch (expected ::1)");
+  EXPECT_EQ(v6.server->server_name(), "") << "no SNI for an IPv6 literal either";
 }
 
 TEST_F(Tls, IpLiteralIsCheckedAgainstTheCertificateAndSendsNoSni) {
