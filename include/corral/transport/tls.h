@@ -82,8 +82,9 @@ class TlsServerContext {
 // write_plain and shutdown (and of client(), which queues the ClientHello).
 class TlsEngine {
  public:
-  // Never null; an engine that cannot start is failed() with error() saying why.
-  // host is the name (or IP literal, brackets allowed) the certificate must match.
+  // ctx must not be null. Never returns null: an engine that cannot start is failed()
+  // with error() saying why. host is the name (or IP literal, brackets allowed) the
+  // certificate must match, unless the context's options name another.
   static std::unique_ptr<TlsEngine> client(std::shared_ptr<TlsClientContext> ctx, std::string_view host);
   static std::unique_ptr<TlsEngine> server(std::shared_ptr<TlsServerContext> ctx);
   ~TlsEngine();
@@ -94,7 +95,8 @@ class TlsEngine {
   // fatal TLS error (error() says why; pending_cipher() may hold an alert to send).
   bool feed_cipher(const char* p, size_t n);
   // Decrypted bytes, up to cap; 0 when none can be had now. Call until it returns 0:
-  // then check peer_closed() and failed().
+  // then check peer_closed() and failed(). A socket EOF before peer_closed() is a
+  // truncated stream; telling that apart is the caller's part.
   size_t read_plain(char* out, size_t cap);
   // Plaintext to send (copied); held until the handshake completes. false on fatal error.
   bool write_plain(const char* p, size_t n);
@@ -103,7 +105,8 @@ class TlsEngine {
   // can be the buffer of a send in flight. Empty: nothing to send.
   std::string_view pending_cipher();
   void consume_cipher(size_t n);
-  // Queues close_notify (once, after the handshake). Plaintext not yet sent is dropped.
+  // Queues close_notify (once, after the handshake). Plaintext not yet sent is dropped;
+  // write_plain fails from here on.
   void shutdown();
 
   bool handshake_done() const { return handshake_done_; }
