@@ -369,6 +369,7 @@ TEST_F(Tls, CloseNotifyIsSeenAsPeerClosed) {
   EXPECT_EQ(p.client_got, "bye");
   EXPECT_TRUE(p.client->peer_closed());
   EXPECT_FALSE(p.client->failed()) << p.client->error();
+  EXPECT_FALSE(p.client->write_plain("late", 4)) << "nothing is sent after close_notify";
 }
 
 TEST_F(Tls, GarbageCiphertextFailsCleanly) {
