@@ -213,8 +213,14 @@ Setter on_demand(std::optional<OnDemandConfig>& dst, const std::string& key) {
   };
 }
 
+// An empty `scaling:` (all of it commented out) means no groups.
 Setter scaling(ScalingConfig& dst) {
-  return section("scaling", {{"groups", groups(dst.groups)}});
+  Setter keys = section("scaling", {{"groups", groups(dst.groups)}});
+  return [&dst, keys](const YAML::Node& n, std::string& err) {
+    if (!n.IsNull()) return keys(n, err);
+    dst.groups.clear();
+    return true;
+  };
 }
 
 }  // namespace yaml
