@@ -23,9 +23,13 @@ struct ExecPlan {
   std::vector<char*> argv, envp;
 };
 
-std::string find_in_path(const std::string& name) {
+// The child's PATH decides where its command is found: the spec's when it sets one.
+std::string find_in_path(const std::string& name, const SpawnSpec& spec) {
   if (name.find('/') != std::string::npos) return name;
   const char* path = std::getenv("PATH");
+  for (const auto& [k, v] : spec.env) {
+    if (k == "PATH") path = v.c_str();
+  }
   std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   size_t start = 0;
   while (start <= dirs.size()) {
@@ -48,7 +52,7 @@ bool overridden(const char* entry, const SpawnSpec& spec) {
 
 ExecPlan make_plan(const SpawnSpec& spec) {
   ExecPlan p;
-  p.path = find_in_path(spec.argv[0]);
+  p.path = find_in_path(spec.argv[0], spec);
   p.args = spec.argv;
   for (char** e = environ; e && *e; ++e) {
     if (!overridden(*e, spec)) p.envs.emplace_back(*e);
@@ -114,8 +118,8 @@ Child::~Child() {
 }
 
 bool Child::spawn(const SpawnSpec& spec, OnLine on_line, std::string& err) {
-  if (spec.argv.empty()) {
-    err = "empty command";
+  if (spec.argv.empty() || running()) {
+    err = spec.argv.empty() ? "empty command" : "already running";
     return false;
   }
   ExecPlan plan = make_plan(spec);
@@ -213,8 +217,9 @@ void Child::reap() {
   while ((rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si, WEXITED | WNOHANG)) != 0 &&
          errno == EINTR) {
   }
-  if (rc != 0 || si.si_pid == 0) return;
-  status_ = si.si_code == CLD_EXITED ? ExitStatus::exited(si.si_status) : ExitStatus::killed(si.si_status);
+  if (rc == 0 && si.si_pid == 0) return;
+  if (rc != 0) status_ = ExitStatus{};  // reaped behind our back (SIGCHLD ignored): the status is lost
+  else status_ = si.si_code == CLD_EXITED ? ExitStatus::exited(si.si_status) : ExitStatus::killed(si.si_status);
   // What the leader wrote before it exited is in the pipes now; what its leftover children
   // write later is not waited for.
   read_pipe(out_, out_lines_, Stream::out, false);

@@ -4,8 +4,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "poll_loop.h"
@@ -96,6 +100,24 @@ TEST(Child, GetsCorralsEnvironmentPlusItsOwnInItsOwnProcessGroup) {
   ASSERT_EQ(cap.out.size(), 2u);
   EXPECT_EQ(cap.out[0], "from-corral new x y");
   EXPECT_EQ(cap.out[1], std::to_string(c.pid())) << "the child leads its own process group";
+}
+
+TEST(Child, LooksTheCommandUpInItsOwnPath) {
+  std::string dir = "/tmp/corral-child-test-" + std::to_string(getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  std::string cmd = dir + "/corral-test-command";
+  std::ofstream(cmd) << "#!/bin/sh\necho found\n";
+  ASSERT_EQ(::chmod(cmd.c_str(), 0700), 0);
+  SpawnSpec spec;
+  spec.argv = {"corral-test-command"};
+  spec.env = {{"PATH", dir + ":/usr/bin:/bin"}};
+  Child c;
+  Captured cap;
+  ASSERT_TRUE(spawn(c, spec, cap));
+  ASSERT_TRUE(run_to_exit(c));
+  EXPECT_EQ(cap.out, (std::vector<std::string>{"found"}));
+  std::remove(cmd.c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST(Child, ReportsACommandThatCannotRun) {
