@@ -4,6 +4,18 @@
 
 namespace corral::fleet {
 
+std::vector<uint32_t> member_capacities(const config::Config& cfg, const config::ScalingGroupConfig& g) {
+  std::vector<uint32_t> out;
+  for (const std::string& name : g.members) {
+    uint32_t c = g.capacity;
+    for (const config::BackendConfig& b : cfg.backends) {
+      if (b.name == name && c == 0) c = b.max_concurrent;
+    }
+    out.push_back(c ? c : cfg.metrics.default_capacity);
+  }
+  return out;
+}
+
 ScalingGroup::ScalingGroup(config::ScalingGroupConfig cfg, std::vector<OnDemandBackend*> members,
                            std::vector<uint32_t> capacities)
     : scaler_(std::move(cfg)), members_(std::move(members)), capacities_(std::move(capacities)) {
@@ -16,8 +28,7 @@ const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, std::span<const Req
   for (size_t i = 0; i < members_.size(); ++i) {
     Provisioning p = members_[i]->state();
     views[i].up = p == Provisioning::ready || p == Provisioning::provisioning;
-    views[i].startable =
-        p == Provisioning::idle || (p == Provisioning::error && members_[i]->status(now_ms).retry_at_ms <= now_ms);
+    views[i].startable = members_[i]->startable(now_ms);
     views[i].in_flight = i < in_flight.size() ? in_flight[i] : 0;
     views[i].capacity = i < capacities_.size() ? capacities_[i] : 1;
   }

@@ -135,6 +135,10 @@ class OnDemandBackend {
   const std::string& name() const { return name_; }
   Provisioning state() const { return machine_.state(); }
   const std::string& remote_url() const { return machine_.remote_url(); }
+  // want_up would start it now: idle, or in error past its back-off.
+  bool startable(int64_t now_ms) const {
+    return state() == Provisioning::idle || (state() == Provisioning::error && now_ms >= machine_.retry_at_ms());
+  }
   OnDemandStatus status(int64_t now_ms) const;
 
  private:

@@ -10,6 +10,10 @@
 
 namespace corral::fleet {
 
+// Requests each member takes, in member order: the group's capacity, else the member's
+// max_concurrent, else metrics.default_capacity.
+std::vector<uint32_t> member_capacities(const config::Config& cfg, const config::ScalingGroupConfig& g);
+
 class ScalingGroup {
  public:
   // members: the group's backends in start order (owned elsewhere, outliving the group);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "corral/fleet/scaling_group.h"
+
 using namespace corral::fleet;
 
 namespace {
@@ -152,4 +154,19 @@ TEST(Scaler, SkipsMembersThatCannotStartYet) {
   m[0].startable = false;  // in back-off after an error
   std::vector<RequestLoad> one = {{"llama3.2", 0, 1}};
   EXPECT_EQ(s.evaluate(0, one, m).start, (std::vector<size_t>{1}));
+}
+
+TEST(ScalingGroup, MemberCapacityFromTheGroupThenTheBackendThenTheDefault) {
+  corral::config::Config cfg;
+  cfg.metrics.default_capacity = 4;
+  for (const char* n : {"gpu-1", "gpu-2", "gpu-3"}) {
+    corral::config::BackendConfig b;
+    b.name = n;
+    cfg.backends.push_back(b);
+  }
+  cfg.backends[1].max_concurrent = 16;
+  corral::config::ScalingGroupConfig g = group();
+  EXPECT_EQ(member_capacities(cfg, g), (std::vector<uint32_t>{4, 16, 4}));
+  g.capacity = 8;
+  EXPECT_EQ(member_capacities(cfg, g), (std::vector<uint32_t>{8, 8, 8}));
 }
