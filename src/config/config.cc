@@ -1,5 +1,6 @@
 #include "corral/config/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "corral/core/log.h"
 #include "corral/core/net.h"
+#include "lifecycle_yaml.h"
 
 namespace corral::config {
 
@@ -210,6 +212,26 @@ static bool apply_analytics_env(Config& cfg, std::string& err, char** envp) {
   return true;
 }
 
+// Seed 002's names for its one on-demand instance, applied to every on-demand backend:
+// EXOSCALE_IDLE_TIMEOUT (seconds) and OLLAMA_MODEL (one more model it serves).
+static bool apply_on_demand_env(Config& cfg, std::string& err, char** envp) {
+  const char* idle = env_get(envp, "EXOSCALE_IDLE_TIMEOUT");
+  const char* model = env_get(envp, "OLLAMA_MODEL");
+  uint32_t idle_ms = 0;
+  if (idle && !parse_duration_ms(idle, idle_ms)) {
+    err = std::string("EXOSCALE_IDLE_TIMEOUT: expected seconds (or a duration like 30m), got '") + idle + "'";
+    return false;
+  }
+  for (BackendConfig& b : cfg.backends) {
+    if (!b.on_demand) continue;
+    if (idle) b.on_demand->idle_timeout_ms = idle_ms;
+    if (model && *model && std::find(b.models.begin(), b.models.end(), model) == b.models.end()) {
+      b.models.push_back(model);
+    }
+  }
+  return true;
+}
+
 bool apply_env(Config& cfg, std::string& err, char** envp) {
   if (const char* v = env_get(envp, "PROXY_PORT")) {
     std::string host;
@@ -250,7 +272,7 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
   }
   if (const char* v = env_get(envp, "CORRAL_IO")) cfg.io = v;
   if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
-  return apply_analytics_env(cfg, err, envp);
+  return apply_analytics_env(cfg, err, envp) && apply_on_demand_env(cfg, err, envp);
 }
 
 bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
@@ -308,7 +330,7 @@ bool finalize(Config& cfg, std::string& err) {
     parse_backend_url("http://127.0.0.1:11435", b, err);
     cfg.backends.push_back(b);
   }
-  if (!check_fleet(cfg, err)) return false;
+  if (!check_fleet(cfg, err) || !finalize_lifecycle(cfg, err)) return false;
   for (const BackendConfig& b : cfg.backends) {
     if (!b.dns && b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
       err = "backend " + b.url + " is corral's own listen address " + cfg.listen + " (would loop)";

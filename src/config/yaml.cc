@@ -10,51 +10,13 @@
 #include <sstream>
 
 #include "corral/config/config.h"
+#include "lifecycle_yaml.h"
+#include "yaml_setters.h"
 
 namespace corral::config {
 namespace {
 
-using Setter = std::function<bool(const YAML::Node&, std::string& err)>;
-
-bool scalar(const YAML::Node& n, std::string& out) {
-  if (!n.IsScalar()) return false;
-  out = n.Scalar();
-  return true;
-}
-
-Setter str(std::string& dst) {
-  return [&dst](const YAML::Node& n, std::string& err) {
-    if (scalar(n, dst)) return true;
-    err = "expected a string";
-    return false;
-  };
-}
-
-template <typename T>
-Setter num(T& dst, uint64_t lo, uint64_t hi) {
-  return [&dst, lo, hi](const YAML::Node& n, std::string& err) {
-    std::string s;
-    uint64_t v = 0;
-    bool ok = scalar(n, s) && !s.empty() && s.size() < 20;
-    for (char c : s) ok = ok && c >= '0' && c <= '9';
-    if (ok) v = std::stoull(s);
-    if (!ok || v < lo || v > hi) {
-      err = "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
-      return false;
-    }
-    dst = static_cast<T>(v);
-    return true;
-  };
-}
-
-Setter dur(uint32_t& dst) {
-  return [&dst](const YAML::Node& n, std::string& err) {
-    std::string s;
-    if (scalar(n, s) && parse_duration_ms(s, dst)) return true;
-    err = "expected a duration like 250ms, 30s, 2m";
-    return false;
-  };
-}
+using namespace yaml;
 
 // A non-negative number; `null` (or absent) leaves 0, meaning "no limit".
 Setter gigabytes(double& dst, bool allow_null) {
@@ -75,47 +37,6 @@ Setter gigabytes(double& dst, bool allow_null) {
   };
 }
 
-Setter boolean(bool& dst) {
-  return [&dst](const YAML::Node& n, std::string& err) {
-    std::string s;
-    if (scalar(n, s) && (s == "true" || s == "false")) {
-      dst = s == "true";
-      return true;
-    }
-    err = "expected true or false";
-    return false;
-  };
-}
-
-bool apply_map(const YAML::Node& node, const std::string& prefix, const std::map<std::string, Setter>& keys,
-               std::string& err) {
-  if (!node.IsMap()) {
-    err = (prefix.empty() ? std::string("config") : prefix) + ": expected a mapping";
-    return false;
-  }
-  for (const auto& kv : node) {
-    std::string key = kv.first.Scalar();
-    std::string full = prefix.empty() ? key : prefix + "." + key;
-    auto it = keys.find(key);
-    if (it == keys.end()) {
-      err = full + ": unknown key";
-      return false;
-    }
-    std::string why;
-    if (!it->second(kv.second, why)) {
-      err = why.find(": ") != std::string::npos && why.rfind(full, 0) == 0 ? why : full + ": " + why;
-      return false;
-    }
-  }
-  return true;
-}
-
-Setter section(const std::string& name, std::map<std::string, Setter> keys) {
-  return [name, keys = std::move(keys)](const YAML::Node& n, std::string& err) {
-    return apply_map(n, name, keys, err);
-  };
-}
-
 bool one_backend(const YAML::Node& n, const std::string& key, BackendConfig& b, std::string& err) {
   std::string url;
   if (n.IsScalar()) {
@@ -127,12 +48,21 @@ bool one_backend(const YAML::Node& n, const std::string& key, BackendConfig& b, 
                          {"max_memory_gb", gigabytes(b.max_memory_gb, true)},
                          {"max_concurrent", num(b.max_concurrent, 0, 100000)},
                          {"enabled", boolean(b.enabled)},
-                         {"accept_pulls", boolean(b.accept_pulls)}},
+                         {"accept_pulls", boolean(b.accept_pulls)},
+                         {"models", string_list(b.models)},
+                         {"supervise", supervise(b.supervise, key)},
+                         {"on_demand", on_demand(b.on_demand, key)}},
                         err)) {
     return false;
   }
   if (url.empty()) {
     err = key + ".url: required";
+    return false;
+  }
+  if (url == "auto") {  // host and port come from the on-demand start hook
+    b.url = url;
+    if (!b.name.empty()) return true;
+    err = key + ".name: required with url auto";
     return false;
   }
   std::string name = b.name;
@@ -307,6 +237,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                       {"max_models", num(cfg.metrics.max_models, 1, 254)},
                                       {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},
       {"data_dir", str(cfg.data_dir)},
+      {"scaling", scaling(cfg.scaling)},
       {"analytics", section("analytics", {{"backend", analytics_backend(a)},
                                           {"path", str(a.path)},
                                           {"retention_days", num(a.retention_days, 0, 36500)},

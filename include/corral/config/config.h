@@ -8,6 +8,25 @@
 
 namespace corral::config {
 
+// A backend process corral starts and keeps alive (seed 004's `ollama serve` on 11435).
+struct SuperviseConfig {
+  std::vector<std::string> command;                            // argv; command[0] is looked up in PATH
+  std::vector<std::pair<std::string, std::string>> env;        // added to corral's environment
+  uint32_t restart_after = 3;                                  // consecutive failed health checks
+  uint32_t stop_timeout_ms = 10000;                            // SIGTERM, then SIGKILL after this
+};
+
+// A backend brought up by a hook when requests need it and stopped when idle (seed 002).
+struct OnDemandConfig {
+  std::vector<std::string> start;   // last stdout line: JSON {"url": "http://…", …}
+  std::vector<std::string> stop;
+  std::vector<std::string> status;  // optional: adopt a running instance at start-up (exit 3: none)
+  uint32_t idle_timeout_ms = 1800000;  // no request this long → stop (0 = never); env EXOSCALE_IDLE_TIMEOUT
+  uint32_t start_timeout_ms = 600000;  // the start hook is killed after this
+  uint32_t hook_timeout_ms = 300000;   // stop and status hooks are killed after this
+  uint32_t hold_ms = 0;                // > 0: requests wait this long for it instead of a 503
+};
+
 struct BackendConfig {
   std::string name;  // default: HOST:PORT from the url
   std::string url;   // http://host:port, or dns+http://name:port (every A/AAAA record, re-resolved)
@@ -19,6 +38,9 @@ struct BackendConfig {
   uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
   bool enabled = true;
   bool accept_pulls = true;      // /api/pull and /api/create may land here
+  std::vector<std::string> models;          // models it serves (on-demand and hosted backends)
+  std::optional<SuperviseConfig> supervise;  // corral runs this backend's process
+  std::optional<OnDemandConfig> on_demand;   // url "auto": host and port come from the start hook
 };
 
 struct MemoryPattern {
@@ -69,6 +91,31 @@ struct AnalyticsConfig {
   uint32_t jsonl_keep = 5;         // jsonl: rotated files kept (PATH.1 newest)
 };
 
+// Three complexity levels (seed 001): thresholds on the 0..100 score and their scale-up factors.
+template <typename T>
+struct ComplexityLevels {
+  T low, medium, high;
+};
+
+// Seed 001's policy for a group of on-demand backends, started in the order listed.
+struct ScalingGroupConfig {
+  std::string name;                  // the {group} label of corral_desired_replicas and friends
+  std::vector<std::string> members;  // on-demand backend names
+  uint32_t min = 0;
+  uint32_t max = 0;                  // 0 = every member
+  double target_utilization = 0.70;  // seed 000's 70 %
+  uint32_t capacity = 0;             // requests one member takes; 0 = its max_concurrent, else metrics.default_capacity
+  ComplexityLevels<uint32_t> complexity_thresholds{30, 50, 80};
+  ComplexityLevels<double> scale_up_factors{1.2, 1.5, 2.0};
+  std::vector<std::pair<std::string, double>> model_weights;  // exact name, or a name without ":tag" for every tag
+  uint32_t stabilization_up_ms = 60000;
+  uint32_t stabilization_down_ms = 300000;
+};
+
+struct ScalingConfig {
+  std::vector<ScalingGroupConfig> groups;
+};
+
 struct Timeouts {
   uint32_t header_ms = 30000;        // request head must arrive within
   uint32_t body_ms = 30000;          // max gap while reading a request body
@@ -102,6 +149,7 @@ struct Config {
   MetricsConfig metrics;
   std::string data_dir;  // default: $STATE_DIRECTORY (systemd), else ./corral-data
   AnalyticsConfig analytics;
+  ScalingConfig scaling;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.
