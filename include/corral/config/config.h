@@ -69,6 +69,12 @@ struct AnalyticsConfig {
   uint32_t jsonl_keep = 5;         // jsonl: rotated files kept (PATH.1 newest)
 };
 
+// API keys (keys.db in data_dir, managed with `corral keys`).
+struct AuthConfig {
+  bool enabled = false;  // proxied requests, /status, /analytics* and /admin/* need a key
+  bool metrics = false;  // /metrics needs a key too
+};
+
 struct Timeouts {
   uint32_t header_ms = 30000;        // request head must arrive within
   uint32_t body_ms = 30000;          // max gap while reading a request body
@@ -102,6 +108,7 @@ struct Config {
   MetricsConfig metrics;
   std::string data_dir;  // default: $STATE_DIRECTORY (systemd), else ./corral-data
   AnalyticsConfig analytics;
+  AuthConfig auth;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.
@@ -109,6 +116,7 @@ struct Flags {
   std::optional<std::string> config_file, listen, io, log_level, analytics, data_dir;
   std::vector<std::string> backends;
   std::optional<unsigned> workers;
+  std::optional<bool> auth;  // --auth, --auth=on|off
   bool version = false, help = false, check_config = false;
 };
 
