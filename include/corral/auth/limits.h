@@ -100,7 +100,8 @@ class Admission {
   ~Admission() { release(); }
   explicit operator bool() const { return usage_ != nullptr; }
 
-  // The request's prompt + completion tokens go to tpm, its slot back to concurrency.
+  // The request's prompt + completion tokens go to tpm (counted at now_us, when
+  // it finished, not when it started), its slot back to concurrency.
   void finish(uint64_t tokens, int64_t now_us);
 
  private:
