@@ -1,6 +1,8 @@
 // corral: wiring only. Parse flags, load config, run the server.
 #include <cstdio>
+#include <string_view>
 
+#include "corral/auth/cli.h"
 #include "corral/config/config.h"
 #include "corral/core/log.h"
 #include "corral/server/server.h"
@@ -9,6 +11,7 @@ extern char** environ;
 
 int main(int argc, char** argv) {
   using namespace corral;
+  if (argc > 1 && std::string_view(argv[1]) == "keys") return auth::keys_main(argc - 1, argv + 1, environ);
   config::Flags flags;
   std::string err;
   if (!config::parse_flags(argc, argv, flags, err)) {

@@ -90,12 +90,22 @@ bool parse_analytics_spec(const std::string& spec, AnalyticsConfig& a, std::stri
 const char* usage() {
   return "usage: corral [--config FILE] [--listen HOST:PORT] [--backend URL]... [--workers N]\n"
          "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
-         "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR]\n"
+         "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR] [--auth[=on|off]]\n"
          "              [--check-config FILE] [--version] [--help]\n"
+         "       corral keys create|list|set|revoke|rotate … (API keys; corral keys --help)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
-         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT,\n"
-         "             ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
+         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), PROXY_PORT, OLLAMA_HOST,\n"
+         "             OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR,\n"
+         "             ANALYTICS_RETENTION_DAYS.\n"
          "Precedence: flags > environment > config file > defaults.\n";
+}
+
+// on|off (true|false as in the YAML file).
+static bool parse_switch(std::string_view s, bool& out) {
+  if (s == "on" || s == "true") out = true;
+  else if (s == "off" || s == "false") out = false;
+  else return false;
+  return true;
 }
 
 static bool parse_unsigned(std::string_view s, unsigned& out) {
@@ -138,6 +148,14 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
     else if (name == "--log-level") { if (!need()) return false; f.log_level = value; }
     else if (name == "--analytics") { if (!need()) return false; f.analytics = value; }
     else if (name == "--data-dir") { if (!need()) return false; f.data_dir = value; }
+    else if (name == "--auth") {
+      bool on = true;
+      if (inline_value && !parse_switch(a.substr(eq + 1), on)) {
+        err = "--auth: expected on or off, got '" + std::string(a.substr(eq + 1)) + "'";
+        return false;
+      }
+      f.auth = on;
+    }
     else if (name == "--workers") {
       if (!need()) return false;
       unsigned w;
@@ -272,6 +290,10 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
   }
   if (const char* v = env_get(envp, "CORRAL_IO")) cfg.io = v;
   if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
+  if (const char* v = env_get(envp, "CORRAL_AUTH"); v && !parse_switch(v, cfg.auth.enabled)) {
+    err = std::string("CORRAL_AUTH: expected on or off, got '") + v + "'";
+    return false;
+  }
   return apply_analytics_env(cfg, err, envp) && apply_on_demand_env(cfg, err, envp);
 }
 
@@ -282,6 +304,7 @@ bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
   if (f.io) cfg.io = *f.io;
   if (f.log_level) cfg.log_level = *f.log_level;
   if (f.data_dir) cfg.data_dir = *f.data_dir;
+  if (f.auth) cfg.auth.enabled = *f.auth;
   if (f.analytics && !parse_analytics_spec(*f.analytics, cfg.analytics, err)) {
     err = "--analytics: " + err;
     return false;

@@ -238,6 +238,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                       {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},
       {"data_dir", str(cfg.data_dir)},
       {"scaling", scaling(cfg.scaling)},
+      {"auth", section("auth", {{"enabled", boolean(cfg.auth.enabled)}, {"metrics", boolean(cfg.auth.metrics)}})},
       {"analytics", section("analytics", {{"backend", analytics_backend(a)},
                                           {"path", str(a.path)},
                                           {"retention_days", num(a.retention_days, 0, 36500)},

@@ -116,6 +116,12 @@ struct ScalingConfig {
   std::vector<ScalingGroupConfig> groups;
 };
 
+// API keys (keys.db in data_dir, managed with `corral keys`).
+struct AuthConfig {
+  bool enabled = false;  // proxied requests, /status, /analytics* and /admin/* need a key
+  bool metrics = false;  // /metrics needs a key too
+};
+
 struct Timeouts {
   uint32_t header_ms = 30000;        // request head must arrive within
   uint32_t body_ms = 30000;          // max gap while reading a request body
@@ -150,6 +156,7 @@ struct Config {
   std::string data_dir;  // default: $STATE_DIRECTORY (systemd), else ./corral-data
   AnalyticsConfig analytics;
   ScalingConfig scaling;
+  AuthConfig auth;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.
@@ -157,6 +164,7 @@ struct Flags {
   std::optional<std::string> config_file, listen, io, log_level, analytics, data_dir;
   std::vector<std::string> backends;
   std::optional<unsigned> workers;
+  std::optional<bool> auth;  // --auth, --auth=on|off
   bool version = false, help = false, check_config = false;
 };
 

@@ -177,7 +177,7 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
                           "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
                           "analytics:", "path:", "retention_days:", "preview_chars:", "ring_kb:", "batch_size:",
-                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:"}) {
+                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:", "auth:", "metrics:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }
@@ -230,4 +230,29 @@ TEST(Config, BadAnalyticsSettingsNameTheKey) {
   EXPECT_NE(err.find("analytics.retention"), std::string::npos) << err;
   load_with("", {"ANALYTICS_RETENTION_DAYS=week"}, {}, &err);
   EXPECT_NE(err.find("ANALYTICS_RETENTION_DAYS"), std::string::npos) << err;
+}
+
+TEST(Config, AuthFromFileEnvAndFlags) {
+  Config d = load_with("", {}, {});
+  EXPECT_FALSE(d.auth.enabled) << "off by default: the drop-in case stays zero-config";
+  EXPECT_FALSE(d.auth.metrics);
+  Config f = load_with("auth:\n  enabled: true\n  metrics: true\n", {}, {});
+  EXPECT_TRUE(f.auth.enabled);
+  EXPECT_TRUE(f.auth.metrics);
+  EXPECT_TRUE(load_with("", {"CORRAL_AUTH=on"}, {}).auth.enabled);
+  EXPECT_FALSE(load_with("auth: {enabled: true}\n", {"CORRAL_AUTH=off"}, {}).auth.enabled) << "env beats the file";
+  EXPECT_TRUE(load_with("", {"CORRAL_AUTH=off"}, {"--auth"}).auth.enabled) << "the flag beats env";
+  EXPECT_FALSE(load_with("auth: {enabled: true}\n", {}, {"--auth=off"}).auth.enabled);
+}
+
+TEST(Config, BadAuthSettingsNameTheKey) {
+  std::string err;
+  load_with("auth:\n  enabled: yes please\n", {}, {}, &err);
+  EXPECT_NE(err.find("auth.enabled: expected true or false"), std::string::npos) << err;
+  load_with("auth:\n  metric: true\n", {}, {}, &err);
+  EXPECT_NE(err.find("auth.metric: unknown key"), std::string::npos) << err;
+  load_with("", {"CORRAL_AUTH=maybe"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_AUTH: expected on or off"), std::string::npos) << err;
+  load_with("", {}, {"--auth=sometimes"}, &err);
+  EXPECT_NE(err.find("--auth: expected on or off"), std::string::npos) << err;
 }
