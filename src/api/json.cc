@@ -1,31 +1,47 @@
 #include "corral/api/json.h"
 
+#include <array>
 #include <charconv>
 
 namespace corral::api {
 
-void append_json_string(std::string& out, std::string_view s) {
+namespace {
+
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+void append_escape(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+  switch (c) {
+    case '"': out.append("\\\""); break;
+    case '\\': out.append("\\\\"); break;
+    case '\n': out.append("\\n"); break;
+    case '\r': out.append("\\r"); break;
+    case '\t': out.append("\\t"); break;
+    default: {
+      const char u[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+      out.append(u, sizeof u);
     }
   }
-  out.append(s.data() + run, s.size() - run);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  size_t i = 0;
+  while (true) {
+    size_t run = i;  // copy the bytes that need no escape in one go
+    while (i < s.size() && !kNeedsEscape[static_cast<unsigned char>(s[i])]) ++i;
+    out.append(s.data() + run, i - run);
+    if (i == s.size()) break;
+    append_escape(out, static_cast<unsigned char>(s[i++]));
+  }
   out.push_back('"');
 }
 

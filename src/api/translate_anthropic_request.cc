@@ -50,7 +50,7 @@ bool parse_tool_result(element block, const std::string& where, ChatRequest& req
       if (!s.empty()) msg.parts.push_back(Part{Part::Kind::text, std::string(s), {}});
     } else if (content.is_array()) {
       size_t i = 0;
-      for (element b : content.get_array().value_unsafe()) {
+      for (element b : as_array(content)) {
         std::string bw = at(where + ".content", i++);
         std::string_view type = string_at(b, "type");
         if (type == "text") {
@@ -110,7 +110,7 @@ bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
     if (!s.empty()) msg.parts.push_back(Part{Part::Kind::text, std::string(s), {}});
   } else if (content.is_array()) {
     size_t k = 0;
-    for (element b : content.get_array().value_unsafe()) {
+    for (element b : as_array(content)) {
       if (!parse_block(b, at(where + ".content", k++), msg, req, err)) return false;
     }
   } else {
@@ -129,7 +129,7 @@ bool parse_system(element v, ChatRequest& req, std::string& err) {
     if (!s.empty()) sys.parts.push_back(Part{Part::Kind::text, std::string(s), {}});
   } else if (v.is_array()) {
     size_t i = 0;
-    for (element b : v.get_array().value_unsafe()) {
+    for (element b : as_array(v)) {
       if (string_at(b, "type") != "text") return unsupported(at("system", i), err, "only text blocks");
       sys.parts.push_back(Part{Part::Kind::text, std::string(string_at(b, "text")), {}});
       ++i;
@@ -144,7 +144,7 @@ bool parse_system(element v, ChatRequest& req, std::string& err) {
 bool parse_tools(element v, ChatRequest& req, std::string& err) {
   if (!v.is_array()) return unsupported("tools", err, "not an array");
   size_t i = 0;
-  for (element t : v.get_array().value_unsafe()) {
+  for (element t : as_array(v)) {
     std::string tw = at("tools", i++);
     std::string_view type = string_at(t, "type");
     if (!type.empty() && type != "custom") return unsupported(tw + " of type " + std::string(type), err);
@@ -188,7 +188,7 @@ bool parse_field(std::string_view key, element v, ChatRequest& req, std::string&
   } else if (key == "messages") {
     if (!v.is_array()) return unsupported("messages", err, "not an array");
     size_t i = 0;
-    for (element m : v.get_array().value_unsafe()) {
+    for (element m : as_array(v)) {
       if (!parse_message(m, i++, req, err)) return false;
     }
   } else if (key == "max_tokens") {

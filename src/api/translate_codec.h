@@ -29,8 +29,9 @@ bool json_object_text(std::string_view text, std::string& minified);
 std::string not_expressible(std::string_view field, Dialect target, std::string_view why = {});
 // Minified JSON text of an element.
 std::string to_json(element e);
-// e as an object; the caller has checked e.is_object().
+// e as an object or array; the caller has checked which it is.
 inline object as_object(element e) { return e.get_object().value_unsafe(); }
+inline array as_array(element e) { return e.get_array().value_unsafe(); }
 inline size_t array_size(element e) {
   array a;
   return e.get(a) == SUCCESS ? a.size() : 0;

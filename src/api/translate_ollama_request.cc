@@ -68,7 +68,7 @@ bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
   for (auto [key, v] : as_object(m)) {
     std::string_view s;
     bool is_string = v.get(s) == SUCCESS;
-    if (key == "role") continue;
+    if (key == "role" || v.is_null()) continue;  // null: as if absent
     if (key == "content") {
       if (!is_string && !v.is_null()) return unsupported(where + ".content", err, "not a string");
       if (!s.empty()) msg.parts.push_back(text_part(s));
@@ -199,6 +199,7 @@ bool parse_ollama_options(element opts, ChatRequest& req, std::string& err) {
 bool parse_ollama_chat(element root, ChatRequest& req, std::string& err) {
   req.stream = true;  // Ollama's default
   for (auto [key, v] : as_object(root)) {
+    if (v.is_null()) continue;  // as if absent
     bool handled;
     if (!parse_common(key, v, req, err, handled)) return false;
     if (handled) continue;
@@ -224,6 +225,7 @@ bool parse_ollama_generate(element root, ChatRequest& req, std::string& err) {
   system.role = Role::system;
   Message user;
   for (auto [key, v] : as_object(root)) {
+    if (v.is_null()) continue;  // as if absent
     bool handled;
     if (!parse_common(key, v, req, err, handled)) return false;
     if (handled) continue;

@@ -151,8 +151,12 @@ class OllamaEncoder final : public Encoder {
   }
 
   void head(JsonWriter& w) {
-    w.begin_object().key("model").string(a_.model);
-    w.key("created_at").string(core::iso_time(a_.clock->wall_ns() / 1000000));
+    int64_t ms = a_.clock->wall_ns() / 1000000;
+    if (ms != created_ms_) {  // formatting the time costs more than the rest of a chunk
+      created_ms_ = ms;
+      created_at_ = core::iso_time(ms);
+    }
+    w.begin_object().key("model").string(a_.model).key("created_at").string(created_at_);
   }
 
   void message(JsonWriter& w, std::string_view text, std::string_view thinking, size_t first_call) {
@@ -219,6 +223,8 @@ class OllamaEncoder final : public Encoder {
 
   const Answer& a_;
   bool generate_;
+  int64_t created_ms_ = -1;
+  std::string created_at_;
   std::string text_, thinking_;  // not streamed: the whole answer
   std::vector<Call> calls_;
 };

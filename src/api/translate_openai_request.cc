@@ -96,15 +96,13 @@ bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
   Message msg;
   if (!parse_role(string_at(m, "role"), msg.role)) return unsupported(where + ".role", err, "unknown role");
   for (auto [key, v] : as_object(m)) {
-    if (key == "role") continue;
+    if (key == "role" || v.is_null()) continue;  // null: as if absent
     if (key == "content") {
       if (!parse_content(v, where + ".content", msg, err)) return false;
     } else if (key == "tool_calls") {
       if (!parse_tool_calls(v, where + ".tool_calls", msg, err)) return false;
     } else if (key == "tool_call_id") {
       msg.tool_call_id.assign(string_at(m, "tool_call_id"));
-    } else if (key == "refusal" && v.is_null()) {
-      continue;
     } else {
       return unsupported(where + "." + std::string(key), err);
     }
@@ -265,6 +263,7 @@ bool parse_field(std::string_view key, element v, ChatRequest& req, std::string&
 
 bool parse_openai_chat(element root, ChatRequest& req, std::string& err) {
   for (auto [key, v] : as_object(root)) {
+    if (v.is_null()) continue;  // as if absent
     if (!parse_field(key, v, req, err)) return false;
   }
   return true;

@@ -107,8 +107,12 @@ class OpenAiDecoder final : public Decoder {
   }
 
   bool tool_fragment(element c, EventSink& sink) {
-    int64_t index = static_cast<int64_t>(tools_.size());  // servers that omit index send one call per delta
-    if (c["index"].get(index) != SUCCESS && open_ >= 0) index = tools_[open_].index;
+    int64_t index;
+    if (c["index"].get(index) != SUCCESS) {  // servers that omit the index: a new id starts a new call
+      std::string_view id = string_at(c, "id");
+      bool same = open_ >= 0 && (id.empty() || id == tools_[open_].id);
+      index = same ? tools_[open_].index : -1 - static_cast<int64_t>(tools_.size());
+    }
     int slot = find(index);
     if (slot < 0) {
       close_open(sink);

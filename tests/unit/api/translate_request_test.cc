@@ -235,6 +235,14 @@ TEST(TranslateRequest, AnthropicToOpenAI) {
             R"("parameters":{"type":"object"}}}],"tool_choice":{"type":"function","function":{"name":"calc"}}})");
 }
 
+TEST(TranslateRequest, NullFieldsMeanAbsent) {
+  const std::string body = R"({"model":"m","messages":[{"role":"user","content":"hi","name":null}],"seed":null,
+    "tools":null,"tool_choice":null,"response_format":null,"stop":null,"stream_options":null,"logprobs":null})";
+  Json j(translate_ok(Call::openai_chat, Dialect::anthropic, body).body);
+  EXPECT_EQ(min(j["messages"]), R"([{"role":"user","content":[{"type":"text","text":"hi"}]}])");
+  EXPECT_EQ(j["tools"].error(), simdjson::NO_SUCH_FIELD);
+}
+
 TEST(TranslateRequest, ToolResultsFindTheirCallsByName) {
   const std::string body = R"({"messages":[{"role":"user","content":"both"},
     {"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{}}},

@@ -437,6 +437,24 @@ TEST(TranslateResponse, TruncatedOrBrokenStreamsFail) {
   EXPECT_EQ(nd.usage.completion_tokens, 10);
 }
 
+TEST(TranslateResponse, OpenAICompatibleServersThatOmitTheToolIndex) {
+  const std::string body =
+      R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","type":"function",)"
+      R"("function":{"name":"f","arguments":"{\"n\":1}"}}]},"finish_reason":null}]})" "\n\n"
+      R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","type":"function",)"
+      R"("function":{"name":"g","arguments":"{\"n\":"}}]},"finish_reason":null}]})" "\n\n"
+      R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"2}"}}]},)"
+      R"("finish_reason":"tool_calls"}]})" "\n\ndata: [DONE]\n\n";
+  Translated r = run(Call::ollama_chat, Dialect::openai, true, body);
+  ASSERT_FALSE(r.failed) << r.error;
+  std::vector<std::string> ls = lines(r.out);
+  ASSERT_EQ(ls.size(), 3u) << r.out;
+  EXPECT_EQ(min(Json(ls[0])["message"]["tool_calls"]),
+            R"([{"id":"a","function":{"index":0,"name":"f","arguments":{"n":1}}}])");
+  EXPECT_EQ(min(Json(ls[1])["message"]["tool_calls"]),
+            R"([{"id":"b","function":{"index":1,"name":"g","arguments":{"n":2}}}])");
+}
+
 TEST(TranslateResponse, ToolCallRoundTripOllamaClientOpenAIBackend) {
   Translated r = run(Call::ollama_chat, Dialect::openai, true, fixture("openai_tools.sse"));
   std::vector<std::string> ls = lines(r.out);
