@@ -11,21 +11,25 @@
 // presence/frequency penalties or think to anthropic, top_k to openai,
 // tool_choice required/named to ollama, sampling options the target lacks
 // (options.min_p, repeat_penalty, mirostat …), generate's suffix/template/
-// context/raw, n > 1, logprobs. Deliberate exceptions, each listed in one place
-// in translate_request.cc:
-//  - kOllamaRuntimeOptions: settings that describe the local Ollama server's
-//    resources — keep_alive, truncate, shift, options.num_ctx, num_batch,
+// context/raw, n > 1, logprobs, unknown fields. Deliberate exceptions:
+//  - kOllamaRuntimeOptions (translate_request.cc): settings that describe the
+//    local Ollama server's resources — keep_alive, truncate, shift, options.num_ctx, num_batch,
 //    num_gpu, main_gpu, num_thread, use_mmap, use_mlock, low_vram, f16_kv,
 //    numa, vocab_only, logits_all, draft_num_predict — are not sent to hosted
 //    backends (a hosted model has its own context and hardware).
 //  - Hints that do not change the answer: Anthropic cache_control (on blocks,
-//    system blocks and tools) and the end-user id (OpenAI `user`, Anthropic
-//    metadata.user_id) when the target has no such field (Ollama).
+//    system blocks and tools), OpenAI image_url.detail, and the end-user id
+//    (OpenAI `user`, Anthropic metadata.user_id) when the target has no such
+//    field (Ollama).
+//  - Anthropic has one system prompt: system messages anywhere in an Ollama or
+//    OpenAI conversation are joined into it (blank line between), in order.
 //  - An assistant turn's past reasoning (Ollama `thinking`, Anthropic thinking
 //    blocks) is not replayed to openai/anthropic backends: neither accepts
 //    foreign reasoning as input (Anthropic requires its own signatures).
 //  - A failed tool result (Anthropic is_error) reaches backends without that
 //    flag as content prefixed "Error: ".
+//  - Anthropic thinking {type: enabled, budget_tokens} becomes Ollama's
+//    think: true (Ollama has no budget); tool_choice none to Ollama offers no tools.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -101,8 +105,8 @@ class ResponseTranslator {
   virtual std::string_view error() const = 0;
 };
 
-// `client_model`: the name the client asked for; answers carry it. `include_usage`:
-// UpstreamRequest::include_usage of the same request.
+// `stream`: UpstreamRequest::stream. `client_model`: the name the client asked for;
+// answers carry it. `include_usage`: UpstreamRequest::include_usage of the same request.
 std::unique_ptr<ResponseTranslator> make_response_translator(Call client, Dialect backend, bool stream,
                                                              std::string_view client_model, Clock& clock,
                                                              bool include_usage = false);
