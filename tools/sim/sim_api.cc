@@ -124,7 +124,8 @@ Reply sim_stats(Ctx& ctx) {
   Json j;
   j.begin_object().num("connections_open", ctx.stats.connections_open.load());
   j.num("connections_total", ctx.stats.connections_total.load()).num("requests_total", ctx.stats.requests_total.load());
-  j.num("streams_aborted", ctx.stats.streams_aborted.load()).end_object();
+  j.num("streams_aborted", ctx.stats.streams_aborted.load()).num("faults_injected", ctx.stats.faults_injected.load());
+  j.end_object();
   return json_reply(200, j.take());
 }
 
