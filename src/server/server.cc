@@ -88,6 +88,10 @@ void reload(const ReloadSource& src, route::Control& control) {
 int run(const config::Config& cfg, const ReloadSource& src) {
   block_signals_for_threads();  // inherited by every thread started below
   raise_fd_limit();
+  // Past a file-size limit (RLIMIT_FSIZE, systemd's LimitFSIZE) a write fails with
+  // EFBIG, which the analytics spool and store count and retry, instead of the
+  // default SIGXFSZ ending the whole proxy.
+  signal(SIGXFSZ, SIG_IGN);
   std::string err;
   route::BackendTable table;
   route::SnapshotBox box;
