@@ -887,4 +887,78 @@ TEST_P(Faults, AConnectionClosedWithoutARequestIsNotARequest) {
   EXPECT_EQ(value_of(m, "corral_rejected_total{reason=\"timeout\"}"), 0);
 }
 
+namespace {
+
+// What a raw client reads from corral-sim directly: the bytes, and how the connection ended.
+struct Ending {
+  std::string bytes;
+  enum { eof, reset, open } how = open;
+};
+
+Ending read_ending(int fd, int quiet_ms) {
+  Ending e;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, quiet_ms) != 1) return e;  // nothing more for quiet_ms: still open
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      e.bytes.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    e.how = n == 0 ? Ending::eof : errno == ECONNRESET ? Ending::reset : Ending::open;
+    return e;
+  }
+}
+
+Ending sim_fault(int port, const std::string& fault, const std::string& at) {
+  int fd = connect_raw(port);
+  send_raw(fd, build_request("POST", "/api/generate", kStreamGen,
+                             {"X-Sim-Fault: " + fault, "X-Sim-Fault-At: " + at, "X-Sim-Tokens: 10"}));
+  Ending e = read_ending(fd, 500);
+  ::close(fd);
+  return e;
+}
+
+}  // namespace
+
+// The faults the tests above inject are what they claim to be (a reset is an
+// RST, not a FIN; mid-head really cuts the head), checked on corral-sim itself.
+TEST(FaultsSim, EachInjectedFaultIsWhatItSays) {
+  Sim sim;
+  Ending reset = sim_fault(sim.port, "reset", "2");
+  EXPECT_EQ(reset.how, Ending::reset);
+  EXPECT_NE(reset.bytes.find("token1"), std::string::npos);
+  Ending close = sim_fault(sim.port, "close", "2");
+  EXPECT_EQ(close.how, Ending::eof);
+  EXPECT_NE(close.bytes.find("token1"), std::string::npos);
+  EXPECT_EQ(close.bytes.find("token2"), std::string::npos);
+  EXPECT_EQ(close.bytes.find("0\r\n\r\n"), std::string::npos);
+  EXPECT_EQ(sim_fault(sim.port, "stall", "2").how, Ending::open);
+  EXPECT_NE(sim_fault(sim.port, "garbage", "2").bytes.find("token1 \",\"done\":false}\n\r\nzz-not-a-chunk-size\r\n"),
+            std::string::npos);
+  Ending head = sim_fault(sim.port, "close", "mid-head");
+  EXPECT_EQ(head.how, Ending::eof);
+  EXPECT_EQ(head.bytes.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head.bytes;
+  EXPECT_EQ(head.bytes.find("\r\n\r\n"), std::string::npos) << "the head is cut";
+  EXPECT_EQ(sim_fault(sim.port, "garbage", "mid-head").bytes, "HTTP/1.1 200 OK\r\nthis line is no header\r\n\r\n");
+  EXPECT_EQ(sim_fault(sim.port, "garbage", "0").bytes.rfind("SSH-2.0-", 0), 0u);
+  EXPECT_EQ(sim_fault(sim.port, "reset", "0").how, Ending::reset);
+  // Half-close: the sim stops sending (EOF) but keeps its side open until the client closes.
+  long open_before = sim.stat("connections_open");
+  int fd = connect_raw(sim.port);
+  send_raw(fd, build_request("POST", "/api/generate", kStreamGen, {"X-Sim-Fault: half-close", "X-Sim-Fault-At: 2"}));
+  Ending half = read_ending(fd, 2000);
+  EXPECT_EQ(half.how, Ending::eof);
+  EXPECT_NE(half.bytes.find("token1"), std::string::npos);
+  EXPECT_EQ(sim.stat("connections_open"), open_before + 1) << "the sim closed its side too";
+  ::close(fd);
+  EXPECT_TRUE(eventually([&] { return sim.stat("connections_open") == open_before; }));
+  Response bad = request(sim.port, "POST", "/api/generate", kStreamGen, {"X-Sim-Fault: explode"});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("invalid X-Sim-Fault header"), std::string::npos) << bad.body;
+  Response bad_at = request(sim.port, "POST", "/api/generate", kStreamGen, {"X-Sim-Fault: close", "X-Sim-Fault-At: soon"});
+  EXPECT_EQ(bad_at.status, 400);
+}
+
 INSTANTIATE_TEST_SUITE_P(Io, Faults, ::testing::Values("uring", "epoll"), [](const auto& info) { return info.param; });

@@ -71,7 +71,7 @@ class Conn {
   void close_now();
   void arm(int64_t at_ns);
   void update_interest();
-  bool knobs_apply() const { return req_.path != "/sim/stats"; }
+  bool knobs_apply() const { return req_.path != "/sim/stats" && req_.knob_error.empty(); }
 
   ConnEnv& env_;
   int fd_;
