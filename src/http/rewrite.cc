@@ -48,6 +48,7 @@ void build_upstream_request(const Head& h, const ForwardInfo& f, std::string& ou
       continue;
     }
     if (iequals(n, "x-request-id") || iequals(n, "x-forwarded-proto") || iequals(n, "x-forwarded-host")) continue;
+    if (f.drop_credentials && (iequals(n, "authorization") || iequals(n, "x-api-key"))) continue;
     add_header(out, n, h.value(i));
   }
   add_header(out, "Host", f.upstream_host);
@@ -57,7 +58,7 @@ void build_upstream_request(const Head& h, const ForwardInfo& f, std::string& ou
   out.append(f.client_ip).append("\r\n");
   add_header(out, "X-Forwarded-Proto", "http");
   add_header(out, "X-Request-Id", f.request_id);
-  out.append("\r\n");
+  out.append(f.extra_headers).append("\r\n");
 }
 
 void build_client_response(const Head& h, std::string_view request_id, bool close, std::string& out) {

@@ -18,8 +18,9 @@ constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302
                                                     408, 409, 413, 415, 422, 429, 431, 499, 500, 501, 502, 503, 504,
                                                     505};
 constexpr std::array<std::string_view, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-constexpr std::array<std::string_view, kRejectCount> kRejectNames = {"malformed", "header_too_large", "body_too_large",
-                                                                     "timeout", "queue_full", "queue_timeout", "auth"};
+constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
+    "malformed", "header_too_large", "body_too_large", "timeout", "queue_full", "queue_timeout",
+    "auth", "forbidden", "rate_limit"};
 constexpr std::array<std::string_view, kErrorKindCount> kErrorNames = {"connect", "closed_early", "timeout",
                                                                        "bad_response", "client_abort"};
 
@@ -28,6 +29,7 @@ uint64_t key(unsigned endpoint, unsigned code, unsigned category, unsigned model
   return 1ull | uint64_t(endpoint) << 1 | uint64_t(code) << 6 | uint64_t(category) << 12 | uint64_t(model) << 16 |
          uint64_t(backend) << 24;
 }
+static_assert(api::kEndpointCount <= 32, "endpoints fit the label key's 5 bits");
 unsigned k_endpoint(uint64_t k) { return (k >> 1) & 31; }
 unsigned k_code(uint64_t k) { return (k >> 6) & 63; }
 unsigned k_category(uint64_t k) { return (k >> 12) & 15; }

@@ -35,6 +35,11 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   body.clear();
   plain_body.text.clear();
   up_request.clear();
+  keys.reset();
+  key = nullptr;
+  admission = auth::Admission();
+  denied = false;
+  refusal = http::LocalResponse();
   route.begin();
   fanout.reset();
   sample.sample.clear(response_sample_bytes);
@@ -72,6 +77,8 @@ Exchange* ExchangePool::take(WorkerContext& ctx, upstream::ClientUser& user) {
 void ExchangePool::give(Exchange* e) {
   e->client.abort();
   e->fanout.reset();
+  e->admission = auth::Admission();  // the key's concurrency slot, if it still held one
+  e->keys.reset();
   if (free_.size() >= kFreeExchanges) {
     delete e;
     return;

@@ -48,9 +48,10 @@ void RouteAttempt::failed(uint8_t slot, int status, std::string why) {
   fail_why_ = std::move(why);
 }
 
-void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice) {
+void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority) {
   waiter_.session = &s;
   waiter_.first_choice = first_choice;
+  waiter_.priority = priority;
   waiter_.since_us = core::mono_us();
   ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
   metrics::bump(ctx.metrics->queue_in[first_choice]);

@@ -54,7 +54,7 @@ void Session::consume(const char* p, size_t n) {
       reject(ex_->req.error_status(), ex_->req.error_text());
       return;
     }
-    if (state_ == State::body) ex_->body.append(p, r.used);
+    if (state_ == State::body && !ex_->denied) ex_->body.append(p, r.used);
     p += r.used;
     n -= r.used;
     if (r.status == http::MessageParser::Status::head) {
@@ -91,22 +91,36 @@ void Session::on_request_head() {
     x.request_id.assign(buf);
   }
   count_started();
+  set_deadline(ctx_.cfg->timeouts.body_ms);
+  if (ctx_.keys && !authorize()) {
+    if (close_after_) {  // a body not worth reading: answer now and close
+      client_->pause();
+      client_paused_ = true;
+      pending_in_.clear();
+      respond_local(x.refusal, true);
+    }
+    return;
+  }
   if (x.req.chunked()) x.req.set_sink(&x.plain_body);  // the plan reads what was sent, not its framing
   std::string_view expect = h.get("expect");
   if (!expect.empty() && http::has_token(expect, "100-continue") && (x.req.content_length() > 0 || x.req.chunked())) {
     interim_sending_ = true;
     client_->send(k100Continue, sizeof k100Continue - 1);
   }
-  set_deadline(ctx_.cfg->timeouts.body_ms);
 }
 
 void Session::on_request_done() {
   if (!ex_->keep_alive || ctx_.draining) close_after_ = true;
+  if (ex_->denied) {
+    respond_local(ex_->refusal, false);
+    return;
+  }
   if (api::is_local(ex_->endpoint)) {
     answer_local();
     return;
   }
   plan();
+  if (!model_allowed()) return;
   route_request();
 }
 

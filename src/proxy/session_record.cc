@@ -1,5 +1,7 @@
 // What a finished request tells the metrics shard, the analytics ring and the
 // access log.
+#include <algorithm>
+
 #include "corral/analytics/service.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
@@ -17,11 +19,15 @@ void Session::count_finished() {
   if (!x.counted) return;
   x.counted = false;
   api::StreamStats st;
-  if ((metrics::kEnabled || ctx_.records) && x.backend != metrics::kBackendNone && x.status == 200) {
+  if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone && x.status == 200) {
     st = api::extract_final_stats(x.sample.sample.tail());
   }
   record_metrics(st);
   if (ctx_.records && !api::is_local(x.endpoint)) record_analytics(st);
+  if (x.admission) {  // tpm counts what the request cost; its concurrency slot comes back
+    int64_t tokens = std::max<int64_t>(st.prompt_tokens, 0) + std::max<int64_t>(st.completion_tokens, 0);
+    x.admission.finish(static_cast<uint64_t>(tokens), core::mono_us());
+  }
   metrics::bump(ctx_.metrics->requests_finished);
 }
 
@@ -83,6 +89,7 @@ void Session::record_analytics(const api::StreamStats& st) {
   rec->set(analytics::kRequestId, x.request_id);
   rec->set(analytics::kClientIp, client_ip_);
   rec->set(analytics::kUserAgent, h.get("user-agent"));
+  if (x.key) rec->set(analytics::kKeyName, x.key->key.name);
   rec->set(analytics::kMethod, h.method());
   rec->set(analytics::kPath, h.path());
   rec->set(analytics::kModel, x.facts.model);
@@ -107,6 +114,7 @@ void Session::log_access() {
   if (!x.facts.model.empty()) f.append(" model=").append(log::quote(x.facts.model));
   f.append(" bytes_out=").append(std::to_string(x.bytes_out)).append(" client=").append(client_ip_);
   f.append(" request_id=").append(x.request_id);
+  if (x.key) f.append(" key=").append(log::quote(x.key->key.name));
   if (x.backend != metrics::kBackendNone) f.append(" backend=").append(ctx_.backend(x.backend).url);
   log::write(log::Level::info, "access", f);
 }

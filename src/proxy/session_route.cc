@@ -12,6 +12,10 @@
 #include "corral/proxy/session.h"
 
 namespace corral::proxy {
+namespace {
+constexpr std::string_view kQueueFull =
+    "server busy: every backend for this request is at max_concurrent and the queue is full";
+}  // namespace
 
 // What routing, metrics and affinity need from the body; the bytes stay as they are.
 void Session::plan() {
@@ -131,15 +135,25 @@ bool Session::fail_over_on_status(int status) {
 
 void Session::enqueue(uint8_t first_choice) {
   const route::RoutingSnapshot& s = ctx_.snapshot();
+  uint8_t priority = ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1;
   if (ctx_.waiting.size() >= s.routing.queue_size) {
-    ctx_.metrics->reject(metrics::kRejectQueueFull);
-    respond_local(busy_response("server busy: every backend for this request is at max_concurrent and the queue is full"),
-                  false);
-    return;
+    Waiter* victim = ctx_.waiting.shed_for(priority);
+    if (!victim) {
+      ctx_.metrics->reject(metrics::kRejectQueueFull);
+      respond_local(busy_response(kQueueFull), false);
+      return;
+    }
+    victim->session->shed();
   }
   state_ = State::queued;
-  ex_->route.enqueue(ctx_, *this, first_choice);
+  ex_->route.enqueue(ctx_, *this, first_choice, priority);
   set_deadline(s.routing.queue_timeout_ms);
+}
+
+void Session::shed() {
+  leave_queue();
+  ctx_.metrics->reject(metrics::kRejectQueueFull);
+  respond_local(busy_response(kQueueFull), false);
 }
 
 void Session::leave_queue() {
@@ -159,6 +173,7 @@ void Session::build_request(uint8_t slot, std::string& out) {
   fi.upstream_host = ctx_.backend(slot).host_header;
   fi.client_ip = client_ip_;
   fi.request_id = ex_->request_id;
+  fi.drop_credentials = ctx_.keys != nullptr;  // corral's token is never forwarded
   http::build_upstream_request(h, fi, out);
 }
 

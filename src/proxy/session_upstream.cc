@@ -21,7 +21,7 @@ void Session::start_upstream(uint8_t slot) {
   x.up_request.clear();
   build_request(slot, x.up_request);
   upstream_paused_ = false;
-  http::BodySink* sink = metrics::kEnabled || ctx_.records ? &x.sample : nullptr;
+  http::BodySink* sink = metrics::kEnabled || ctx_.records || x.admission ? &x.sample : nullptr;
   int err = 0;
   if (!x.client.start(ctx_.target(slot), {x.up_request, x.body, x.head_only}, sink, err)) {
     ctx_.metrics->error(metrics::kErrConnect);

@@ -7,13 +7,14 @@
 #include <functional>
 #include <utility>
 
+#include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/route/discovery.h"
 
 namespace corral::route {
 namespace {
 
-constexpr int kTickMs = 250;  // round timing and probe timeouts; events and wake() need no tick
+constexpr int kTickMs = 250;  // round timing, probe timeouts, keys.db checks; events and wake() need no tick
 constexpr uint32_t kControlBuffers = 64;  // probe answers are small; touched lazily
 constexpr uint32_t kControlBufferSize = 16384;
 
@@ -182,6 +183,7 @@ void Control::tick() {
     if (pool_->live() == 0) loop_->stop();
     return;
   }
+  if (keys_) keys_->poll(core::mono_us());
   uint64_t now = loop_->now_ms();
   if (round_active_) {
     for (auto& p : probes_) p->tick(now);

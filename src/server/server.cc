@@ -14,6 +14,7 @@
 #include "corral/metrics/registry.h"
 #include "corral/proxy/context.h"
 #include "corral/route/control.h"
+#include "corral/server/keys.h"
 #include "corral/server/worker.h"
 
 namespace corral::server {
@@ -104,6 +105,14 @@ int run(const config::Config& cfg, const ReloadSource& src) {
     log::write(log::Level::error, "config_error", "key=listen error=" + log::quote(err));
     return 2;
   }
+  Keys keys;
+  if (!start_keys(cfg, listen_addr.ip(), keys, err)) {
+    log::write(log::Level::error, "keys_unavailable", "error=" + log::quote(err) +
+                                                          " hint=\"corral keys list --data-dir DIR checks the store\"");
+    stop_keys(keys);
+    return 2;
+  }
+  control.watch_keys(keys.watcher.get());
   control.start();
   if (!control.wait_first_round(cfg.startup_wait_ms)) {
     log::write(log::Level::warn, "discovery_slow", "waited_ms=" + std::to_string(cfg.startup_wait_ms) +
@@ -113,6 +122,8 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   fleet.table = &table;
   fleet.box = &box;
   fleet.control = &control;
+  fleet.keys = cfg.auth.enabled ? &keys.box : nullptr;
+  fleet.key_admin = keys.admin.get();
 
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
@@ -161,6 +172,7 @@ int run(const config::Config& cfg, const ReloadSource& src) {
     log::write(log::Level::info, "analytics_flushed", "records_written=" + std::to_string(analytics->written()));
   }
   control.stop();
+  stop_keys(keys);
   log::write(log::Level::info, "stopped");
   return 0;
 }

@@ -31,6 +31,8 @@ Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metr
   }
   ctx_.cfg = &cfg;
   ctx_.fleet = &fleet;
+  ctx_.keys = fleet.keys;
+  ctx_.key_admin = fleet.key_admin;
   ctx_.registry = &registry;
   ctx_.metrics = &registry.shard(id);
   ctx_.worker_id = id;

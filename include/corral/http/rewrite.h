@@ -17,6 +17,8 @@ struct ForwardInfo {
   std::string_view upstream_host;      // Host header for the backend
   std::string_view client_ip;
   std::string_view request_id;
+  bool drop_credentials = false;  // Authorization and x-api-key stay behind
+  std::string_view extra_headers;  // whole "Name: value\r\n" lines added (a provider's key)
 };
 
 // "METHOD url HTTP/1.1" + filtered headers + X-Forwarded-* + X-Request-Id.

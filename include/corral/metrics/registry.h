@@ -86,7 +86,10 @@ class Histogram {
   LabeledCounters<kMaxBuckets + 2> t_;
 };
 
-enum RejectReason : uint8_t { kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout, kRejectAuth, kRejectCount };
+enum RejectReason : uint8_t {
+  kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout,
+  kRejectAuth, kRejectForbidden, kRejectRateLimit, kRejectCount
+};
 enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadResponse, kErrClientAbort, kErrorKindCount };
 
 // What one finished request contributes.

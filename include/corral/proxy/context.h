@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "corral/auth/table.h"
 #include "corral/config/config.h"
 #include "corral/core/loop.h"
 #include "corral/http/parser.h"
@@ -27,6 +28,10 @@ class Service;
 class RecordRing;
 }  // namespace corral::analytics
 
+namespace corral::admin {
+class KeyAdmin;
+}
+
 namespace corral::proxy {
 
 class Session;
@@ -37,6 +42,8 @@ struct Fleet {
   route::BackendTable* table = nullptr;
   route::SnapshotBox* box = nullptr;
   route::Control* control = nullptr;
+  const auth::KeyTableBox* keys = nullptr;  // null: auth off
+  admin::KeyAdmin* key_admin = nullptr;     // null: auth off
   std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere
 };
 
@@ -75,6 +82,9 @@ struct WorkerContext {
   size_t session_count = 0;
   AdmissionQueue waiting;       // requests waiting for a backend place
   ExchangePool exchanges;
+  const auth::KeyTableBox* keys = nullptr;   // fleet->keys
+  admin::KeyAdmin* key_admin = nullptr;      // fleet->key_admin
+  std::shared_ptr<const auth::KeyTable> key_table;  // this worker's copy, refreshed when the version moves
 
   // The current routing snapshot; reloaded only when the control thread published a new one.
   const route::RoutingSnapshot& snapshot() {

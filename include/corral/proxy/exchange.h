@@ -9,7 +9,9 @@
 #include "corral/api/endpoint.h"
 #include "corral/api/final_stats.h"
 #include "corral/api/prompt.h"
+#include "corral/auth/gate.h"
 #include "corral/http/parser.h"
+#include "corral/http/response.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/output.h"
 #include "corral/proxy/route_attempt.h"
@@ -66,6 +68,13 @@ struct Exchange {
   std::string body;        // raw request body bytes, forwarded verbatim
   BodyCopy plain_body;     // the same, de-chunked, when it came chunked
   std::string up_request;  // rewritten head for the backend
+
+  // Who is asking (auth on): the key, its table (kept alive for the request) and its concurrency slot.
+  std::shared_ptr<const auth::KeyTable> keys;
+  const auth::KeyEntry* key = nullptr;
+  auth::Admission admission;
+  bool denied = false;           // refused on its head: the body is read and dropped, then `refusal` sent
+  http::LocalResponse refusal;
 
   // The answer.
   ClientOutput out;

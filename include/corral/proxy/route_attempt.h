@@ -39,7 +39,7 @@ class RouteAttempt {
   int fail_status() const { return fail_status_; }
   const std::string& fail_why() const { return fail_why_; }
 
-  void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice);
+  void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority);
   void leave_queue(WorkerContext& ctx);
   bool queued() const { return waiter_.queued; }
 

@@ -8,6 +8,7 @@
 // when the request's first byte arrives and given back when it ends.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,6 +55,12 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void set_deadline(uint32_t ms);
   void on_deadline();
 
+  // Authorize (session_auth.cc).
+  auth::Access access_needed() const;
+  bool authorize();
+  void refuse(int status, std::string_view why, std::string_view extra_headers = {});
+  bool model_allowed();
+
   // Plan and route (session_route.cc).
   void plan();
   RouteQuestion question() const;
@@ -64,6 +71,7 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void attempt_failed(int status, std::string why, bool circuit);
   bool fail_over_on_status(int status);
   void enqueue(uint8_t first_choice);
+  void shed();  // pushed out of a full queue by a more important request
   void leave_queue();
   void start_fanout();
   void fanout_done() override;
@@ -89,6 +97,9 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   // /analytics and the other local endpoints (session_local.cc).
   void answer_local();
   void answer_analytics();
+  void answer_admin();
+  void answer_test();
+  void hand_off(std::string_view who, const std::function<bool(int fd)>& submit);
 
   WorkerContext& ctx_;
   std::unique_ptr<transport::Transport> client_;

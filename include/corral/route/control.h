@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "corral/auth/watcher.h"
 #include "corral/config/config.h"
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
@@ -37,6 +38,8 @@ class Control {
   // Waits until the first round has been published (true) or ms passed.
   bool wait_first_round(uint32_t ms);
   void refresh_soon();  // any thread: rediscover every member now (after a pull or delete)
+  // Before start(): keys.db is checked for changes at every tick (auth on).
+  void watch_keys(auth::KeyWatcher* w) { keys_ = w; }
   void stop();
 
  private:
@@ -63,6 +66,7 @@ class Control {
 
   BackendTable& table_;
   SnapshotBox& box_;
+  auth::KeyWatcher* keys_ = nullptr;
   config::Config cfg_;
   std::vector<Member> members_;
   uint64_t version_ = 0;
