@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "corral/core/log.h"
+#include "corral/core/notify.h"
 #include "corral/route/discovery.h"
 
 namespace corral::route {
@@ -202,13 +203,15 @@ void Control::run() {
     }
     round(discover);
     publish();
+    core::notify_watchdog();
     lock.lock();
     if (!first_done_) {
       first_done_ = true;
       cv_.notify_all();
     }
     if (stopping_) return;
-    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.health.interval_ms), [this] { return stopping_ || refresh_; });
+    auto wait = std::chrono::milliseconds(core::watchdog_bounded_ms(cfg_.health.interval_ms));  // WatchdogSec=
+    cv_.wait_for(lock, wait, [this] { return stopping_ || refresh_; });
     if (stopping_) return;
   }
 }
