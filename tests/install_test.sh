@@ -32,6 +32,22 @@ example=$(find "$tmp/root" -path '*/doc/corral/corral.example.yaml')
 [[ -n $example ]] && cmp -s "$example" "$(dirname "$0")/../packaging/corral.example.yaml" || fail "example config not in doc dir"
 ok "example config in ${example#"$tmp/root"}"
 
+# The installed binary's import-config: seed 003's file in, a config --check-config accepts out.
+cat >"$tmp/ollama_proxy.yml" <<'YAML'
+production:
+  proxy_port: 11434
+  servers:
+    gpu: {host: "localhost", port: 11436, priority: 1, max_memory_gb: 24, enabled: true}
+  model_config:
+    explicit_assignments: {"llama3:70b": "gpu"}
+  unknown_section: 1
+YAML
+"$tmp/root$bin" import-config "$tmp/ollama_proxy.yml" --env production >"$tmp/imported.yaml" 2>"$tmp/import.err" ||
+  { cat "$tmp/import.err"; fail "corral import-config"; }
+grep -q '^# not mapped: production.unknown_section = 1$' "$tmp/imported.yaml" || fail "no not-mapped comment"
+"$tmp/root$bin" --check-config "$tmp/imported.yaml" >/dev/null || { cat "$tmp/imported.yaml"; fail "imported config invalid"; }
+ok "corral import-config turns a seed-003 file into a config that passes --check-config"
+
 echo "workers: 3" >>"$tmp/root$config"
 meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet >"$tmp/install2.log" 2>&1 ||
   { cat "$tmp/install2.log"; fail "second meson install"; }

@@ -90,6 +90,7 @@ const char* usage() {
          "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
          "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR]\n"
          "              [--check-config FILE] [--version] [--help]\n"
+         "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
          "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT,\n"
          "             ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
