@@ -103,8 +103,9 @@ uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
 ok "corral's process runs as uid $uid (non-root)"
 
 [[ -d $root/tests/clients/node_modules ]] || (cd "$root/tests/clients" && npm ci --no-audit --no-fund --loglevel=error)
-node --test-reporter=tap "$root/tests/clients/clients.mjs" --proxy "http://127.0.0.1:$cp" --direct "http://127.0.0.1:$bp" \
-  --model llama3.2 --embed-model nomic-embed-text >"$tmp/clients.tap" 2>&1 || { cat "$tmp/clients.tap"; fail "clients"; }
+node --test-reporter=tap "$root/tests/clients/clients.mjs" --proxy "http://127.0.0.1:$cp" \
+  --direct "http://127.0.0.1:$bp" --model llama3.2 --embed-model nomic-embed-text >"$tmp/clients.tap" 2>&1 ||
+  { cat "$tmp/clients.tap"; fail "clients"; }
 clients=$(sed -n 's/^# pass //p' "$tmp/clients.tap")
 ok "official ollama and openai npm clients through the container: $clients passed"
 
@@ -138,7 +139,8 @@ run "corral-seed-$$" --read-only -v "$tmp/corral.yaml:/etc/corral/corral.yaml:ro
 up "$cp2" /health || fail "PROXY_PORT=$cp2 over a mounted config: corral does not answer there"
 tags=$(curl -s "http://127.0.0.1:$cp2/api/tags")
 [[ $tags == *'"llama3.2'* ]] || fail "/api/tags through OLLAMA_HOST/OLLAMA_BACKEND_PORT: $tags"
-podman healthcheck run "corral-seed-$$" >"$tmp/hc2.log" 2>&1 || { cat "$tmp/hc2.log"; fail "HEALTHCHECK with PROXY_PORT"; }
+podman healthcheck run "corral-seed-$$" >"$tmp/hc2.log" 2>&1 ||
+  { cat "$tmp/hc2.log"; fail "HEALTHCHECK with PROXY_PORT"; }
 ok "mounted config + PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT; HEALTHCHECK follows PROXY_PORT"
 
 podman stop -t 20 "corral-$$" >/dev/null 2>&1

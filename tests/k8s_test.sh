@@ -32,7 +32,9 @@ kubectl apply --dry-run=client --validate=false --server="http://127.0.0.1:$port
   "${args[@]}" >"$tmp/apply.log" 2>&1 || { cat "$tmp/apply.log"; fail "kubectl apply --dry-run=client"; }
 created=$(grep -c ' created (dry run)$' "$tmp/apply.log" || true)
 [[ $created == "$objects" ]] || { cat "$tmp/apply.log"; fail "kubectl planned $created of $objects objects"; }
-ok "kubectl $(kubectl version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])') apply --dry-run=client: ${#manifests[@]} files, $objects objects"
+version=$(kubectl version --client -o json 2>/dev/null |
+          python3 -c 'import json, sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')
+ok "kubectl $version apply --dry-run=client: ${#manifests[@]} files, $objects objects"
 
 python3 "$root/tests/k8s/fields.py" "$k8s" "$root/packaging/container/Containerfile" "$corral" >"$tmp/fields.log" ||
   { cat "$tmp/fields.log"; fail "field check"; }

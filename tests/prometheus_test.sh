@@ -52,8 +52,10 @@ def queries(pkg):
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     exprs += [re.sub(r"^label_values\((\w+),.*\)$", r"\1", v["query"]) for v in dash["templating"]["list"]
               if v.get("type") == "query"]
-    exprs += [r["expr"] for g in yaml.safe_load(open(pkg + "/prometheus/corral-rules.yml"))["groups"] for r in g["rules"]]
-    exprs += [tr["metadata"]["query"] for tr in yaml.safe_load(open(pkg + "/k8s/keda-scaledobject.yaml"))["spec"]["triggers"]]
+    groups = yaml.safe_load(open(pkg + "/prometheus/corral-rules.yml"))["groups"]
+    exprs += [r["expr"] for g in groups for r in g["rules"]]
+    keda = yaml.safe_load(open(pkg + "/k8s/keda-scaledobject.yaml"))
+    exprs += [tr["metadata"]["query"] for tr in keda["spec"]["triggers"]]
     for rule in yaml.safe_load(open(pkg + "/k8s/prometheus-adapter-values.yaml"))["rules"]["external"]:
         exprs += [rule["seriesQuery"], rule["metricsQuery"].replace("<<.LabelMatchers>>", 'namespace="llm"'),
                   rule["name"]["as"]]

@@ -130,7 +130,8 @@ TYPES = {
     "SMEndpoint": {"port": "string", "targetPort": "intorstring", "path": "string", "scheme": "string",
                    "interval": "duration", "scrapeTimeout": "duration", "honorLabels": "bool"},
     # keda.sh/v1alpha1 ScaledObject (KEDA CRD)
-    "ScaledObject": {"apiVersion": "string!", "kind": "string!", "metadata": "ObjectMeta!", "spec": "ScaledObjectSpec!"},
+    "ScaledObject": {"apiVersion": "string!", "kind": "string!", "metadata": "ObjectMeta!",
+                     "spec": "ScaledObjectSpec!"},
     "ScaledObjectSpec": {"scaleTargetRef": "ScaleTarget!", "minReplicaCount": "int", "maxReplicaCount": "int",
                          "pollingInterval": "int", "cooldownPeriod": "int", "idleReplicaCount": "int",
                          "advanced": "ScaledObjectAdvanced", "triggers": ["list", "ScaleTrigger"],
@@ -312,7 +313,7 @@ def check_deployment(docs, containerfile, corral_bin):
         handlers = [h for h in ("httpGet", "tcpSocket", "exec") if h in p]
         if len(handlers) != 1:
             err("Deployment", "%s needs exactly one handler, has %s" % (probe, handlers))
-        elif handlers[0] != "exec" and p[handlers[0]]["port"] not in ports and p[handlers[0]]["port"] not in ports.values():
+        elif handlers[0] != "exec" and p[handlers[0]]["port"] not in list(ports) + list(ports.values()):
             err("Deployment", "%s port %r is not a container port" % (probe, p[handlers[0]]["port"]))
     if c["readinessProbe"].get("httpGet", {}).get("path") != "/health":
         err("Deployment", "readinessProbe must be GET /health")
