@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -88,7 +89,7 @@ bool as_number(const YAML::Node& n, double& out) {
 
 bool as_whole(const YAML::Node& n, long lo, long hi, long& out) {
   double v;
-  if (!as_number(n, v) || v != static_cast<long>(v) || v < lo || v > hi) return false;
+  if (!as_number(n, v) || !(v >= lo && v <= hi) || v != std::floor(v)) return false;
   out = static_cast<long>(v);
   return true;
 }
