@@ -4,6 +4,7 @@
 
 #include "corral/auth/cli.h"
 #include "corral/config/config.h"
+#include "corral/config/import_seed003.h"
 #include "corral/core/log.h"
 #include "corral/server/server.h"
 
@@ -12,6 +13,9 @@ extern char** environ;
 int main(int argc, char** argv) {
   using namespace corral;
   if (argc > 1 && std::string_view(argv[1]) == "keys") return auth::keys_main(argc - 1, argv + 1, environ);
+  if (argc > 1 && std::string_view(argv[1]) == "import-config") {
+    return config::import_config_command(argc - 1, argv + 1);
+  }
   config::Flags flags;
   std::string err;
   if (!config::parse_flags(argc, argv, flags, err)) {

@@ -93,6 +93,7 @@ const char* usage() {
          "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR] [--auth[=on|off]]\n"
          "              [--check-config FILE] [--version] [--help]\n"
          "       corral keys create|list|set|revoke|rotate … (API keys; corral keys --help)\n"
+         "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
          "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), PROXY_PORT, OLLAMA_HOST,\n"
          "             OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR,\n"

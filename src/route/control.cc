@@ -9,6 +9,7 @@
 
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
+#include "corral/core/notify.h"
 #include "corral/route/discovery.h"
 
 namespace corral::route {
@@ -246,7 +247,9 @@ void Control::end_round() {
   }
   probes_.clear();
   publish();
-  next_round_ms_ = loop_->now_ms() + cfg_.health.interval_ms;
+  core::notify_watchdog();
+  // Under a systemd watchdog a round comes at least every WatchdogSec/2, whatever health.interval says.
+  next_round_ms_ = loop_->now_ms() + core::watchdog_bounded_ms(cfg_.health.interval_ms);
   std::lock_guard<std::mutex> lock(mu_);
   if (!first_done_) {
     first_done_ = true;

@@ -11,6 +11,7 @@
 
 #include "corral/analytics/service.h"
 #include "corral/core/log.h"
+#include "corral/core/notify.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/context.h"
 #include "corral/route/control.h"
@@ -67,6 +68,10 @@ void raise_fd_limit() {
 // SIGHUP: the file is read again; a valid config re-routes new requests (in-flight
 // ones finish where they are), an invalid one is logged and the old one stays.
 void reload(const ReloadSource& src, route::Control& control) {
+  core::notify_reloading();
+  struct ReadyAgain {  // the running config serves on, whatever the outcome
+    ~ReadyAgain() { core::notify_ready(); }
+  } ready_again;
   if (!src.flags || !src.flags->config_file) {
     log::write(log::Level::info, "reload", "result=skipped reason=\"no config file\"");
     return;
@@ -163,7 +168,9 @@ int run(const config::Config& cfg, const ReloadSource& src) {
                  (workers[0]->io_backend() == core::IoBackend::uring ? "io_uring" : "epoll") +
                  " io_reason=" + log::quote(workers[0]->io_why()) + " backends=" + backend_list +
                  " analytics=" + log::quote(analytics ? cfg.analytics.backend + ":" + cfg.analytics.path : "none"));
+  core::notify_ready("serving on " + cfg.listen + ", " + std::to_string(cfg.backends.size()) + " backends");
   int sig = wait_for_stop_signal([&] { reload(src, control); });
+  core::notify_stopping();
   log::write(log::Level::info, "draining",
              std::string("signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " grace_ms=" + std::to_string(cfg.timeouts.drain_ms));
   stop_workers(workers, cfg.timeouts.drain_ms);
