@@ -208,12 +208,14 @@ def metrics(r, direct, conns):
         m["origin_conns_c" + c] = s.get("origin_conns")
     m["cpu_us_per_req_c64"] = r.get("cpu_us_per_req_c64")
     m["rss_idle_mib"], m["rss_conns_mib"] = r.get("rss_idle_mib"), r.get("rss_conns_mib")
+    m["rss_before_hold_mib"] = r.get("rss_before_hold_mib")
+    if m["rss_conns_mib"] is not None and m["rss_before_hold_mib"] is not None and conns:
+        # what the connections add: against the RSS right before they were opened (after the loads)
+        m["kib_per_idle_conn"] = round((m["rss_conns_mib"] - m["rss_before_hold_mib"]) * 1024 / conns, 3)
     if m["rss_conns_mib"] is not None and m["rss_idle_mib"] is not None and conns:
-        # as since the first bench/compare: against the RSS right after start
-        m["kib_per_idle_conn"] = round((m["rss_conns_mib"] - m["rss_idle_mib"]) * 1024 / conns, 3)
-    if m["rss_conns_mib"] is not None and r.get("rss_before_hold_mib") is not None and conns:
-        # against the RSS right before the connections were opened (after the loads)
-        m["kib_per_idle_conn_held"] = round((m["rss_conns_mib"] - r["rss_before_hold_mib"]) * 1024 / conns, 3)
+        # as bench/compare reported it first: against the RSS right after start, so what the
+        # loads before left allocated counts too
+        m["kib_per_idle_conn_vs_start"] = round((m["rss_conns_mib"] - m["rss_idle_mib"]) * 1024 / conns, 3)
     idle = r.get("idle_rss_mib", {})
     for n, v in idle.items():
         m["rss_idle%s_mib" % n] = v
@@ -325,6 +327,8 @@ class View:
         """' [min–max]' of a spread over more than one round ('(n of N)' when rounds are missing)."""
         if s is None or self.rounds == 1:
             return ""
+        if s["n"] == 1:
+            return " (1 of %d rounds)" % self.rounds
         out = " [%s–%s]" % (self.fmt_x(s["min"], False), self.fmt_x(s["max"], False))
         return out + (" (%d of %d rounds)" % (s["n"], self.rounds) if s["n"] < self.rounds else "")
 
@@ -373,25 +377,28 @@ def main_section(meta, rounds, view, targets):
         meta.get("kernel", "?"), meta.get("cpus", "?"), meta.get("cpu_others_pct", "?"),
         " (by round: %s)" % busy if n > 1 and busy else "", meta.get("versions", "")))
     lines.append("")
-    header = ["target", "rps c=1", "p50/p99 µs c=1", "rps c=64", "p50/p99 µs c=64", "RSS idle MiB",
-              "RSS %s idle MiB" % "{:,}".format(conns), "KiB/idle conn", "CPU µs/req c=64", "origin conns/10k req",
-              "reuse %", "errors"]
+    header = ["target", "rps c=1", "p50/p99 µs c=1", "rps c=64", "p50/p99 µs c=64", "RSS start MiB",
+              "RSS before conns MiB", "RSS %s idle MiB" % "{:,}".format(conns), "KiB/idle conn",
+              "KiB/idle conn vs start", "CPU µs/req c=64", "origin conns/10k req", "reuse %", "errors"]
     rows = []
     for t in targets:
         rows.append([t, view.num(t, "rps_c1"), view.lat(t, "c1"), view.num(t, "rps_c64"), view.lat(t, "c64"),
-                     view.num(t, "rss_idle_mib", "{:.1f}"), view.num(t, "rss_conns_mib", "{:.1f}"),
-                     view.num(t, "kib_per_idle_conn", "{:.2f}"), view.num(t, "cpu_us_per_req_c64", "{:.1f}"),
+                     view.num(t, "rss_idle_mib", "{:.1f}"), view.num(t, "rss_before_hold_mib", "{:.1f}"),
+                     view.num(t, "rss_conns_mib", "{:.1f}"), view.num(t, "kib_per_idle_conn", "{:.2f}"),
+                     view.num(t, "kib_per_idle_conn_vs_start", "{:.2f}"), view.num(t, "cpu_us_per_req_c64", "{:.1f}"),
                      view.num(t, "conns_per_10k_req", "{:.1f}"), view.num(t, "reuse_pct", "{:.2f}"),
                      sum(rr["metrics"].get(t, {}).get("errors", 0) for rr in rounds)])
     lines += table(header, rows)
     lines.append("")
     lines.append("RSS sums every process of the target (nginx: master + workers); direct is the origin itself. "
-                 "KiB/idle conn = (RSS with %s idle - RSS idle right after start) / %s. CPU is the target's own "
-                 "(direct: the origin's). Origin conns: connections the origin accepted (stub_status) while %s small "
-                 "requests went through the target at c=64 after a 1,000-request warm-up, per 10,000 requests it "
-                 "served; reuse = 1 - conns / requests (direct: the client's own connections). Errors: summed over "
-                 "the rounds." % ("{:,}".format(conns), "{:,}".format(conns),
-                                  "{:,}".format(int(meta.get("reuse_requests", 0)))))
+                 "RSS start: right after start; before conns: after the loads, right before %s idle keep-alive "
+                 "connections (one request each) are opened. KiB/idle conn = (RSS with them - RSS before) / %s: what "
+                 "an idle connection holds; vs start = (RSS with them - RSS start) / %s, which also counts what the "
+                 "loads left allocated. CPU is the target's own (direct: the origin's). Origin conns: connections the "
+                 "origin accepted (stub_status) while %s small requests went through the target at c=64 after a "
+                 "1,000-request warm-up, per 10,000 requests it served; reuse = 1 - conns / requests (direct: the "
+                 "client's own connections). Errors: summed over the rounds."
+                 % tuple(["{:,}".format(conns)] * 3 + ["{:,}".format(int(meta.get("reuse_requests", 0)))]))
     return lines
 
 
@@ -400,22 +407,27 @@ def ratio_section(view, pairs, targets):
     for a, b, what in pairs:
         key = "%s/%s" % (a, b)
         label = "%s / %s" % (a, b)
-        text.append("%-26s rps c=1 %s  rps c=64 %s  p99 c=1 %s  p99 c=64 %s%s" % (
+        text.append("%-30s rps c=1 %s  rps c=64 %s  p99 c=1 %s  p99 c=64 %s%s" % (
             label, view.x(key, "rps_c1"), view.x(key, "rps_c64"), view.x(key, "p99_us_c1"),
             view.x(key, "p99_us_c64"), "  (%s)" % what if what else ""))
-        text.append("%-26s added p99 c=1 %s  CPU/req c=64 %s  RSS with conns %s  idle conn %s" % (
-            "", view.a_over_b(a, b, "added_p99_us_c1", "%+.0f", "µs"), view.x(key, "cpu_us_per_req_c64"),
-            view.x(key, "rss_conns_mib"), view.a_over_b(a, b, "kib_per_idle_conn", "%.2f", "KiB")))
+        text.append("%-30s CPU/req c=64 %s  RSS with conns %s  added p99 c=1 %s" % (
+            "", view.x(key, "cpu_us_per_req_c64"), view.x(key, "rss_conns_mib"),
+            view.a_over_b(a, b, "added_p99_us_c1", "%+.0f", "µs")))
+        text.append("%-30s idle conn %s, vs start %s" % (
+            "", view.a_over_b(a, b, "kib_per_idle_conn", "%.2f", "KiB"),
+            view.a_over_b(a, b, "kib_per_idle_conn_vs_start", "%.2f", "KiB")))
     if not text:
         text.append("(no %s target in this run, so no corral / nginx or corral / haproxy ratios)" % (
             "nginx or haproxy" if any(c in targets for c in CORRALS) else "corral"))
     if "direct" in targets:
-        text += ["", "Added latency vs direct at c=1 (p50 / p99, µs), and RSS per idle keep-alive connection (KiB):"]
+        text += ["", "Added latency vs direct at c=1 (p50 / p99, µs), and RSS per idle keep-alive connection (KiB; "
+                 "vs start: against the RSS right after start):"]
         for name in PROXIES:
             if name in targets:
-                text.append("  %-18s p50 %s   p99 %s   idle conn %s KiB" % (
+                text.append("  %-18s p50 %s   p99 %s   idle conn %s KiB, vs start %s" % (
                     name, view.signed(name, "added_p50_us_c1"), view.signed(name, "added_p99_us_c1"),
-                    view.signed(name, "kib_per_idle_conn", fmt="%.2f")))
+                    view.signed(name, "kib_per_idle_conn", fmt="%.2f"),
+                    view.signed(name, "kib_per_idle_conn_vs_start", fmt="%.2f")))
     reuse = ["%s %s (%s%%)" % (t, view.num(t, "conns_per_10k_req"), view.num(t, "reuse_pct", "{:.2f}"))
              for t in targets if view.v(t, "conns_per_10k_req") is not None]
     if reuse:
@@ -445,9 +457,9 @@ def scale_section(meta, view, pairs, targets):
     text = []
     for a, b, what in pairs:
         key = "%s/%s" % (a, b)
-        text.append("%-26s %s" % ("%s / %s" % (a, b), "  ".join(
+        text.append("%-30s %s" % ("%s / %s" % (a, b), "  ".join(
             "rps c=%s %s" % (c, view.x(key, "rps_c" + c)) for c in clients[2:])))
-        text.append("%-26s %s  RSS c=%s %s  RSS %s idle %s  idle conn %s" % (
+        text.append("%-30s %s  RSS c=%s %s  RSS %s idle %s  idle conn %s" % (
             "", "  ".join("p99 c=%s %s" % (c, view.x(key, "p99_us_c" + c)) for c in clients[2:]), big,
             view.x(key, "rss_load_mib_c" + big), "{:,}".format(int(idle[-1])), view.x(key, "rss_idle%s_mib" % idle[-1]),
             view.a_over_b(a, b, "kib_per_idle_conn_slope", "%.2f", "KiB")))
@@ -483,7 +495,7 @@ def stream_section(meta, view, pairs, targets):
     text = []
     for a, b, what in pairs:
         key = "%s/%s" % (a, b)
-        text.append("    %-26s tokens/s %s  CPU/chunk %s  RSS with streams %s  added TTFT p99 %s" % (
+        text.append("    %-30s tokens/s %s  CPU/chunk %s  RSS with streams %s  added TTFT p99 %s" % (
             "%s / %s" % (a, b), view.x(key, "stream_tokens_per_s"), view.x(key, "stream_cpu_ms_per_1k_chunks"),
             view.x(key, "hold_rss_mib"), view.a_over_b(a, b, "added_ttft_p99_us", "%+.0f", "µs")))
     if text:

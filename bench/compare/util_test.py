@@ -74,7 +74,7 @@ class ReportTest(unittest.TestCase):
             order = ["direct", "nginx", "corral", "corral-baseline"]
             order = order[rnd - 1:] + order[:rnd - 1]
             for pos, name in enumerate(order, 1):
-                rps, p99, rss = {"direct": (20000, 100, 10.5), "nginx": (nrps, 172, 11),
+                rps, p99, rss = {"direct": (20000, 100, 10.5), "nginx": (nrps, 172, 11.5),
                                  "corral": (crps, 300 + 100 * rnd, 12), "corral-baseline": (8000, 900, 16)}[name]
                 self.rig.target(rnd, pos, name, rps, p99, rss)
 
@@ -109,10 +109,14 @@ class ReportTest(unittest.TestCase):
     def test_idle_connection_memory_per_target_and_ratio(self):
         self.three_rounds()
         data, md = self.rig.report()
-        # (12 - 10) MiB over 1,024 connections = 2 KiB; nginx (11 - 10) / 1,024 = 1 KiB
-        self.assertEqual(data["summary"]["targets"]["corral"]["kib_per_idle_conn"]["median"], 2.0)
-        self.assertEqual(data["summary"]["ratios"]["corral/nginx"]["kib_per_idle_conn"]["median"], 2.0)
-        self.assertIn("idle conn 2.00 / 1.00 KiB (2.00x", md)
+        # against the RSS before the connections (11 MiB): corral (12 - 11) MiB over 1,024 connections
+        # = 1 KiB, nginx (11.5 - 11) = 0.5 KiB; against the RSS at start (10 MiB): 2 and 1.5 KiB
+        t, r = data["summary"]["targets"], data["summary"]["ratios"]["corral/nginx"]
+        self.assertEqual((t["corral"]["kib_per_idle_conn"]["median"], t["nginx"]["kib_per_idle_conn"]["median"]), (1, 0.5))
+        self.assertEqual(r["kib_per_idle_conn"]["median"], 2.0)
+        self.assertEqual(t["corral"]["kib_per_idle_conn_vs_start"]["median"], 2.0)
+        self.assertAlmostEqual(r["kib_per_idle_conn_vs_start"]["median"], 2 / 1.5, 3)
+        self.assertIn("idle conn 1.00 / 0.50 KiB (2.00x [2.00–2.00]), vs start 2.00 / 1.50 KiB (1.33x", md)
 
     def test_negative_added_latency_gives_no_ratio(self):
         self.rig.target(1, 1, "direct", 20000, 500, 10.5)
