@@ -362,9 +362,11 @@ def main_section(meta, rounds, view, targets):
     n = len(rounds)
     lines = ["# bench/compare %s" % meta.get("started", ""), ""]
     workers = int(meta.get("workers", 1))
-    lines.append("Loopback, %s per proxy, origin nginx (1 worker) returning a %s-byte JSON body; wrk -t1, %s s per "
-                 "load after 1 s warm-up; %s idle keep-alive connections for memory.%s%s"
+    lines.append("Loopback, %s per proxy, each keeping up to %s idle origin connections per worker (nginx keepalive, "
+                 "corral upstream.max_idle; haproxy: all); origin nginx (1 worker) returning a %s-byte JSON body; "
+                 "wrk -t1, %s s per load after 1 s warm-up; %s idle keep-alive connections for memory.%s%s"
                  % ("one worker/thread" if workers == 1 else "%d workers/threads" % workers,
+                    "{:,}".format(int(meta.get("upstream_idle", 64))),
                     meta.get("body_bytes", "?"), meta.get("seconds", "?"), "{:,}".format(conns),
                     " Every proxy pinned to CPUs 0..%d (--pin)." % (workers - 1) if meta.get("pinned") else "",
                     " (--quick)" if meta.get("quick") else ""))
@@ -457,8 +459,9 @@ def scale_section(meta, view, pairs, targets):
     text = []
     for a, b, what in pairs:
         key = "%s/%s" % (a, b)
-        text.append("%-30s %s" % ("%s / %s" % (a, b), "  ".join(
-            "rps c=%s %s" % (c, view.x(key, "rps_c" + c)) for c in clients[2:])))
+        text.append("%-30s %s  %s" % ("%s / %s" % (a, b), "  ".join(
+            "rps c=%s %s" % (c, view.x(key, "rps_c" + c)) for c in clients[2:]), "  ".join(
+            "CPU/req c=%s %s" % (c, view.x(key, "cpu_us_per_req_c" + c)) for c in clients[2:])))
         text.append("%-30s %s  RSS c=%s %s  RSS %s idle %s  idle conn %s" % (
             "", "  ".join("p99 c=%s %s" % (c, view.x(key, "p99_us_c" + c)) for c in clients[2:]), big,
             view.x(key, "rss_load_mib_c" + big), "{:,}".format(int(idle[-1])), view.x(key, "rss_idle%s_mib" % idle[-1]),
@@ -540,7 +543,7 @@ def report(prefix, kv_paths, pairs):
         if key in meta:
             meta[key] = meta[key] == "1"
     for key in ("seconds", "warmup_s", "conns", "body_bytes", "reuse_requests", "stream_streams", "stream_tokens",
-                "stream_delay_ms", "hold_streams", "hold_delay_ms", "cpus", "repeat", "workers", "nofile",
+                "stream_delay_ms", "hold_streams", "hold_delay_ms", "cpus", "repeat", "workers", "upstream_idle", "nofile",
                 "elapsed_s"):
         if meta.get(key, "").isdigit():
             meta[key] = int(meta[key])
