@@ -193,16 +193,31 @@ def errors_of(r):
     return n + (get(r, "reuse_load", "errors") or 0)
 
 
+def answered(run, key):
+    """A wrk figure; no latency from a load that got no response (wrk reports 0)."""
+    if not run:
+        return None
+    if key != "rps" and not run.get("requests"):
+        return None
+    return run.get(key)
+
+
+def loads_of(r):
+    """(label, concurrency, wrk results) of every load of one target."""
+    out = [("c1", 1, r.get("c1")), ("c64", 64, r.get("c64"))]
+    return out + [("c" + c, int(c), s) for c, s in r.get("scale", {}).items()]
+
+
 def metrics(r, direct, conns):
     """One target's numbers in one round, flat: every column of the report, by name (None: not measured).
     direct: the same round's direct record (or None), for the added latencies."""
     m = {}
     for tag in ("c1", "c64"):
         for key in ("rps", "p50_us", "p99_us"):
-            m["%s_%s" % (key, tag)] = get(r, tag, key)
+            m["%s_%s" % (key, tag)] = answered(r.get(tag), key)
     for c, s in r.get("scale", {}).items():
         for key in ("rps", "p50_us", "p99_us"):
-            m["%s_c%s" % (key, c)] = s.get(key)
+            m["%s_c%s" % (key, c)] = answered(s, key)
         m["cpu_us_per_req_c" + c] = s.get("cpu_us_per_req")
         m["rss_load_mib_c" + c] = s.get("rss_mib")
         m["origin_conns_c" + c] = s.get("origin_conns")
@@ -321,7 +336,9 @@ class View:
 
     def rps_lat(self, target, c):
         rps, p99 = self.v(target, "rps_c%s" % c), self.v(target, "p99_us_c%s" % c)
-        return "-" if rps is None else "{:,.0f} / {:,.0f}".format(rps, p99 if p99 is not None else 0)
+        if rps is None:
+            return "-"
+        return "{:,.0f} / {}".format(rps, "-" if p99 is None else "{:,.0f}".format(p99))
 
     def tail(self, s):
         """' [min–max]' of a spread over more than one round ('(n of N)' when rounds are missing)."""
@@ -519,11 +536,14 @@ def warnings_of(meta, rounds):
     for rr in rounds:
         pre = "round %d: " % rr["round"] if len(rounds) > 1 else ""
         for r in rr["results"]:
-            runs = [("c1", r.get("c1")), ("c64", r.get("c64"))] + [("c" + c, s) for c, s in r.get("scale", {}).items()]
-            for run, w in runs:
+            for run, clients, w in loads_of(r):
                 if w and w.get("errors_total"):
                     warnings.append("%s%s %s: %d errors (%s, non-2xx %d)" % (
                         pre, r["target"], run, w["errors_total"], w.get("errors"), w.get("non_2xx", 0)))
+                if w and w.get("requests") is not None and w["requests"] < clients:
+                    warnings.append("%s%s %s: %d responses in %.1f s over %d connections: some waited the whole "
+                                    "load (wrk counts no error for that)" % (
+                                        pre, r["target"], run, w["requests"], w.get("duration_us", 0) / 1e6, clients))
             for run in ("stream", "reuse_load"):
                 if get(r, run, "errors"):
                     warnings.append("%s%s %s: %d errors (%s)" % (pre, r["target"], run, r[run]["errors"],

@@ -140,6 +140,16 @@ class ReportTest(unittest.TestCase):
         self.assertEqual([c.strip() for c in row.split("|")[2:6]],
                          ["1,000 / 200", "10,000 / 2,000", "10,000 / 40,000", "5,000 / 400,000"])
 
+    def test_a_load_without_answers_warns_and_has_no_latency(self):
+        self.rig.target(1, 1, "direct", 20000, 200, 12, scale={4096: (20000, 400000, 60)})
+        self.rig.target(1, 2, "corral", 10000, 300, 12, scale={4096: (0, 0, 20)})
+        data, md = self.rig.report(repeat="1", targets="direct,corral", scale="1", client_levels="1,64,4096",
+                                   idle_levels="1000,3000")
+        m = data["rounds"][0]["metrics"]["corral"]
+        self.assertEqual(m["rps_c4096"], 0)
+        self.assertNotIn("p99_us_c4096", m)
+        self.assertIn("corral c4096: 0 responses in 1.0 s over 4096 connections", "\n".join(data["warnings"]))
+
     def test_errors_warn_with_their_round(self):
         self.three_rounds()
         self.rig.target(4, 1, "corral", 10000, 300, 12, timeouts=3)
