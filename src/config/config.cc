@@ -98,9 +98,9 @@ const char* usage() {
          "       corral keys create|list|set|revoke|rotate … (API keys; corral keys --help)\n"
          "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
-         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), PROXY_PORT, OLLAMA_HOST,\n"
-         "             OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR,\n"
-         "             ANALYTICS_RETENTION_DAYS.\n"
+         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), CORRAL_METRICS_SEED_NAMES (on|off),\n"
+         "             PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH,\n"
+         "             ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
          "Precedence: flags > environment > config file > defaults.\n";
 }
 
@@ -330,6 +330,10 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
   if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
   if (const char* v = env_get(envp, "CORRAL_AUTH"); v && !parse_switch(v, cfg.auth.enabled)) {
     err = std::string("CORRAL_AUTH: expected on or off, got '") + v + "'";
+    return false;
+  }
+  if (const char* v = env_get(envp, "CORRAL_METRICS_SEED_NAMES"); v && !parse_switch(v, cfg.metrics.seed_names)) {
+    err = std::string("CORRAL_METRICS_SEED_NAMES: expected on or off, got '") + v + "'";
     return false;
   }
   return apply_analytics_env(cfg, err, envp) && apply_on_demand_env(cfg, err, envp);

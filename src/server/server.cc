@@ -131,7 +131,8 @@ int run(const config::Config& cfg, const ReloadSource& src) {
 
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
-  metrics::Registry registry(n, cfg.metrics.max_models);
+  metrics::Registry registry(n, cfg.metrics.max_models,
+                            {cfg.metrics.seed_names, cfg.metrics.key_labels, cfg.metrics.max_keys});
   std::unique_ptr<analytics::Service> analytics;
   if (cfg.analytics.backend != "none") {
     analytics = std::make_unique<analytics::Service>(cfg.analytics, n);

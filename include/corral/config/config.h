@@ -93,6 +93,9 @@ struct MetricsConfig {
   std::string ns = "corral";       // metric name prefix; "ollama" gives seed 004's names
   uint32_t max_models = 100;       // model label values per worker; others → "other"
   uint32_t default_capacity = 4;   // concurrent requests a backend without max_concurrent counts for
+  bool seed_names = false;         // also seed 000's and seed 004's metric and label names
+  bool key_labels = false;         // per-key series (key_requests_total, key_tokens_total)
+  uint32_t max_keys = 100;         // key label values per worker; others → "other"
 };
 
 // Where finished requests are recorded (seed 004's sqlite|jsonl|none).
