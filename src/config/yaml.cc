@@ -240,6 +240,18 @@ Setter analytics_backend(AnalyticsConfig& dst) {
   };
 }
 
+Setter balance(bool& random) {
+  return [&random](const YAML::Node& n, std::string& err) {
+    std::string s;
+    if (scalar(n, s) && (s == "least_outstanding" || s == "random")) {
+      random = s == "random";
+      return true;
+    }
+    err = "expected least_outstanding or random";
+    return false;
+  };
+}
+
 Setter affinity(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
@@ -296,6 +308,8 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                     {"memory_overrides", overrides(cfg.models.memory_overrides)},
                                     {"memory_patterns", patterns(cfg.models.memory_patterns)}})},
       {"routing", section("routing", {{"affinity", affinity(r.affinity)},
+                                      {"prefer_loaded", boolean(r.prefer_loaded)},
+                                      {"balance", balance(r.balance_random)},
                                       {"queue_size", num(r.queue_size, 0, 1000000)},
                                       {"queue_timeout", dur(r.queue_timeout_ms)},
                                       {"retry_after", dur(r.retry_after_ms)},

@@ -49,10 +49,12 @@ bool pick_affine(const std::vector<Candidate>& cs, BackendTable& t, const PickRe
 
 // The less loaded of two random picks; a small tier is scanned whole (least
 // in flight, ties broken by a random start), which is exact and just as cheap.
-size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uint64_t& rnd) {
+// routing.balance random: any of them.
+size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uint64_t& rnd, bool random) {
   constexpr size_t kScanWhole = 8;
   if (n == 1) return 0;
   rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
+  if (random) return rnd % n;
   if (n <= kScanWhole) {
     size_t best = rnd % n;
     uint32_t best_load = t[room[best]->slot].inflight.load(std::memory_order_relaxed);
@@ -72,7 +74,7 @@ size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uin
 
 // One tier: the least loaded among those with room.
 bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t, const PickRequest& r,
-                  bool ignore_circuit, uint64_t& rnd, Pick& out, const Candidate*& first_full) {
+                  bool ignore_circuit, bool random, uint64_t& rnd, Pick& out, const Candidate*& first_full) {
   const Candidate* room[kMaxSlots];
   size_t n = 0;
   for (const Candidate* c = begin; c != end; ++c) {
@@ -81,7 +83,7 @@ bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t,
     else if (!first_full) first_full = c;
   }
   while (n > 0) {
-    size_t i = least_loaded(room, n, t, rnd);
+    size_t i = least_loaded(room, n, t, rnd, random);
     if (commit(t[room[i]->slot], *room[i], r.now_ms, ignore_circuit)) {
       out = {PickStatus::ok, room[i]->slot};
       return true;
@@ -92,7 +94,7 @@ bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t,
   return false;
 }
 
-Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r) {
+Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r, bool random) {
   Pick out;
   if (r.affinity && pick_affine(cs, t, r, out)) return out;
   uint64_t rnd = r.random;
@@ -104,7 +106,7 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
     for (size_t i = 0; i < cs.size();) {
       size_t j = i + 1;
       while (j < cs.size() && cs[j].tier == cs[i].tier) ++j;
-      if (pick_in_tier(data + i, data + j, t, r, ignore_circuit, rnd, out, first_full)) return out;
+      if (pick_in_tier(data + i, data + j, t, r, ignore_circuit, random, rnd, out, first_full)) return out;
       i = j;
     }
     if (first_full) return {PickStatus::busy, first_full->slot};
@@ -145,7 +147,7 @@ Pick pick(const RoutingSnapshot& s, BackendTable& table, const PickRequest& r) {
     cs = candidates_for(s, r.model, why);
   }
   if (cs->empty()) return {why, 0};
-  return pick_from(*cs, table, r);
+  return pick_from(*cs, table, r, s.routing.balance_random);
 }
 
 std::vector<uint8_t> holders(const RoutingSnapshot& s, std::string_view model) {

@@ -40,7 +40,8 @@ void add_assignments(RouteMap& routes, const std::vector<MemberView>& members, c
   }
 }
 
-void add_reported(RouteMap& routes, const std::vector<MemberView>& members, const MemoryEstimator& memory) {
+void add_reported(RouteMap& routes, const std::vector<MemberView>& members, const MemoryEstimator& memory,
+                  bool prefer_loaded) {
   std::unordered_map<std::string_view, bool> unfit;  // model → present somewhere it does not fit
   for (const MemberView& m : members) {
     if (!m.models_known) continue;
@@ -53,7 +54,8 @@ void add_reported(RouteMap& routes, const std::vector<MemberView>& members, cons
         unfit[mi.name] = true;
         continue;
       }
-      r.candidates.push_back(candidate(m, loaded_on(m, mi.name) ? kLoadedTier : kPresentTier));
+      bool preferred = prefer_loaded && loaded_on(m, mi.name);
+      r.candidates.push_back(candidate(m, preferred ? kLoadedTier : kPresentTier));
     }
   }
   for (auto& [name, r] : routes) {
@@ -109,7 +111,7 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
 
   MemoryEstimator memory(s->models_cfg);
   add_assignments(s->models, s->members, cfg);
-  add_reported(s->models, s->members, memory);
+  add_reported(s->models, s->members, memory, cfg.routing.prefer_loaded);
   for (const MemberView& m : s->members) {
     if (!routable(m)) continue;
     s->any.push_back(candidate(m, 0));

@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "corral/proxy/merge.h"
 #include "corral/route/discovery.h"
 #include "corral/route/picker.h"
@@ -70,6 +72,28 @@ TEST(Route, PresenceLoadedPriorityAndNotFound) {
   EXPECT_EQ(f.pick("m", &tried).slot, 0);  // failover skips what was tried
   tried.set(0);
   EXPECT_EQ(f.pick("m", &tried).status, PickStatus::unavailable);
+}
+
+// The ablation switches bench/fleet turns off one at a time.
+TEST(Route, PreferLoadedAndBalanceCanBeTurnedOff) {
+  Fleet f;
+  f.add("a", {{"m:latest", 1}}, {"m:latest"}, 2);
+  f.add("b", {{"m:latest", 1}}, {}, 1);
+  EXPECT_EQ(f.pick("m").slot, 0);  // loaded beats priority
+  f.cfg.routing.prefer_loaded = false;
+  EXPECT_EQ(f.pick("m").slot, 1);  // now priority decides
+
+  Fleet g;
+  g.add("busy", {{"m:latest", 1}});
+  g.add("idle", {{"m:latest", 1}});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(route::try_admit(g.table[0], 0));
+  std::set<int> picked;
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
+  EXPECT_EQ(picked, std::set<int>{1});  // least outstanding: always the idle one
+  g.cfg.routing.balance_random = true;
+  picked.clear();
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
+  EXPECT_EQ(picked, (std::set<int>{0, 1}));
 }
 
 TEST(Route, MemoryLimitsAssignmentsAndOverrides) {

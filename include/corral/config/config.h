@@ -34,6 +34,8 @@ struct ModelsConfig {
 
 struct RoutingConfig {
   bool affinity = false;             // "prefix": same model + system + first user message → same backend
+  bool prefer_loaded = true;         // members with the model in memory (/api/ps) before the others
+  bool balance_random = false;       // balance "random": ignore outstanding requests among equals
   uint32_t queue_size = 1024;        // requests waiting for admission, per worker
   uint32_t queue_timeout_ms = 30000; // then 503
   uint32_t retry_after_ms = 2000;    // Retry-After on 503 overflow (whole seconds, at least 1)
