@@ -40,6 +40,7 @@ void Session::try_route() {
   if (state_ == State::queued) leave_queue();
   if (p.status == route::PickStatus::ok) {
     admitted_ = p.slot;
+    if (p.cold) ctx_.fleet->control->refresh_soon();  // a model starts loading there: /api/ps will say so
     start_upstream(p.slot);
     return;
   }

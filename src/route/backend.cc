@@ -16,6 +16,30 @@ bool try_admit(Backend& b, uint32_t limit) {
 
 void release(Backend& b) { b.inflight.fetch_sub(1, std::memory_order_relaxed); }
 
+namespace {
+
+constexpr uint64_t kVersionBits = 0xffff;
+
+uint64_t model_bits(std::string_view model) {
+  return (std::hash<std::string_view>{}(model) | (1ull << 63)) & ~kVersionBits;  // never 0: 0 is empty
+}
+
+}  // namespace
+
+void note_loading(Backend& b, std::string_view model, uint64_t version) {
+  uint32_t i = b.loading_next.fetch_add(1, std::memory_order_relaxed) % b.loading.size();
+  b.loading[i].store(model_bits(model) | (version & kVersionBits), std::memory_order_relaxed);
+}
+
+bool is_loading(const Backend& b, std::string_view model, uint64_t version) {
+  uint64_t want = model_bits(model);
+  for (const auto& slot : b.loading) {
+    uint64_t e = slot.load(std::memory_order_relaxed);
+    if ((e & ~kVersionBits) == want && ((version - e) & kVersionBits) <= 1) return true;
+  }
+  return false;
+}
+
 Circuit circuit_state(const Backend& b, uint64_t now_ms) {
   uint64_t until = b.open_until_ms.load(std::memory_order_relaxed);
   if (until == 0) return Circuit::closed;

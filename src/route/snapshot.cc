@@ -6,8 +6,6 @@
 namespace corral::route {
 namespace {
 
-constexpr uint32_t kLoadedTier = 0, kPresentTier = 1u << 20, kUnknownTier = 2u << 20;
-
 Candidate candidate(const MemberView& m, uint32_t tier) {
   return {m.slot, m.cfg.max_concurrent, tier + m.cfg.priority, m.key_hash};
 }
@@ -20,6 +18,16 @@ bool loaded_on(const MemberView& m, std::string_view model) {
 }
 
 bool routable(const MemberView& m) { return m.healthy && m.cfg.enabled; }
+
+// Memory left beside the models in the member's /api/ps (0 once it holds
+// max_loaded_models); -1 without max_memory_gb.
+int64_t free_memory(const MemberView& m) {
+  if (m.cfg.max_memory_gb <= 0) return -1;
+  if (m.cfg.max_loaded_models && m.loaded.size() >= m.cfg.max_loaded_models) return 0;
+  int64_t used = 0;
+  for (const LoadedModel& l : m.loaded) used += l.size_vram > 0 ? l.size_vram : l.size;
+  return static_cast<int64_t>(m.cfg.max_memory_gb * 1e9) - used;
+}
 
 // The bare name of a ":latest" model, which clients may use too; empty otherwise.
 std::string_view bare_alias(std::string_view name) {
@@ -45,6 +53,7 @@ void add_reported(RouteMap& routes, const std::vector<MemberView>& members, cons
   std::unordered_map<std::string_view, bool> unfit;  // model → present somewhere it does not fit
   for (const MemberView& m : members) {
     if (!m.models_known) continue;
+    int64_t free = free_memory(m);
     for (const ModelInfo& mi : m.models) {
       ModelRoute& r = routes[mi.name];
       if (r.assigned) continue;
@@ -54,8 +63,10 @@ void add_reported(RouteMap& routes, const std::vector<MemberView>& members, cons
         unfit[mi.name] = true;
         continue;
       }
-      bool preferred = prefer_loaded && loaded_on(m, mi.name);
-      r.candidates.push_back(candidate(m, preferred ? kLoadedTier : kPresentTier));
+      // Loaded: no load to wait for (without prefer_loaded: no better than room for it).
+      uint32_t tier = free < 0 || r.memory_bytes < 0 ? kPresentTier : r.memory_bytes <= free ? kRoomTier : kEvictTier;
+      if (loaded_on(m, mi.name)) tier = prefer_loaded ? kLoadedTier : kRoomTier;
+      r.candidates.push_back(candidate(m, tier));
     }
   }
   for (auto& [name, r] : routes) {

@@ -125,7 +125,8 @@ TEST(Config, FleetKeysParse) {
   std::string err;
   Config c = load_with("backends:\n"
                        "  - {name: big, url: http://10.0.0.5:11434, priority: 1, max_memory_gb: null, max_concurrent: 4}\n"
-                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8, enabled: false,"
+                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8,"
+                       " max_loaded_models: 3, enabled: false,"
                        " accept_pulls: false}\n"
                        "models:\n  assignments: {\"llama3.3:70b\": big}\n  memory_overrides: {\"custom-70b\": 40.5}\n"
                        "  memory_patterns: [{pattern: \".*-7b.*\", memory_gb: 4.5}]\n"
@@ -143,6 +144,8 @@ TEST(Config, FleetKeysParse) {
   EXPECT_TRUE(c.backends[1].dns);
   EXPECT_EQ(c.backends[1].host, "ollama.ns.svc");
   EXPECT_EQ(c.backends[1].max_memory_gb, 8);
+  EXPECT_EQ(c.backends[1].max_loaded_models, 3u);
+  EXPECT_EQ(c.backends[0].max_loaded_models, 0u);
   EXPECT_FALSE(c.backends[1].enabled);
   EXPECT_FALSE(c.backends[1].accept_pulls);
   EXPECT_EQ(c.backends[1].priority, 2u);
@@ -177,7 +180,8 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
                           "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
                           "interval:", "timeout:", "max_concurrent:", "namespace:", "max_models:",
-                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "enabled:", "accept_pulls:",
+                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "max_loaded_models:", "enabled:",
+                          "accept_pulls:",
                           "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "prefer_loaded:",
                           "balance:", "queue_size:",
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",

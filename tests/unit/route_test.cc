@@ -43,8 +43,9 @@ struct Fleet {
     members.push_back(v);
     return members.back();
   }
-  route::Pick pick(const std::string& model, const route::SlotSet* tried = nullptr, uint64_t rnd = 1) {
-    auto s = route::build_snapshot(members, cfg, 1);
+  route::Pick pick(const std::string& model, const route::SlotSet* tried = nullptr, uint64_t rnd = 1,
+                   uint64_t version = 1) {
+    auto s = route::build_snapshot(members, cfg, version);
     route::PickRequest r;
     r.model = model;
     r.tried = tried;
@@ -78,14 +79,14 @@ TEST(Route, PresenceLoadedPriorityAndNotFound) {
 TEST(Route, PreferLoadedAndBalanceCanBeTurnedOff) {
   Fleet f;
   f.add("a", {{"m:latest", 1}}, {"m:latest"}, 2);
-  f.add("b", {{"m:latest", 1}}, {}, 1);
+  f.add("b", {{"m:latest", 1}}, {}, 1).cfg.max_memory_gb = 8;
   EXPECT_EQ(f.pick("m").slot, 0);  // loaded beats priority
   f.cfg.routing.prefer_loaded = false;
-  EXPECT_EQ(f.pick("m").slot, 1);  // now priority decides
+  EXPECT_EQ(f.pick("m").slot, 1);  // loaded is as good as room for it: priority decides
 
   Fleet g;
-  g.add("busy", {{"m:latest", 1}});
-  g.add("idle", {{"m:latest", 1}});
+  g.add("busy", {{"m:latest", 1}}, {"m:latest"});
+  g.add("idle", {{"m:latest", 1}}, {"m:latest"});
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(route::try_admit(g.table[0], 0));
   std::set<int> picked;
   for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
@@ -94,6 +95,65 @@ TEST(Route, PreferLoadedAndBalanceCanBeTurnedOff) {
   picked.clear();
   for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
   EXPECT_EQ(picked, (std::set<int>{0, 1}));
+}
+
+TEST(Route, RoomBesideTheLoadedModelsBeatsMakingRoom) {
+  Fleet f;
+  route::MemberView& full = f.add("full", {{"m:latest", 4}, {"big:latest", 6}}, {"big:latest"}, 1);
+  full.cfg.max_memory_gb = 8;
+  full.loaded[0].size_vram = 6000000000;
+  f.add("free", {{"m:latest", 4}}, {}, 2).cfg.max_memory_gb = 8;
+  EXPECT_EQ(f.pick("m").slot, 1);  // 4 GB fit beside nothing, not beside 6 GB: priority comes after
+  f.members[0].loaded.clear();
+  EXPECT_EQ(f.pick("m", nullptr, 1, 3).slot, 0);  // (a later snapshot: no longer following the load on "free")
+  f.members[0].cfg.max_loaded_models = 1;
+  f.members[0].loaded.push_back({"tiny:latest", 1000, 1000, ""});
+  EXPECT_EQ(f.pick("m", nullptr, 1, 5).slot, 1);  // memory to spare, but as many models as it holds
+}
+
+// A model sent to a member that did not have it loaded is loading there: the
+// requests that follow go there too, until a probe round that began after it.
+TEST(Route, RequestsFollowAModelThatIsLoading) {
+  Fleet f;
+  for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}, {"n:latest", 1}});
+  route::Pick first = f.pick("m", nullptr, 7, 10);
+  ASSERT_EQ(first.status, PickStatus::ok);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[first.slot], 0));  // busiest, yet followed
+  for (uint64_t rnd = 1; rnd <= 16; ++rnd) EXPECT_EQ(f.pick("m", nullptr, rnd, 11).slot, first.slot);
+  EXPECT_NE(f.pick("n", nullptr, 1, 11).slot, first.slot);  // other models are not
+  std::set<int> later;
+  for (uint64_t rnd = 1; rnd <= 16; ++rnd) later.insert(f.pick("m", nullptr, rnd, 12).slot);
+  EXPECT_EQ(later.count(first.slot), 0u);  // version 12: /api/ps knows, least outstanding again
+  f.cfg.routing.prefer_loaded = false;
+  route::Pick again = f.pick("m", nullptr, 7, 20);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[again.slot], 0));
+  EXPECT_NE(f.pick("m", nullptr, 7, 20).slot, again.slot);  // without loaded-model preference: not followed
+}
+
+// While one member runs the model, a second copy goes only where it fits
+// beside what is loaded, never where another model would be unloaded for it.
+TEST(Route, ASecondCopyNeverUnloadsAnotherModel) {
+  Fleet f;
+  route::MemberView& a = f.add("a", {{"m:latest", 4}}, {"m:latest"});
+  a.cfg.max_memory_gb = 8;
+  a.cfg.max_concurrent = 1;
+  route::MemberView& b = f.add("b", {{"m:latest", 4}, {"big:latest", 6}}, {"big:latest"});
+  b.cfg.max_memory_gb = 8;
+  b.loaded[0].size_vram = 6000000000;
+  auto s = route::build_snapshot(f.members, f.cfg, 1);
+  route::PickRequest r;
+  r.model = "m";
+  r.now_ms = 1000;
+  route::Pick first = route::pick(*s, f.table, r);
+  EXPECT_EQ(first.slot, 0);
+  EXPECT_FALSE(first.cold);  // loaded there
+  route::Pick second = route::pick(*s, f.table, r);
+  EXPECT_EQ(second.status, PickStatus::busy);  // a is full; b would have to unload big: wait
+  f.members[1].loaded.clear();
+  s = route::build_snapshot(f.members, f.cfg, 2);
+  route::Pick third = route::pick(*s, f.table, r);
+  EXPECT_EQ(third.slot, 1);  // room on b now: a second copy loads there
+  EXPECT_TRUE(third.cold);
 }
 
 TEST(Route, MemoryLimitsAssignmentsAndOverrides) {

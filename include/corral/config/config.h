@@ -16,6 +16,7 @@ struct BackendConfig {
   bool dns = false;
   uint32_t priority = 1;         // lower number is preferred
   double max_memory_gb = 0;      // 0 = unlimited; larger models never go here
+  uint32_t max_loaded_models = 0;  // its OLLAMA_MAX_LOADED_MODELS (0 = unknown): no room beside that many
   uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
   bool enabled = true;
   bool accept_pulls = true;      // /api/pull and /api/create may land here
