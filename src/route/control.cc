@@ -148,7 +148,10 @@ void Control::round(bool discover) {
 void Control::publish() {
   std::vector<MemberView> views;
   views.reserve(members_.size());
-  for (const Member& m : members_) views.push_back(m.view);
+  for (const Member& m : members_) {
+    for (const LoadedModel& l : m.view.loaded) forget_loading(*m.b, l.name);  // /api/ps says so now
+    views.push_back(m.view);
+  }
   box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
 }
 

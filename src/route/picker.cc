@@ -57,10 +57,10 @@ size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uin
   rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
   if (random) return rnd % n;
   if (n <= kScanWhole) {
-    size_t best = rnd % n;
+    size_t start = rnd % n, best = start;
     uint32_t best_load = t[room[best]->slot].inflight.load(std::memory_order_relaxed);
     for (size_t k = 1; k < n; ++k) {
-      size_t j = (best + k) % n;
+      size_t j = (start + k) % n;  // every one once, from a random start
       uint32_t l = t[room[j]->slot].inflight.load(std::memory_order_relaxed);
       if (l < best_load) best = j, best_load = l;
     }
@@ -144,7 +144,7 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
   for (size_t i = 0; i < cold && loaded < kMaxSlots; ++i) list[loaded++] = &cs[i];
   if (follow) {
     for (size_t i = cold; i < cs.size() && loaded + loading < kMaxSlots; ++i) {
-      if (is_loading(t[cs[i].slot], r.model, s.version)) list[loaded + loading++] = &cs[i];
+      if (is_loading(t[cs[i].slot], r.model, r.now_ms)) list[loaded + loading++] = &cs[i];
     }
   }
   bool running = follow && any_usable(list, loaded + loading, t, r);
@@ -158,7 +158,7 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
     p.ignore_circuit = ignore_circuit;
     if (pick_by_tier(list, loaded + loading, p)) return p.out;
     if (pick_by_tier(list + loaded + loading, rest, p)) {
-      if (follow) note_loading(t[p.out.slot], r.model, s.version);
+      if (follow) note_loading(t[p.out.slot], r.model, r.now_ms);
       p.out.cold = !r.model.empty() && !r.pull && r.backend.empty();
       return p.out;
     }

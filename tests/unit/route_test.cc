@@ -44,13 +44,13 @@ struct Fleet {
     return members.back();
   }
   route::Pick pick(const std::string& model, const route::SlotSet* tried = nullptr, uint64_t rnd = 1,
-                   uint64_t version = 1) {
-    auto s = route::build_snapshot(members, cfg, version);
+                   uint64_t now_ms = 1000) {
+    auto s = route::build_snapshot(members, cfg, 1);
     route::PickRequest r;
     r.model = model;
     r.tried = tried;
     r.random = rnd;
-    r.now_ms = 1000;
+    r.now_ms = now_ms;
     route::Pick p = route::pick(*s, table, r);
     if (p.status == PickStatus::ok) route::release(table[p.slot]);
     return p;
@@ -105,29 +105,38 @@ TEST(Route, RoomBesideTheLoadedModelsBeatsMakingRoom) {
   f.add("free", {{"m:latest", 4}}, {}, 2).cfg.max_memory_gb = 8;
   EXPECT_EQ(f.pick("m").slot, 1);  // 4 GB fit beside nothing, not beside 6 GB: priority comes after
   f.members[0].loaded.clear();
-  EXPECT_EQ(f.pick("m", nullptr, 1, 3).slot, 0);  // (a later snapshot: no longer following the load on "free")
+  route::forget_loading(f.table[1], "m:latest");  // (the control thread, once /api/ps lists it on "free")
+  EXPECT_EQ(f.pick("m").slot, 0);
+  route::forget_loading(f.table[0], "m");
   f.members[0].cfg.max_loaded_models = 1;
   f.members[0].loaded.push_back({"tiny:latest", 1000, 1000, ""});
-  EXPECT_EQ(f.pick("m", nullptr, 1, 5).slot, 1);  // memory to spare, but as many models as it holds
+  EXPECT_EQ(f.pick("m").slot, 1);  // memory to spare, but as many models as it holds
 }
 
 // A model sent to a member that did not have it loaded is loading there: the
-// requests that follow go there too, until a probe round that began after it.
+// requests that follow go there too, until its /api/ps lists it or kLoadingMs pass.
 TEST(Route, RequestsFollowAModelThatIsLoading) {
   Fleet f;
   for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}, {"n:latest", 1}});
-  route::Pick first = f.pick("m", nullptr, 7, 10);
+  route::Pick first = f.pick("m", nullptr, 7, 1000);
   ASSERT_EQ(first.status, PickStatus::ok);
+  EXPECT_TRUE(first.cold);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[first.slot], 0));  // busiest, yet followed
-  for (uint64_t rnd = 1; rnd <= 16; ++rnd) EXPECT_EQ(f.pick("m", nullptr, rnd, 11).slot, first.slot);
-  EXPECT_NE(f.pick("n", nullptr, 1, 11).slot, first.slot);  // other models are not
-  std::set<int> later;
-  for (uint64_t rnd = 1; rnd <= 16; ++rnd) later.insert(f.pick("m", nullptr, rnd, 12).slot);
-  EXPECT_EQ(later.count(first.slot), 0u);  // version 12: /api/ps knows, least outstanding again
+  for (uint64_t rnd = 1; rnd <= 16; ++rnd) {
+    route::Pick p = f.pick("m:latest", nullptr, rnd, 60000);  // the tagged name is the same model
+    EXPECT_EQ(p.slot, first.slot);
+    EXPECT_FALSE(p.cold);
+  }
+  EXPECT_NE(f.pick("n", nullptr, 1, 60000).slot, first.slot);  // other models are not
+  EXPECT_NE(f.pick("m", nullptr, 1, 1000 + route::kLoadingMs).slot, first.slot);  // too long ago: not followed
+  for (size_t i = 0; i < 3; ++i) {
+    route::forget_loading(f.table[i], "m");
+    route::forget_loading(f.table[i], "n");
+  }
   f.cfg.routing.prefer_loaded = false;
-  route::Pick again = f.pick("m", nullptr, 7, 20);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[again.slot], 0));
-  EXPECT_NE(f.pick("m", nullptr, 7, 20).slot, again.slot);  // without loaded-model preference: not followed
+  route::Pick again = f.pick("m", nullptr, 7, 2000);
+  ASSERT_TRUE(route::try_admit(f.table[again.slot], 0));
+  EXPECT_NE(f.pick("m", nullptr, 7, 2000).slot, again.slot);  // without loaded-model preference: not followed
 }
 
 // While one member runs the model, a second copy goes only where it fits
@@ -154,6 +163,14 @@ TEST(Route, ASecondCopyNeverUnloadsAnotherModel) {
   route::Pick third = route::pick(*s, f.table, r);
   EXPECT_EQ(third.slot, 1);  // room on b now: a second copy loads there
   EXPECT_TRUE(third.cold);
+}
+
+TEST(Route, LeastOutstandingLooksAtEveryMemberOfATier) {
+  Fleet f;
+  for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}}, {"m:latest"});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[0], 0));
+  ASSERT_TRUE(route::try_admit(f.table[1], 0));
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) EXPECT_EQ(f.pick("m", nullptr, rnd).slot, 2) << rnd;
 }
 
 TEST(Route, MemoryLimitsAssignmentsAndOverrides) {
