@@ -148,9 +148,13 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
     }
   }
   bool running = follow && any_usable(list, loaded + loading, t, r);
-  for (size_t i = cold; i < cs.size() && loaded + loading + rest < kMaxSlots; ++i) {
-    if (running && cs[i].tier >= kEvictTier) break;
-    list[loaded + loading + rest++] = &cs[i];
+  // Members just sent another model to load come last: the room they show may be taken.
+  for (bool placed : {false, true}) {
+    for (size_t i = cold; i < cs.size() && loaded + loading + rest < kMaxSlots; ++i) {
+      if (running && cs[i].tier >= kEvictTier) break;
+      uint64_t v = t[cs[i].slot].placed_version.load(std::memory_order_relaxed);
+      if ((follow && v && v + 1 >= s.version) == placed) list[loaded + loading + rest++] = &cs[i];
+    }
   }
   // Open circuits are skipped while another candidate is left; when every one is
   // open, they are tried anyway (as nginx never fails its last server).
@@ -158,7 +162,10 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
     p.ignore_circuit = ignore_circuit;
     if (pick_by_tier(list, loaded + loading, p)) return p.out;
     if (pick_by_tier(list + loaded + loading, rest, p)) {
-      if (follow) note_loading(t[p.out.slot], r.model, r.now_ms);
+      if (follow) {
+        note_loading(t[p.out.slot], r.model, r.now_ms);
+        t[p.out.slot].placed_version.store(s.version, std::memory_order_relaxed);
+      }
       p.out.cold = !r.model.empty() && !r.pull && r.backend.empty();
       return p.out;
     }

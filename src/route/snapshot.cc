@@ -10,6 +10,15 @@ Candidate candidate(const MemberView& m, uint32_t tier) {
   return {m.slot, m.cfg.max_concurrent, tier + m.cfg.priority, m.key_hash};
 }
 
+// A member that has room for the model (`gb`: memory left over) or must make
+// room (`gb`: memory to free): by priority, then the fewest GB, whole, so that
+// big holes stay for big models and as little as possible is unloaded; equals
+// are then balanced by outstanding requests.
+Candidate fit_candidate(const MemberView& m, uint32_t tier, int64_t bytes) {
+  uint32_t gb = static_cast<uint32_t>(std::clamp<int64_t>((bytes + 999999999) / 1000000000, 0, 1023));
+  return {m.slot, m.cfg.max_concurrent, tier + std::min<uint32_t>(m.cfg.priority, 1023) * 1024 + gb, m.key_hash};
+}
+
 bool loaded_on(const MemberView& m, std::string_view model) {
   for (const LoadedModel& l : m.loaded) {
     if (l.name == model) return true;
@@ -63,10 +72,14 @@ void add_reported(RouteMap& routes, const std::vector<MemberView>& members, cons
         unfit[mi.name] = true;
         continue;
       }
-      // Loaded: no load to wait for (without prefer_loaded: no better than room for it).
-      uint32_t tier = free < 0 || r.memory_bytes < 0 ? kPresentTier : r.memory_bytes <= free ? kRoomTier : kEvictTier;
-      if (loaded_on(m, mi.name)) tier = prefer_loaded ? kLoadedTier : kRoomTier;
-      r.candidates.push_back(candidate(m, tier));
+      // Loaded: no load to wait for (without prefer_loaded: as good as room for it, needing none).
+      bool loaded = loaded_on(m, mi.name), known = free >= 0 && r.memory_bytes >= 0;
+      std::vector<Candidate>& cs = r.candidates;
+      if (loaded && prefer_loaded) cs.push_back(candidate(m, kLoadedTier));
+      else if (loaded) cs.push_back(free < 0 ? candidate(m, kPresentTier) : fit_candidate(m, kRoomTier, free));
+      else if (!known) cs.push_back(candidate(m, kPresentTier));
+      else if (r.memory_bytes <= free) cs.push_back(fit_candidate(m, kRoomTier, free - r.memory_bytes));
+      else cs.push_back(fit_candidate(m, kEvictTier, r.memory_bytes - free));
     }
   }
   for (auto& [name, r] : routes) {

@@ -165,6 +165,38 @@ TEST(Route, ASecondCopyNeverUnloadsAnotherModel) {
   EXPECT_TRUE(third.cold);
 }
 
+// Among members with room: the tightest fit (big holes stay for big models);
+// among members that must make room: the least to unload.
+TEST(Route, BestFitThenLeastToUnload) {
+  Fleet f;
+  f.add("small", {{"m:latest", 4}}).cfg.max_memory_gb = 8;
+  f.add("large", {{"m:latest", 4}}).cfg.max_memory_gb = 24;
+  auto forget = [&] {  // what the control thread's next /api/ps round would make of the last pick
+    for (size_t i = 0; i < 2; ++i) {
+      route::forget_loading(f.table[i], "m");
+      f.table[i].placed_version = 0;
+    }
+  };
+  EXPECT_EQ(f.pick("m").slot, 0);  // 4 GB left on small, 20 on large
+  forget();
+  f.members[0].loaded.push_back({"y:latest", 6000000000, 6000000000, ""});   // 2 GB free: 2 to unload
+  f.members[1].loaded.push_back({"z:latest", 23000000000, 23000000000, ""});  // 1 GB free: 3 to unload
+  EXPECT_EQ(f.pick("m").slot, 0);
+  forget();
+  f.members[0].loaded[0].size_vram = 7500000000;  // 0.5 GB free: 3.5 to unload, 4 in whole GB
+  EXPECT_EQ(f.pick("m").slot, 1);
+}
+
+// A member just sent a model to load may not have the room its /api/ps showed:
+// another model loaded nowhere goes elsewhere until a later snapshot.
+TEST(Route, AMemberJustGivenALoadIsTheLastChoiceForTheNext) {
+  Fleet f;
+  f.add("small", {{"m:latest", 4}, {"n:latest", 4}}).cfg.max_memory_gb = 8;
+  f.add("large", {{"m:latest", 4}, {"n:latest", 4}}).cfg.max_memory_gb = 24;
+  EXPECT_EQ(f.pick("m").slot, 0);
+  EXPECT_EQ(f.pick("n").slot, 1);  // small would be the better fit, but it is loading m
+}
+
 TEST(Route, LeastOutstandingLooksAtEveryMemberOfATier) {
   Fleet f;
   for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}}, {"m:latest"});

@@ -37,6 +37,9 @@ struct alignas(64) Backend {
   // was sent, packed; 0 empty.
   std::array<std::atomic<uint64_t>, 4> loading{};
   std::atomic<uint32_t> loading_next{0};
+  // Snapshot version when a model was last sent here to load: until two snapshots
+  // later its /api/ps (so the room routing sees) may not show that load yet.
+  std::atomic<uint64_t> placed_version{0};
 };
 
 // Admission: takes one of `limit` places (0 = unlimited); false when full.
