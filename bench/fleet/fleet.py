@@ -155,7 +155,9 @@ class Bench:
         lines = ["listen: 127.0.0.1:%d" % port, "workers: 1", "log: {level: warn, access: false}",
                  "data_dir: %s" % os.path.join(self.tmp, run_dir, "corral-data"), "backends:"]
         for i, (sp, vram) in enumerate(zip(sims, VRAM_GB)):
-            more = ", max_memory_gb: %d, max_loaded_models: %s" % (vram, SIM["--max-loaded-models"]) if opts["memory"] else ""
+            more = ""
+            if opts["memory"]:
+                more = ", max_memory_gb: %d, max_loaded_models: %s" % (vram, SIM["--max-loaded-models"])
             if self.a.max_concurrent:
                 more += ", max_concurrent: %d" % self.a.max_concurrent
             lines.append("  - {name: gpu%d-%dgb, url: http://127.0.0.1:%d%s}" % (i, vram, sp, more))
@@ -248,6 +250,12 @@ def summarize(target, rate, load, start, end, scale):
         "error_pct": 100.0 * load["errors"] / requests if requests else 0.0,
     }
 
+
+def user_p99(r, timeout):
+    """TTFT p99 over every request, an unanswered one (503, timeout) counting as never:
+    the answered ones' p99 while under 1 % failed, else at least the timeout (None)."""
+    return r["ttft_p99_s"] if r["error_pct"] < 1 else None
+
 def combine(runs):
     """One row from repeated runs of a target at a rate: the median of each figure,
     the range of TTFT p99 and cold loads, and every run kept."""
@@ -296,16 +304,20 @@ def report(rows, meta, prefix):
                                       len(MODELS), WORKLOAD["zipf"], WORKLOAD["turns"], WORKLOAD["system_words"],
                                       1 / meta["scale"], meta["note"], median), "",
              "| front door | rate (req/s) | TTFT p50 (s) | TTFT p99 (s) | tokens/s | cold loads / 1k req | 503s | "
-             "other errors | KV prefix hits |", "|---|---|---|---|---|---|---|---|---|"]
+             "other errors | failed | KV prefix hits |", "|---|---|---|---|---|---|---|---|---|---|"]
     def spread(r, k, digits):
         rng = r.get(k + "_range")
         value = fmt(r[k], digits)
-        return value if not rng or r["repeats"] < 2 else "%s (%s–%s)" % (value, fmt(rng[0], digits), fmt(rng[1], digits))
+        if not rng or r["repeats"] < 2:
+            return value
+        return "%s (%s–%s)" % (value, fmt(rng[0], digits), fmt(rng[1], digits))
     for r in rows:
         other = r["errors"] - r["status_503"]
-        lines.append("| %s | %g | %s | %s | %s | %s | %d | %d | %s %% |" % (
+        lines.append("| %s | %g | %s | %s | %s | %s | %d | %d | %s %% | %s %% |" % (
             r["target"], r["rate"], fmt(r["ttft_p50_s"]), spread(r, "ttft_p99_s", 2), fmt(r["tokens_per_s"], 0),
-            spread(r, "cold_loads_per_1k", 1), r["status_503"], other, fmt(r["prefix_hit_pct"], 0)))
+            spread(r, "cold_loads_per_1k", 1), r["status_503"], other, fmt(r["error_pct"], 1),
+            fmt(r["prefix_hit_pct"], 0)))
+    lines += ["", "TTFT: of the answered requests; failed: 503s and other errors, of all requests in the window."]
     targets = list(dict.fromkeys(r["target"] for r in rows))
     lines += ["", "Highest rate sustained (TTFT p99 ≤ %g s, errors ≤ 1 %%, of the rates tried):" % TTFT_LIMIT_S, ""]
     for t in targets:
@@ -318,10 +330,14 @@ def report(rows, meta, prefix):
         if "corral" not in at or not peers:
             continue
         c = at["corral"]
-        best_ttft = min(peers, key=lambda r: r["ttft_p99_s"])
+        timeout = meta["timeout_s"]
+        best_ttft = min(peers, key=lambda r: timeout if user_p99(r, timeout) is None else user_p99(r, timeout))
         best_cold = min(peers, key=lambda r: r["cold_loads_per_1k"] or 0)
-        ratios.append({"rate": rate, "ttft_p99_ratio": c["ttft_p99_s"] / best_ttft["ttft_p99_s"] if best_ttft["ttft_p99_s"] else None,
-                       "best_ttft_peer": best_ttft["target"],
+        peer_p99, corral_p99 = user_p99(best_ttft, timeout), user_p99(c, timeout)
+        ratios.append({"rate": rate, "best_ttft_peer": best_ttft["target"],
+                       # peer failing > 1 %: its p99 is at least the timeout, so the ratio is at most this
+                       "ttft_p99_ratio": None if corral_p99 is None else corral_p99 / (peer_p99 or timeout),
+                       "ttft_p99_ratio_is_bound": peer_p99 is None,
                        "cold_loads_ratio": (c["cold_loads_per_1k"] / best_cold["cold_loads_per_1k"]
                                             if best_cold["cold_loads_per_1k"] else None),
                        "best_cold_peer": best_cold["target"]})
@@ -329,21 +345,26 @@ def report(rows, meta, prefix):
         lines += ["", "corral against the best peer at the same rate (target: ≤ 0.25 on both):", "",
                   "| rate (req/s) | TTFT p99 corral / best peer | cold loads corral / best peer |", "|---|---|---|"]
         for q in ratios:
-            lines.append("| %g | %s (%s) | %s (%s) |" % (q["rate"], fmt(q["ttft_p99_ratio"], 3), q["best_ttft_peer"],
-                                                       fmt(q["cold_loads_ratio"], 3), q["best_cold_peer"]))
+            bound = "≤ " if q["ttft_p99_ratio_is_bound"] and q["ttft_p99_ratio"] is not None else ""
+            lines.append("| %g | %s%s (%s) | %s (%s) |" % (q["rate"], bound, fmt(q["ttft_p99_ratio"], 3),
+                                                         q["best_ttft_peer"], fmt(q["cold_loads_ratio"], 3),
+                                                         q["best_cold_peer"]))
+        lines += ["", "(TTFT p99 here counts every request: a front door with more than 1 %% unanswered has a p99 "
+                  "of at least the %g s timeout; ≤ marks a ratio against such a peer; — : corral itself failed "
+                  "more than 1 %%.)" % meta["timeout_s"]]
     ablation = [r for r in rows if r["target"] in RULE_OF]
     if ablation:
         lines += ["", "Ablation: corral with one rule off, against full corral at the same rate:", "",
-                  "| rule off | rate | TTFT p99 (s) | × full | cold loads / 1k | × full | KV prefix hits |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| rule off | rate | TTFT p99 (s) | × full | cold loads / 1k | × full | failed | KV prefix hits |",
+                  "|---|---|---|---|---|---|---|---|"]
         full = {r["rate"]: r for r in rows if r["target"] == "corral"}
         for r in ablation:
             f = full.get(r["rate"])
             tx = r["ttft_p99_s"] / f["ttft_p99_s"] if f and f["ttft_p99_s"] else None
             cx = r["cold_loads_per_1k"] / f["cold_loads_per_1k"] if f and f["cold_loads_per_1k"] else None
-            lines.append("| %s | %g | %s | %s | %s | %s | %s %% |" % (
+            lines.append("| %s | %g | %s | %s | %s | %s | %s %% | %s %% |" % (
                 RULE_OF[r["target"]], r["rate"], fmt(r["ttft_p99_s"]), fmt(tx), fmt(r["cold_loads_per_1k"], 1),
-                fmt(cx), fmt(r["prefix_hit_pct"], 0)))
+                fmt(cx), fmt(r["error_pct"], 1), fmt(r["prefix_hit_pct"], 0)))
     lines += ["", "Machine: %s, %s CPUs, others used %s %% of the CPU during the run; %s." % (
         meta["kernel"], meta["cpus"], fmt(meta["cpu_others_pct"], 0), meta["versions"])]
     md = "\n".join(lines) + "\n"
@@ -371,9 +392,14 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--max-concurrent", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--report", help="render a saved bench/results/fleet-*.json again (no runs)")
     for tool in ("corral", "sim", "load", "nginx", "haproxy", "tmp"):
         ap.add_argument("--" + tool, required=True)
     a = ap.parse_args()
+    if a.report:
+        doc = json.load(open(a.report))
+        sys.stdout.write(report(doc["runs"], doc["meta"], a.report[:-len(".json")]))
+        return
     quick = a.quick
     a.scale = a.scale or (0.05 if quick else 0.1)
     a.warmup = a.warmup or (90 if quick else 120)
@@ -381,10 +407,11 @@ def main():
     a.timeout = a.timeout or (120 if quick else 300)
     rates = [float(x) for x in (a.rates or ("2,4" if quick else "1,2,3,4,5")).split(",")]
     ablation_rates = [float(x) for x in (a.ablation_rates or ("4" if quick else "2,4")).split(",")]
-    targets = (a.targets or ",".join(["corral"] + list(PEER_TARGETS) + [t for t in CORRAL_TARGETS if t != "corral"])).split(",")
+    known = ["corral"] + list(PEER_TARGETS) + [t for t in CORRAL_TARGETS if t != "corral"]
+    targets = (a.targets or ",".join(known)).split(",")
     for t in targets:
-        if t not in PEER_TARGETS and t not in CORRAL_TARGETS:
-            raise SystemExit("bench/fleet: unknown target '%s' (%s)" % (t, ", ".join(list(PEER_TARGETS) + list(CORRAL_TARGETS))))
+        if t not in known:
+            raise SystemExit("bench/fleet: unknown target '%s' (%s)" % (t, ", ".join(known)))
     plan = [(t, r) for r in rates for t in targets if t in PEER_TARGETS or t == "corral"]
     plan += [(t, r) for r in ablation_rates for t in targets if t in RULE_OF]
     per_run = (a.warmup + a.measure) * a.scale + 3
