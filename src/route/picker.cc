@@ -134,7 +134,6 @@ bool any_usable(const Candidate* const* list, size_t n, BackendTable& t, const P
 // request waits for its own model instead.
 Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r, const RoutingSnapshot& s) {
   Picking p{t, r, s.routing.balance_random, r.random, false, nullptr, {}};
-  bool follow = s.routing.prefer_loaded && !r.model.empty() && !r.pull && r.backend.empty();
   size_t cold = cs.size();  // the first candidate not loaded by /api/ps
   for (size_t i = 0; i < cs.size() && cold == cs.size(); ++i) {
     if (cs[i].tier >= kRoomTier) cold = i;
@@ -142,6 +141,8 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
   const Candidate* list[kMaxSlots];
   size_t loaded = 0, loading = 0, rest = 0;
   for (size_t i = 0; i < cold && loaded < kMaxSlots; ++i) list[loaded++] = &cs[i];
+  if (pick_by_tier(list, loaded, p)) return p.out;  // the common case: loaded there, with room
+  bool follow = s.routing.prefer_loaded && !r.model.empty() && !r.pull && r.backend.empty();
   if (follow) {
     for (size_t i = cold; i < cs.size() && loaded + loading < kMaxSlots; ++i) {
       if (is_loading(t[cs[i].slot], r.model, r.now_ms)) list[loaded + loading++] = &cs[i];
@@ -160,7 +161,8 @@ Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequ
   // open, they are tried anyway (as nginx never fails its last server).
   for (bool ignore_circuit : {false, true}) {
     p.ignore_circuit = ignore_circuit;
-    if (pick_by_tier(list, loaded + loading, p)) return p.out;
+    if (ignore_circuit && pick_by_tier(list, loaded, p)) return p.out;
+    if (pick_by_tier(list + loaded, loading, p)) return p.out;
     if (pick_by_tier(list + loaded + loading, rest, p)) {
       if (follow) {
         note_loading(t[p.out.slot], r.model, r.now_ms);
