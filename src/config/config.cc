@@ -95,6 +95,7 @@ const char* usage() {
          "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
          "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR] [--auth[=on|off]]\n"
          "              [--check-config FILE] [--version] [--help]\n"
+         "       corral serve [flags]   (the same, and a local `ollama serve` when nothing answers on the backend)\n"
          "       corral keys create|list|set|revoke|rotate … (API keys; corral keys --help)\n"
          "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"

@@ -49,6 +49,7 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   error_body.text.clear();
   backend = metrics::kBackendNone;
   attempt_open = false;
+  holding_for.clear();
   status = 0;
   response_done = head_queued = false;
   out_head.clear();

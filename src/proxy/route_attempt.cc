@@ -53,16 +53,20 @@ void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice,
   waiter_.first_choice = first_choice;
   waiter_.priority = priority;
   waiter_.since_us = core::mono_us();
-  ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
-  metrics::bump(ctx.metrics->queue_in[first_choice]);
+  if (first_choice != kNoBackend) {  // waiting for a backend that is not up yet counts for none
+    ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
+    metrics::bump(ctx.metrics->queue_in[first_choice]);
+  }
   ctx.waiting.push(waiter_);
 }
 
 void RouteAttempt::leave_queue(WorkerContext& ctx) {
   if (!waiter_.queued) return;
   ctx.waiting.remove(waiter_);
-  ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
-  metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
+  if (waiter_.first_choice != kNoBackend) {
+    ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
+    metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
+  }
   ctx.metrics->queue_wait.observe(1, double(core::mono_us() - waiter_.since_us) / 1e6);
 }
 

@@ -275,6 +275,10 @@ void Session::on_deadline() {
       break;
     case State::queued:
       leave_queue();
+      if (!ex_->holding_for.empty()) {  // routing.hold passed and the backend is not up yet
+        answer_provisioning(ex_->holding_for, {});
+        break;
+      }
       ctx_.metrics->reject(metrics::kRejectQueueTimeout);
       respond_local(busy_response("server busy: no backend capacity for this request within routing.queue_timeout"),
                     false);

@@ -115,8 +115,8 @@ void Session::build_request(uint8_t slot, std::string& out) {
   fi.upstream_host = ctx_.backend(slot).host_header;
   fi.client_ip = client_ip_;
   fi.request_id = x.request_id;
-  // corral's token is never forwarded, nor a client's credentials to a provider
-  fi.drop_credentials = ctx_.keys != nullptr || d != api::Dialect::ollama;
+  // corral's token is never forwarded, nor a client's credentials to a provider or another API
+  fi.drop_credentials = ctx_.keys != nullptr || d != api::Dialect::ollama || x.plan.translate;
   if (x.plan.rewritten) {
     fi.path_override = x.plan.path;
     fi.body_length = static_cast<int64_t>(x.plan.body.size());

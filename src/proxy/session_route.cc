@@ -36,6 +36,7 @@ void Session::try_route() {
     if (state_ != State::queued) enqueue(p.slot);
     return;
   }
+  if (p.status != route::PickStatus::ok && !ex_->route.any_failed() && wait_for_on_demand()) return;
   if (state_ == State::queued) leave_queue();
   if (p.status == route::PickStatus::ok) {
     ex_->route.admitted(p.slot);
@@ -56,17 +57,65 @@ void Session::try_route() {
   route_failed(p.status);
 }
 
+// Nothing up serves the model, but an on-demand backend would: it is asked to
+// start, and the request waits for it (hold) or gets seed 002's 503.
+bool Session::wait_for_on_demand() {
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  const route::LifecycleView* l = s.on_demand_for(ex_->facts.model);
+  if (!l) return false;
+  l->demand->note(ctx_.worker_id);
+  if (state_ == State::queued) return true;  // still holding; the deadline ends it
+  if (l->hold_ms > 0) {
+    ex_->holding_for = l->name;
+    state_ = State::queued;
+    ex_->route.enqueue(ctx_, *this, kNoBackend, ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1);
+    set_deadline(l->hold_ms);
+    return true;
+  }
+  answer_provisioning(l->name, l->state == "error" ? l->error : std::string());
+  return true;
+}
+
+// {"error":"backend X is starting, retry shortly","provisioning":true}, as seed 002 answered.
+void Session::answer_provisioning(const std::string& backend, const std::string& error) {
+  std::string msg = error.empty() ? "backend " + backend + " is starting, retry shortly"
+                                  : "backend " + backend + " failed to start (" + error + "), retrying";
+  http::LocalResponse r = error_response(503, msg);
+  if (api::info(ex_->endpoint).dialect == api::Dialect::ollama) {
+    r.body = api::ollama_error(msg);
+    r.body.insert(r.body.size() - 1, ",\"provisioning\":true");
+  }
+  r.retry_after = std::max(1, static_cast<int>(std::ceil(ctx_.snapshot().routing.retry_after_ms / 1000.0)));
+  respond_local(r, false);
+}
+
 void Session::route_failed(route::PickStatus why) {
   const std::string& m = ex_->facts.model;
   if (why == route::PickStatus::not_found) {  // Ollama's own words, per endpoint
     respond_error(404, api::model_not_found(ex_->endpoint, m));
   } else if (why == route::PickStatus::too_big) {
     respond_error(404, "model \"" + m + "\" is larger than max_memory_gb of every backend that has it");
+  } else if (std::string down = why_down(m); !down.empty()) {
+    respond_error(502, down);  // every member that has it failed its probes: say how
   } else {
     std::string what = m.empty() ? std::string("no healthy backend") : "no healthy backend has model \"" + m + "\"";
     if (ex_->facts.pull) what = "no healthy backend accepts pulls of \"" + m + "\"";
     respond_local(busy_response(what), false);
   }
+}
+
+// The members that list `model` but are down, with their probes' last errors ("" if none is).
+std::string Session::why_down(const std::string& model) {
+  if (model.empty()) return {};
+  std::string out;
+  for (const route::MemberView& mv : ctx_.snapshot().members) {
+    if (mv.healthy || mv.last_error.empty() || !mv.cfg.enabled) continue;
+    bool has = false;
+    for (const route::ModelInfo& mi : mv.models) has = has || mi.name == model || mi.name == model + ":latest";
+    if (!has) continue;
+    out += (out.empty() ? "" : "; ") + std::string("backend ") + ctx_.backend(mv.slot).url + " unreachable: " + mv.last_error;
+  }
+  return out;
 }
 
 http::LocalResponse Session::busy_response(std::string_view why) {

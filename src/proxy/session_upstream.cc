@@ -40,6 +40,11 @@ void Session::start_upstream(uint8_t slot) {
   }
   x.attempt_open = true;
   metrics::bump(ctx_.metrics->backend_started[slot]);
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  if (!s.lifecycles.empty()) {  // a ready on-demand backend's requests keep its idle clock at zero
+    const route::LifecycleView* l = s.lifecycle(ctx_.backend(slot).name);
+    if (l && l->on_demand) l->demand->note(ctx_.worker_id);
+  }
   set_deadline(x.client.connecting() ? ctx_.cfg->timeouts.connect_ms : ctx_.cfg->timeouts.first_byte_ms);
 }
 
@@ -93,6 +98,8 @@ bool Session::transform_head(const http::Head& h) {
   x.out_head.append("HTTP/1.1 ").append(std::to_string(h.status())).append(" ").append(http::reason_phrase(h.status()));
   x.out_head.append("\r\nContent-Type: ").append(ct).append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ");
   x.out_head.append(x.request_id).append(close_after_ ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
+  x.head_queued = true;  // before the body the transform makes from this very read
+  x.out.push(x.out_head.data(), static_cast<uint32_t>(x.out_head.size()));
   return true;
 }
 
@@ -103,10 +110,6 @@ void Session::on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) {
     // The client gets what the transform made of these bytes (or the error at the end), not them.
     if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
     buf.release();
-    if (!x.head_queued && x.transform.active()) {
-      x.head_queued = true;
-      x.out.push(x.out_head.data(), static_cast<uint32_t>(x.out_head.size()));
-    }
     watch_backpressure();
     flush();
     return;
@@ -149,10 +152,6 @@ void Session::on_response_done() {
     return;
   }
   if (x.transform.active()) {
-    if (!x.head_queued) {
-      x.head_queued = true;
-      x.out.push(x.out_head.data(), static_cast<uint32_t>(x.out_head.size()));
-    }
     x.transform.finish();
     if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
     flush();

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -31,6 +32,7 @@ Control::~Control() { stop(); }
 bool Control::resolve(const config::Config& cfg, Resolved& out, std::string& err) {
   out.cfg = cfg;
   for (size_t i = 0; i < cfg.backends.size(); ++i) {
+    if (cfg.backends[i].url == "auto") continue;  // an on-demand backend's address comes from its start hook
     std::vector<core::SockAddr> addrs;
     std::string why;
     if (!resolve_all(cfg.backends[i], addrs, why)) {
@@ -75,8 +77,31 @@ bool Control::make_tls(Resolved& r, std::string& err) {
   return true;
 }
 
+// Where the on-demand backends with url auto are now (control thread: the lifecycles tell).
+void Control::add_remote_addresses(Resolved& r) {
+  if (!life_) return;
+  for (size_t i = 0; i < r.cfg.backends.size(); ++i) {
+    config::BackendConfig& b = r.cfg.backends[i];
+    if (b.url != "auto") continue;
+    std::string url = life_->remote_url(b.name);
+    config::BackendConfig at;
+    core::SockAddr addr;
+    std::string err;
+    if (url.empty()) continue;
+    if (!config::parse_backend_url(url, at, err) || !core::resolve(at.host, at.port, addr, err)) {
+      log::write(log::Level::warn, "remote_url_bad", "backend=" + b.name + " url=" + log::quote(url) +
+                                                         " error=" + log::quote(err));
+      continue;
+    }
+    b.host = at.host;
+    b.port = at.port;
+    r.addrs.emplace_back(i, addr);
+  }
+}
+
 // Members for the resolved addresses; a member seen before keeps its slot and what was learned of it.
 void Control::apply(Resolved r) {
+  add_remote_addresses(r);
   cfg_ = std::move(r.cfg);
   std::vector<Member> next;
   for (const auto& [i, addr] : r.addrs) {
@@ -167,7 +192,60 @@ void Control::publish() {
     for (const LoadedModel& l : m.view.loaded) forget_loading(*m.b, l.name);  // /api/ps says so now
     views.push_back(m.view);
   }
-  box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
+  std::vector<LifecycleView> lives;
+  if (life_) life_->describe(static_cast<int64_t>(loop_->now_ms()), lives);
+  for (MemberView& v : views) {  // an on-demand member is routed to only while it is up
+    for (const LifecycleView& l : lives) {
+      if (l.name == v.cfg.name && !l.ready()) v.healthy = false;
+    }
+  }
+  published_lives_ = lifecycle_states(lives);
+  box_.publish(build_snapshot(std::move(views), cfg_, ++version_, std::move(lives)));
+}
+
+// What of the lifecycles a new snapshot must show: states, errors and addresses.
+std::string Control::lifecycle_states(const std::vector<LifecycleView>& lives) const {
+  std::string s;
+  for (const LifecycleView& l : lives) s += l.name + "=" + l.state + "|" + l.error + "|" + life_->remote_url(l.name) + ";";
+  return s;
+}
+
+// The lifecycles' turn in a tick: their timers, then members for on-demand
+// backends that came up or went away, and a snapshot when anything they show changed.
+void Control::tick_lifecycles(int64_t now_ms) {
+  if (!life_) return;
+  life_->on_tick(now_ms, [this](std::string_view name) {
+    uint32_t n = 0;
+    for (const Member& m : members_) {
+      if (m.view.cfg.name == name) n += m.b->inflight.load(std::memory_order_relaxed);
+    }
+    return n;
+  });
+  watch_lifecycle_fds();
+  std::vector<LifecycleView> lives;
+  life_->describe(now_ms, lives);
+  if (lifecycle_states(lives) == published_lives_) return;
+  Resolved r;
+  std::string err;
+  if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
+  publish();
+}
+
+// Watches exactly the descriptors the lifecycles have now (a restarted child has new ones).
+void Control::watch_lifecycle_fds() {
+  std::vector<int> now;
+  life_->fds(now);
+  for (int fd : watched_) {
+    if (std::find(now.begin(), now.end(), fd) == now.end()) loop_->unwatch(fd);
+  }
+  for (int fd : now) {
+    if (std::find(watched_.begin(), watched_.end(), fd) != watched_.end()) continue;
+    loop_->watch(fd, [this, fd] {
+      life_->on_ready(fd, static_cast<int64_t>(loop_->now_ms()));
+      loop_->wake();  // the next tick looks at what changed
+    });
+  }
+  watched_ = std::move(now);
 }
 
 Control::Control(BackendTable& table, SnapshotBox& box)
@@ -213,15 +291,28 @@ void Control::tick() {
   if (pending_) next_config_ = std::move(pending_);
   pending_.reset();
   lock.unlock();
+  uint64_t now = loop_->now_ms();
   if (stopping) {
     probes_.clear();
     round_active_ = false;
     pool_->drain();
-    if (pool_->live() == 0) loop_->stop();
+    if (life_ && !life_stopping_) {  // the workers have drained: supervised processes go now
+      life_stopping_ = true;
+      life_->stop(static_cast<int64_t>(now));
+    }
+    if (life_) {
+      life_->on_tick(static_cast<int64_t>(now), [](std::string_view) { return 0u; });
+      watch_lifecycle_fds();
+    }
+    if (pool_->live() == 0 && (!life_ || life_->stopped())) loop_->stop();
     return;
   }
   if (keys_) keys_->poll(core::mono_us());
-  uint64_t now = loop_->now_ms();
+  if (life_ && !life_begun_) {
+    life_begun_ = true;
+    life_->begin(static_cast<int64_t>(now));
+  }
+  tick_lifecycles(static_cast<int64_t>(now));
   if (round_active_) {
     for (auto& p : probes_) p->tick(now);
     if (!round_finished()) return;
@@ -285,7 +376,9 @@ void Control::end_round() {
       log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(p.error()));
       continue;
     }
-    judge(members_[i], p.result() == ProbeResult::ok, p.error(), std::move(p.view()));
+    bool ok = p.result() == ProbeResult::ok;
+    if (life_) life_->on_health(members_[i].view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
+    judge(members_[i], ok, p.error(), std::move(p.view()));
   }
   probes_.clear();
   publish();

@@ -124,9 +124,10 @@ const ModelRoute* RoutingSnapshot::route(std::string_view model) const {
 }
 
 std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> members, const config::Config& cfg,
-                                                      uint64_t version) {
+                                                      uint64_t version, std::vector<LifecycleView> lifecycles) {
   auto s = std::make_shared<RoutingSnapshot>();
   s->version = version;
+  s->lifecycles = std::move(lifecycles);
   s->routing = cfg.routing;
   s->models_cfg = cfg.models;
   s->members = std::move(members);
@@ -152,6 +153,27 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
   }
   for (auto& [name, r] : aliases) s->models.emplace(std::move(name), std::move(r));
   return s;
+}
+
+const LifecycleView* RoutingSnapshot::on_demand_for(std::string_view model) const {
+  if (model.empty()) return nullptr;
+  std::string tagged = model.find(':') == std::string_view::npos ? std::string(model) + ":latest" : std::string();
+  for (const LifecycleView& l : lifecycles) {
+    if (!l.on_demand || l.ready()) continue;
+    const ModelRoute* r = route(model);
+    if (l.models.empty() && (!r || r->candidates.empty())) return &l;
+    for (const std::string& m : l.models) {
+      if (m == model || m == tagged) return &l;
+    }
+  }
+  return nullptr;
+}
+
+const LifecycleView* RoutingSnapshot::lifecycle(std::string_view backend) const {
+  for (const LifecycleView& l : lifecycles) {
+    if (l.name == backend) return &l;
+  }
+  return nullptr;
 }
 
 }  // namespace corral::route

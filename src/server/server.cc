@@ -11,6 +11,7 @@
 
 #include "corral/analytics/service.h"
 #include "corral/core/log.h"
+#include "corral/fleet/lifecycles.h"
 #include "corral/core/notify.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/context.h"
@@ -96,6 +97,9 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   block_signals_for_threads();  // inherited by every thread started below
   raise_fd_limit();
   std::string err;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
+  fleet::Lifecycles lifecycles(cfg, n);  // before the control thread that runs them, so it ends first
   route::BackendTable table;
   route::SnapshotBox box;
   route::Control control(table, box);
@@ -116,6 +120,7 @@ int run(const config::Config& cfg, const ReloadSource& src) {
     return 2;
   }
   control.watch_keys(keys.watcher.get());
+  if (!lifecycles.empty()) control.run_lifecycles(&lifecycles);
   control.start();
   if (!control.wait_first_round(cfg.startup_wait_ms)) {
     log::write(log::Level::warn, "discovery_slow", "waited_ms=" + std::to_string(cfg.startup_wait_ms) +
@@ -129,8 +134,6 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   fleet.key_admin = keys.admin.get();
   fleet.tls_server = cfg.tls_listen.address.empty() ? nullptr : &listeners.tls;
 
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
   metrics::Registry registry(n, cfg.metrics.max_models,
                             {cfg.metrics.seed_names, cfg.metrics.key_labels, cfg.metrics.max_keys});
   std::unique_ptr<analytics::Service> analytics;

@@ -88,7 +88,8 @@ struct Exchange {
   AnswerTransform transform;
   ErrorBody error_body;    // a translated request's error answer, put in the client's shape
   uint8_t backend = metrics::kBackendNone;
-  bool attempt_open = false;  // counted as started at the backend, not yet finished
+  bool attempt_open = false;
+  std::string holding_for;  // waiting (on_demand.hold) for this on-demand backend to come up  // counted as started at the backend, not yet finished
   int status = 0;
   bool response_done = false;
   bool head_queued = false;

@@ -23,6 +23,9 @@ struct RouteQuestion {
   std::string_view pinned_backend;  // X-Corral-Backend on pull-like requests
 };
 
+// A waiter's first choice when it waits for an on-demand backend to come up.
+inline constexpr uint8_t kNoBackend = 255;
+
 class RouteAttempt {
  public:
   void begin();  // a new request: nothing tried, nothing held

@@ -73,6 +73,9 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void route_request();
   void try_route();
   void route_failed(route::PickStatus why);
+  std::string why_down(const std::string& model);
+  bool wait_for_on_demand();
+  void answer_provisioning(const std::string& backend, const std::string& error);
   http::LocalResponse busy_response(std::string_view why);
   void attempt_failed(int status, std::string why, bool circuit);
   bool fail_over_on_status(int status);

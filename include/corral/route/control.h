@@ -18,6 +18,7 @@
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
 #include "corral/route/backend.h"
+#include "corral/route/lifecycle.h"
 #include "corral/route/probe.h"
 #include "corral/route/snapshot.h"
 #include "corral/upstream/pool.h"
@@ -42,6 +43,8 @@ class Control {
   void refresh_soon();  // any thread: rediscover every member now (after a pull or delete)
   // Before start(): keys.db is checked for changes at every tick (auth on).
   void watch_keys(auth::KeyWatcher* w) { keys_ = w; }
+  // Before start(): backend lifecycles the control thread runs (supervised, on demand).
+  void run_lifecycles(Lifecycle* l) { life_ = l; }
   void stop();
 
  private:
@@ -67,10 +70,18 @@ class Control {
   void end_round();
   void judge(Member& m, bool ok, const std::string& err, MemberView probed);
   void publish();
+  void add_remote_addresses(Resolved& r);
+  std::string lifecycle_states(const std::vector<LifecycleView>& lives) const;
+  void tick_lifecycles(int64_t now_ms);
+  void watch_lifecycle_fds();
 
   BackendTable& table_;
   SnapshotBox& box_;
   auth::KeyWatcher* keys_ = nullptr;
+  Lifecycle* life_ = nullptr;
+  bool life_begun_ = false, life_stopping_ = false;
+  std::vector<int> watched_;      // descriptors of the lifecycles being watched
+  std::string published_lives_;   // their states in the last snapshot
   config::Config cfg_;
   std::vector<Member> members_;
   uint64_t version_ = 0;

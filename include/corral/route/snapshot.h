@@ -16,6 +16,7 @@
 #include "corral/api/endpoint.h"
 #include "corral/config/config.h"
 #include "corral/core/published.h"
+#include "corral/route/lifecycle.h"
 #include "corral/transport/tls.h"
 
 namespace corral::route {
@@ -94,11 +95,16 @@ struct RoutingSnapshot {
   std::vector<Candidate> unknown_lists;  // healthy members whose model list is unknown: tried for any model
   config::RoutingConfig routing;
   config::ModelsConfig models_cfg;
+  std::vector<LifecycleView> lifecycles;  // supervised and on-demand backends
 
   const MemberView* member(uint8_t slot) const {
     return member_of_slot[slot] < 0 ? nullptr : &members[static_cast<size_t>(member_of_slot[slot])];
   }
   const ModelRoute* route(std::string_view model) const;
+  // An on-demand backend that is not up but would serve `model`: its models list
+  // names it, or lists nothing and no running member has the model.
+  const LifecycleView* on_demand_for(std::string_view model) const;
+  const LifecycleView* lifecycle(std::string_view backend) const;
 };
 
 // Memory a model needs: reported size → memory_overrides → memory_patterns; -1
@@ -117,7 +123,7 @@ bool fits(const config::BackendConfig& b, int64_t memory_bytes);
 
 // Builds the per-model candidate lists from the members' state.
 std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> members, const config::Config& cfg,
-                                                      uint64_t version);
+                                                      uint64_t version, std::vector<LifecycleView> lifecycles = {});
 
 // Where the current snapshot lives. Workers keep a copy and reload it only when
 // version() moved: one relaxed-acquire load per request.
