@@ -239,6 +239,17 @@ test('anthropic client → fake Anthropic: untouched but for auth, text and usag
   assertAnthropicAuth(e);
   assert.deepEqual(e.body, request, 'the body is passed through as the client sent it');
   assert.equal(e.tls.servername, 'localhost', 'SNI names the host of the backend url');
+
+  // A client sending its own x-api-key (the older Anthropic header): replaced, not forwarded.
+  const m = nonce();
+  const raw = await getJson(`${args.corral}/v1/messages`, { method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': CLIENT_KEY },
+    body: JSON.stringify({ ...request, messages: [{ role: 'user', content: m }] }) });
+  assert.equal(raw.status, 200, raw.text);
+  assert.equal(raw.body.content[0].text, `echo: ${m}`);
+  const f = await fakeRequest('anthropic', m);
+  assertAnthropicAuth(f);
+  assert.equal(f.headers['anthropic-version'], '2023-06-01', 'the client\'s anthropic-version is kept');
 });
 
 test('anthropic client → fake Anthropic, streamed: the SDK accumulates the message', async () => {
@@ -605,60 +616,6 @@ test('anthropic client → Ollama (fake-ollama): system, options, tools, tool re
   assert.equal(img.content[0].text, `echo: what are these? ${i} ${IMAGES_SEEN}`);
 });
 
-// ---- provider errors in each client's shape --------------------------------------------
-
-test('provider 429 and 500 → openai client: RateLimitError with Retry-After, InternalServerError', async () => {
-  for (const model of ['gpt-4o-rate-limit', 'claude-rate-limit']) {
-    const e = await rejection(corral.openai.chat.completions.create({ model,
-      messages: [{ role: 'user', content: 'x' }] }));
-    assert.ok(e instanceof OpenAI.RateLimitError, `${model}: RateLimitError, got ${e}`);
-    assert.equal(e.status, 429);
-    assert.equal(e.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
-    assert.equal(typeof e.error?.message, 'string', `${model}: OpenAI's error shape, got ${JSON.stringify(e.error)}`);
-  }
-  for (const model of ['gpt-4o-server-error', 'claude-server-error']) {
-    const e = await rejection(corral.openai.chat.completions.create({ model,
-      messages: [{ role: 'user', content: 'x' }] }));
-    assert.ok(e instanceof OpenAI.InternalServerError, `${model}: InternalServerError, got ${e}`);
-    assert.equal(e.status, 500);
-    assert.equal(typeof e.error?.message, 'string', `${model}: OpenAI's error shape, got ${JSON.stringify(e.error)}`);
-  }
-});
-
-test('provider 429 and 500 → anthropic client: RateLimitError with Retry-After, InternalServerError', async () => {
-  for (const model of ['claude-rate-limit', 'gpt-4o-rate-limit']) {
-    const e = await rejection(corral.anthropic.messages.create({ ...ANT_BASE, model,
-      messages: [{ role: 'user', content: 'x' }] }));
-    assert.ok(e instanceof Anthropic.RateLimitError, `${model}: RateLimitError, got ${e}`);
-    assert.equal(e.status, 429);
-    assert.equal(e.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
-    assert.equal(e.error?.type, 'error', `${model}: Anthropic's error shape, got ${JSON.stringify(e.error)}`);
-    assert.equal(e.type, 'rate_limit_error');
-  }
-  for (const model of ['claude-server-error', 'gpt-4o-server-error']) {
-    const e = await rejection(corral.anthropic.messages.create({ ...ANT_BASE, model,
-      messages: [{ role: 'user', content: 'x' }] }));
-    assert.ok(e instanceof Anthropic.InternalServerError, `${model}: InternalServerError, got ${e}`);
-    assert.equal(e.status, 500);
-    assert.equal(e.error?.type, 'error', `${model}: Anthropic's error shape, got ${JSON.stringify(e.error)}`);
-    assert.equal(e.type, 'api_error');
-  }
-});
-
-test('provider 429 and 500 → ollama client: ResponseError with the status, Ollama shape, Retry-After', async () => {
-  for (const [model, status] of [['gpt-4o-rate-limit', 429], ['claude-rate-limit', 429],
-    ['gpt-4o-server-error', 500], ['claude-server-error', 500]]) {
-    const e = await rejection(corral.ollama.chat({ model, stream: false, messages: [{ role: 'user', content: 'x' }] }));
-    assert.equal(e.name, 'ResponseError', `${model}: ${e}`);
-    assert.equal(e.status_code, status, model);
-    const raw = await getJson(`${args.corral}/api/chat`, { method: 'POST',
-      body: JSON.stringify({ model, stream: false, messages: [{ role: 'user', content: 'x' }] }) });
-    assert.equal(raw.status, status);
-    assert.equal(typeof raw.body?.error, 'string', `${model}: Ollama's {"error": "…"}, got ${raw.text}`);
-    if (status === 429) assert.equal(raw.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
-  }
-});
-
 // ---- aliases and merged model lists -----------------------------------------------------
 
 const SIM_MODELS = ['llama3.2:latest', 'qwen2.5:7b', 'nomic-embed-text:latest', ECHO_MODEL];
@@ -827,4 +784,58 @@ test('analytics records both names of an aliased request', async () => {
   assert.equal(rows.length, 1, `one row for ${n}`);
   const values = Object.values(rows[0]);
   assert.ok(values.includes('gpt-4') && values.includes('gpt-4o'), `gpt-4 and gpt-4o in ${JSON.stringify(rows[0])}`);
+});
+
+// ---- provider errors in each client's shape (last: a failure may count against a backend) ----
+
+test('provider 429 and 500 → openai client: RateLimitError with Retry-After, InternalServerError', async () => {
+  for (const model of ['gpt-4o-rate-limit', 'claude-rate-limit']) {
+    const e = await rejection(corral.openai.chat.completions.create({ model,
+      messages: [{ role: 'user', content: 'x' }] }));
+    assert.ok(e instanceof OpenAI.RateLimitError, `${model}: RateLimitError, got ${e}`);
+    assert.equal(e.status, 429);
+    assert.equal(e.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
+    assert.equal(typeof e.error?.message, 'string', `${model}: OpenAI's error shape, got ${JSON.stringify(e.error)}`);
+  }
+  for (const model of ['gpt-4o-server-error', 'claude-server-error']) {
+    const e = await rejection(corral.openai.chat.completions.create({ model,
+      messages: [{ role: 'user', content: 'x' }] }));
+    assert.ok(e instanceof OpenAI.InternalServerError, `${model}: InternalServerError, got ${e}`);
+    assert.equal(e.status, 500);
+    assert.equal(typeof e.error?.message, 'string', `${model}: OpenAI's error shape, got ${JSON.stringify(e.error)}`);
+  }
+});
+
+test('provider 429 and 500 → anthropic client: RateLimitError with Retry-After, InternalServerError', async () => {
+  for (const model of ['claude-rate-limit', 'gpt-4o-rate-limit']) {
+    const e = await rejection(corral.anthropic.messages.create({ ...ANT_BASE, model,
+      messages: [{ role: 'user', content: 'x' }] }));
+    assert.ok(e instanceof Anthropic.RateLimitError, `${model}: RateLimitError, got ${e}`);
+    assert.equal(e.status, 429);
+    assert.equal(e.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
+    assert.equal(e.error?.type, 'error', `${model}: Anthropic's error shape, got ${JSON.stringify(e.error)}`);
+    assert.equal(e.type, 'rate_limit_error');
+  }
+  for (const model of ['claude-server-error', 'gpt-4o-server-error']) {
+    const e = await rejection(corral.anthropic.messages.create({ ...ANT_BASE, model,
+      messages: [{ role: 'user', content: 'x' }] }));
+    assert.ok(e instanceof Anthropic.InternalServerError, `${model}: InternalServerError, got ${e}`);
+    assert.equal(e.status, 500);
+    assert.equal(e.error?.type, 'error', `${model}: Anthropic's error shape, got ${JSON.stringify(e.error)}`);
+    assert.equal(e.type, 'api_error');
+  }
+});
+
+test('provider 429 and 500 → ollama client: ResponseError with the status, Ollama shape, Retry-After', async () => {
+  for (const [model, status] of [['gpt-4o-rate-limit', 429], ['claude-rate-limit', 429],
+    ['gpt-4o-server-error', 500], ['claude-server-error', 500]]) {
+    const e = await rejection(corral.ollama.chat({ model, stream: false, messages: [{ role: 'user', content: 'x' }] }));
+    assert.equal(e.name, 'ResponseError', `${model}: ${e}`);
+    assert.equal(e.status_code, status, model);
+    const raw = await getJson(`${args.corral}/api/chat`, { method: 'POST',
+      body: JSON.stringify({ model, stream: false, messages: [{ role: 'user', content: 'x' }] }) });
+    assert.equal(raw.status, status);
+    assert.equal(typeof raw.body?.error, 'string', `${model}: Ollama's {"error": "…"}, got ${raw.text}`);
+    if (status === 429) assert.equal(raw.headers.get('retry-after'), '7', `${model}: the provider's Retry-After`);
+  }
 });
