@@ -39,6 +39,51 @@ curl -sf "http://127.0.0.1:$op/api/generate" -d '{"model":"llama3.2","prompt":"w
 curl -sf "http://127.0.0.1:$op/metrics" > "$tmp/ollama-metrics.txt"
 promtool check rules "$tmp/ollama-packaging/prometheus/corral-rules.yml" >/dev/null
 echo "ok: promtool check rules (rendered for metrics.namespace ollama)"
+promtool check metrics < "$tmp/ollama-metrics.txt"
+echo "ok: promtool check metrics (namespace ollama)"
+
+# metrics.seed_names and metrics.key_labels: every extra family promtool-clean, in both
+# namespaces, with samples in it (traffic with an API key), and absent when off.
+"$corral" keys create team-a --data-dir "$tmp/keys-data" >"$tmp/key.out"
+token=$(tail -n 1 "$tmp/key.out")
+seed_families='requests_per_minute avg_response_time utilization_percent healthy_endpoints tokens_generated'
+seed_families+=' key_requests_total key_tokens_total'
+for ns in corral ollama; do
+  sp=$(free_port)
+  printf 'metrics: {namespace: %s, key_labels: true}\nanalytics: {backend: none}\n' "$ns" >"$tmp/seed-$ns.yaml"
+  CORRAL_METRICS_SEED_NAMES=on "$corral" --config "$tmp/seed-$ns.yaml" --listen "127.0.0.1:$sp" \
+    --backend "http://127.0.0.1:$bp" --workers 2 --log-level warn --auth --data-dir "$tmp/keys-data" & pids+=($!)
+  wait_up "corral-seed-names-$ns" "$sp" /health
+  for i in 1 2 3; do
+    curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$sp/api/generate" \
+      -d '{"model":"llama3.2","prompt":"why is the sky blue?"}' >/dev/null
+  done
+  # A client can read its answer a moment before corral records it: scrape until only the
+  # scrape is in flight, then once more (that scrape read the counters before the gauge).
+  for _ in $(seq 100); do
+    m=$(curl -sf "http://127.0.0.1:$sp/metrics") && grep -q "^${ns}_in_flight_requests 1$" <<<"$m" && break
+    sleep 0.05
+  done
+  curl -sf "http://127.0.0.1:$sp/metrics" > "$tmp/seed-$ns.txt"
+  promtool check metrics < "$tmp/seed-$ns.txt"
+  for f in $seed_families; do
+    grep -q "^${ns}_${f}[ {_]" "$tmp/seed-$ns.txt" || { echo "FAIL: namespace $ns: no ${ns}_$f"; exit 1; }
+  done
+  grep -q "^${ns}_requests_total{.*,prompt_category=\"question\",status=\"200\"} 3$" "$tmp/seed-$ns.txt" ||
+    { echo "FAIL: namespace $ns: requests_total has no prompt_category/status labels"; exit 1; }
+  grep -q "^${ns}_key_requests_total{key=\"team-a\"} 3$" "$tmp/seed-$ns.txt" ||
+    { echo "FAIL: namespace $ns: key_requests_total{key=team-a} is not 3"; exit 1; }
+  echo "ok: promtool check metrics (namespace $ns, seed_names and key_labels on)"
+done
+for f in $seed_families; do
+  if grep -q "^# TYPE \(corral\|ollama\)_$f " "$tmp/metrics.txt" "$tmp/ollama-metrics.txt"; then
+    echo "FAIL: $f exposed with seed_names and key_labels off"; exit 1
+  fi
+done
+if grep -q 'prompt_category=\|status="' "$tmp/metrics.txt" "$tmp/ollama-metrics.txt"; then
+  echo "FAIL: seed 004's label names exposed with seed_names off"; exit 1
+fi
+echo "ok: seed_names and key_labels off: none of their families or labels"
 
 # Every PromQL query of the Grafana dashboard (panels and variables), the alert and
 # recording rules, KEDA, prometheus-adapter and the HPA's metric must parse and name
@@ -111,4 +156,4 @@ echo "ok: Prometheus scraped corral: $q = $got"
 up=$(curl -s "http://127.0.0.1:$pp/api/v1/query" --data-urlencode 'query=up{job="corral"}' |
      python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
 [[ "$up" == "1" ]] || { echo "FAIL: up{job=corral} = $up"; exit 1; }
-echo "10 passed, 0 failed"
+echo "14 passed, 0 failed"

@@ -23,6 +23,7 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   counted = false;
   request_id.clear();
   facts.model.clear();
+  facts.alias.clear();
   facts.source.clear();
   facts.affinity = 0;
   facts.pull = false;
@@ -43,6 +44,9 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   route.begin();
   fanout.reset();
   sample.sample.clear(response_sample_bytes);
+  plan.reset();
+  transform.reset();
+  error_body.text.clear();
   backend = metrics::kBackendNone;
   attempt_open = false;
   status = 0;
@@ -77,6 +81,7 @@ Exchange* ExchangePool::take(WorkerContext& ctx, upstream::ClientUser& user) {
 void ExchangePool::give(Exchange* e) {
   e->client.abort();
   e->fanout.reset();
+  e->transform.reset();
   e->admission = auth::Admission();  // the key's concurrency slot, if it still held one
   e->keys.reset();
   if (free_.size() >= kFreeExchanges) {

@@ -13,7 +13,8 @@ constexpr uint32_t kPendingInMax = 65536;
 constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
-Session::Session(WorkerContext& ctx, int fd, std::string_view peer) : ctx_(ctx) {
+Session::Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_ptr<transport::TlsServerContext> tls)
+    : ctx_(ctx) {
   peer.copy(client_ip_, sizeof client_ip_ - 1);
   next = ctx_.sessions;
   if (next) next->prev = this;
@@ -21,7 +22,8 @@ Session::Session(WorkerContext& ctx, int fd, std::string_view peer) : ctx_(ctx) 
   ++ctx_.session_count;
   metrics::bump(ctx_.metrics->client_connections);
   set_deadline(ctx_.cfg->timeouts.header_ms);
-  client_ = transport::plain_accepted(*ctx_.loop, fd, this);
+  client_ = tls ? transport::tls_accepted(*ctx_.loop, *ctx_.tls_plain, std::move(tls), fd, this)
+               : transport::plain_accepted(*ctx_.loop, fd, this);
 }
 
 void Session::set_deadline(uint32_t ms) { deadline_ = ctx_.loop->now_ms() + ms; }
@@ -115,6 +117,7 @@ void Session::on_request_done() {
     respond_local(ex_->refusal, false);
     return;
   }
+  if (misplaced()) return;
   if (api::is_local(ex_->endpoint)) {
     answer_local();
     return;

@@ -16,6 +16,23 @@
 
 namespace corral::proxy {
 
+// With metrics.listen set, /metrics, /health, /status and /analytics* are
+// served on that port only, and that port serves nothing else.
+bool Session::misplaced() {
+  api::Endpoint e = ex_->endpoint;
+  bool ops = e == api::kHealth || e == api::kMetrics || e == api::kStatus || e == api::kAnalytics;
+  const std::string& admin_port = ctx_.cfg->metrics.listen;
+  if (local_only_ && !ops) {
+    respond_error(404, "this port (metrics.listen) serves /metrics, /health, /status and /analytics only");
+    return true;
+  }
+  if (!local_only_ && ops && !admin_port.empty()) {
+    respond_error(404, std::string(api::endpoint_name(e)) + " is served on metrics.listen (" + admin_port + ")");
+    return true;
+  }
+  return false;
+}
+
 void Session::answer_local() {
   switch (ex_->endpoint) {
     case api::kAnalytics: return answer_analytics();

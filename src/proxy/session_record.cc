@@ -8,6 +8,22 @@
 #include "corral/proxy/session.h"
 
 namespace corral::proxy {
+namespace {
+
+// What a translated answer cost, as the final-stats scan would have read it.
+api::StreamStats usage_stats(const api::Usage& u) {
+  api::StreamStats st;
+  st.found = u.prompt_tokens >= 0 || u.completion_tokens >= 0;
+  st.prompt_tokens = u.prompt_tokens;
+  st.completion_tokens = u.completion_tokens;
+  st.total_duration_ns = u.total_duration_ns;
+  st.load_duration_ns = u.load_duration_ns;
+  st.prompt_eval_duration_ns = u.prompt_eval_duration_ns;
+  st.eval_duration_ns = u.eval_duration_ns;
+  return st;
+}
+
+}  // namespace
 
 void Session::count_started() {
   ex_->counted = true;
@@ -19,7 +35,10 @@ void Session::count_finished() {
   if (!x.counted) return;
   x.counted = false;
   api::StreamStats st;
-  if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone && x.status == 200) {
+  if (x.transform.active()) {
+    st = usage_stats(x.transform.usage());
+  } else if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone &&
+             x.status == 200) {
     st = api::extract_final_stats(x.sample.sample.tail());
   }
   record_metrics(st);
@@ -47,6 +66,7 @@ void Session::record_metrics(const api::StreamStats& st) {
   r.category = x.facts.category;
   r.complexity_score = x.facts.complexity_score;
   r.complexity = x.facts.complexity;
+  if (x.key) r.key = x.key->key.name;
   r.duration_s = double(now - x.start_us) / 1e6;
   if (api::info(x.endpoint).generation && x.first_byte_us > 0) r.ttft_s = double(x.first_byte_us - x.start_us) / 1e6;
   if (x.backend != metrics::kBackendNone && x.client.connect_us() >= 0) r.connect_s = double(x.client.connect_us()) / 1e6;

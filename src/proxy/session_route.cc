@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "corral/api/errors.h"
-#include "corral/api/sniff.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/http/rewrite.h"
@@ -16,29 +15,6 @@ namespace {
 constexpr std::string_view kQueueFull =
     "server busy: every backend for this request is at max_concurrent and the queue is full";
 }  // namespace
-
-// What routing, metrics and affinity need from the body; the bytes stay as they are.
-void Session::plan() {
-  Exchange& x = *ex_;
-  std::string_view path = x.req.head().path();
-  if (x.endpoint == api::kOaiModels && path.starts_with("/v1/models/")) x.facts.model.assign(path.substr(11));
-  std::string& body = x.req.chunked() ? x.plain_body.text : x.body;
-  if (body.empty()) return;
-  api::RequestInfo info = api::analyze_request(body, ctx_.prompt_preview_bytes);
-  if (!info.json) return;
-  RequestFacts& f = x.facts;
-  if (info.has_stream) f.stream = info.stream;
-  f.prompt_preview = std::move(info.prompt_preview);
-  f.model = std::move(info.model);
-  f.source = std::move(info.source);
-  f.affinity = info.prefix_hash;
-  f.prompt_chars = static_cast<uint32_t>(info.prompt_chars);
-  if (info.prompt_chars > 0) {
-    f.category = info.category;
-    f.complexity_score = info.complexity.score;
-    f.complexity = info.complexity.cls;
-  }
-}
 
 RouteQuestion Session::question() const {
   const RequestFacts& f = ex_->facts;
@@ -120,16 +96,18 @@ void Session::attempt_failed(int status, std::string why, bool circuit) {
   fail_upstream(ex_->route.fail_status(), ex_->route.fail_why());
 }
 
-// A 5xx head: another candidate gets the request when there is one free now;
-// else the 5xx goes to the client as it is. Ollama's 503 is backpressure, not a fault.
+// A 5xx or 429 head: another candidate gets the request when there is one free
+// now; else the answer goes to the client as it is (Retry-After included).
+// Ollama's 503 and a provider's 429 are backpressure, not faults.
 bool Session::fail_over_on_status(int status) {
   const route::RoutingSnapshot& s = ctx_.snapshot();
-  if (status < 500 || ex_->route.attempts() + 1u >= s.routing.max_attempts) return false;
+  bool backpressure = status == 429 || status == 503;  // a provider's rate limit, Ollama's "busy"
+  if ((status < 500 && status != 429) || ex_->route.attempts() + 1u >= s.routing.max_attempts) return false;
   route::Pick p = ex_->route.pick(ctx_, question(), ex_->backend);
   if (p.status != route::PickStatus::ok) return false;
   route::release(ctx_.backend(p.slot));  // attempt_failed picks again; this only proved one is free
   attempt_failed(status, "backend " + ctx_.backend(ex_->backend).url + " answered " + std::to_string(status),
-                 status != 503);
+                 !backpressure);
   return true;
 }
 
@@ -165,18 +143,6 @@ void Session::retry_queued() {
   if (state_ == State::queued) try_route();
 }
 
-// The request as the backend in `slot` gets it.
-void Session::build_request(uint8_t slot, std::string& out) {
-  const http::Head& h = ex_->req.head();
-  http::ForwardInfo fi;
-  fi.path_prefix_strip = api::strip_proxy_prefix(h.path()).size() != h.path().size() ? api::kProxyPrefix : "";
-  fi.upstream_host = ctx_.backend(slot).host_header;
-  fi.client_ip = client_ip_;
-  fi.request_id = ex_->request_id;
-  fi.drop_credentials = ctx_.keys != nullptr;  // corral's token is never forwarded
-  http::build_upstream_request(h, fi, out);
-}
-
 void Session::start_fanout() {
   Exchange& x = *ex_;
   const route::RoutingSnapshot& s = ctx_.snapshot();
@@ -192,6 +158,11 @@ void Session::start_fanout() {
       if (m.cfg.enabled) slots.push_back(m.slot);
     }
   }
+  // Hosted members are not asked: their models are known (fanout_done lists them).
+  std::erase_if(slots, [&](uint8_t slot) {
+    const route::MemberView* m = s.member(slot);
+    return m && route::dialect_of(m->cfg) != api::Dialect::ollama;
+  });
   if (slots.size() == 1) x.backend = slots[0];
   std::vector<std::string> requests;
   for (uint8_t slot : slots) {
@@ -205,10 +176,29 @@ void Session::start_fanout() {
   x.fanout->start();
 }
 
+// What corral lists itself: the models of hosted members, then the aliases of models someone has.
+std::vector<api::KnownModel> Session::known_models() {
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  std::vector<api::KnownModel> out;
+  for (const route::MemberView& m : s.members) {
+    if (route::dialect_of(m.cfg) == api::Dialect::ollama || !m.cfg.enabled) continue;
+    for (const route::ModelInfo& mi : m.models) out.push_back({mi.name, m.cfg.name, ""});
+  }
+  for (const auto& [alias, real] : s.models_cfg.aliases) {
+    if (s.route(real)) out.push_back({alias, "corral", real});
+  }
+  return out;
+}
+
 void Session::fanout_done() {
   Exchange& x = *ex_;
   std::vector<api::LegAnswer> legs = x.fanout->answers();
   bool holders = api::info(x.endpoint).fanout == api::Fanout::holders;
+  std::string known;  // hosted backends' models and aliases, listed without asking
+  if (!holders && x.endpoint != api::kPs) {
+    known = api::known_models_body(x.endpoint == api::kOaiModels, known_models());
+    legs.push_back({200, known, ""});
+  }
   api::Merged m = holders                        ? api::merge_outcomes(legs)
                   : x.endpoint == api::kOaiModels ? api::merge_lists(legs, "data", "id", "{\"object\":\"list\",\"data\":[")
                                                   : api::merge_lists(legs, "models", "name", "{\"models\":[");

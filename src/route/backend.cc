@@ -62,7 +62,8 @@ const char* circuit_name(Circuit c) {
 }
 
 Backend* BackendTable::find_or_add(const std::string& key, const std::string& name, const core::SockAddr& addr,
-                                   const std::string& url, const std::string& host_header) {
+                                   const std::string& url, const std::string& host_header,
+                                   const std::string& tls_host) {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = count_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
@@ -76,6 +77,7 @@ Backend* BackendTable::find_or_add(const std::string& key, const std::string& na
   b->addr = addr;
   b->url = url;
   b->host_header = host_header;
+  b->tls_host = tls_host;
   slots_[n] = std::move(b);
   count_.store(n + 1, std::memory_order_release);
   return slots_[n].get();

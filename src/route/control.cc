@@ -43,6 +43,35 @@ bool Control::resolve(const config::Config& cfg, Resolved& out, std::string& err
     }
     for (const core::SockAddr& a : addrs) out.addrs.emplace_back(i, a);
   }
+  return make_tls(out, err);
+}
+
+// A TLS context per https:// backend (its CA store loaded here, off the
+// workers); one whose settings did not change is kept, with its resumable session.
+bool Control::make_tls(Resolved& r, std::string& err) {
+  r.tls.resize(r.cfg.backends.size());
+  for (size_t i = 0; i < r.cfg.backends.size(); ++i) {
+    const config::BackendConfig& b = r.cfg.backends[i];
+    if (!b.https) continue;
+    transport::TlsClientOptions o;
+    o.ca_file = b.tls.ca_file;
+    o.verify = b.tls.verify;
+    o.server_name = b.tls.server_name;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_ptr<transport::TlsClientContext>& kept = tls_by_name_[b.name];
+    bool same = kept && kept->options().ca_file == o.ca_file && kept->options().verify == o.verify &&
+                kept->options().server_name == o.server_name;
+    r.tls[i] = same ? kept : transport::TlsClientContext::create(o, err);
+    if (!r.tls[i]) {
+      err = "backends[" + std::to_string(i) + "].tls: " + err;
+      return false;
+    }
+    kept = r.tls[i];
+    if (!o.verify) {
+      log::write(log::Level::warn, "tls_unverified", "backend=" + b.name +
+                                                         " action=\"certificates are not checked (tls.verify: false)\"");
+    }
+  }
   return true;
 }
 
@@ -53,7 +82,8 @@ void Control::apply(Resolved r) {
   for (const auto& [i, addr] : r.addrs) {
     const config::BackendConfig& bc = cfg_.backends[i];
     std::string key = bc.name + "|" + addr.to_string();
-    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc));
+    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc),
+                                    bc.https ? bc.host : std::string());
     if (!b) {
       log::write(log::Level::error, "backend_slots_full", "backend=" + key + " max=" + std::to_string(kMaxSlots));
       continue;
@@ -64,6 +94,12 @@ void Control::apply(Resolved r) {
     }
     m.view.slot = b->slot;
     m.view.cfg = bc;
+    m.view.tls = r.tls[i];
+    if (bc.kind != config::BackendKind::ollama && !bc.models.empty()) {  // a provider's models, as configured
+      m.view.models.clear();
+      for (const std::string& name : bc.models) m.view.models.push_back({name, 0});
+      m.view.models_known = true;
+    }
     m.view.address = addr.to_string();
     m.view.key_hash = std::hash<std::string>{}(key);
     next.push_back(std::move(m));
@@ -216,7 +252,13 @@ void Control::start_round(bool discover) {
   }
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
-    probes_[i]->start({m.b->slot, &m.b->addr, m.b->host_header}, discover, cfg_.health.timeout_ms, m.view);
+    upstream::Target t;
+    t.slot = m.b->slot;
+    t.addr = &m.b->addr;
+    t.host_header = m.b->host_header;
+    t.tls = m.view.tls;
+    t.tls_host = m.b->tls_host;
+    probes_[i]->start(t, discover, cfg_.health.timeout_ms, m.view);
   }
   starting_ = false;
   probe_done();

@@ -128,18 +128,4 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
   return s;
 }
 
-void SnapshotBox::publish(std::shared_ptr<const RoutingSnapshot> s) {
-  uint64_t v = s->version;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::move(s);
-  }
-  version_.store(v, std::memory_order_release);
-}
-
-std::shared_ptr<const RoutingSnapshot> SnapshotBox::get() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_;
-}
-
 }  // namespace corral::route

@@ -15,6 +15,7 @@
 #include "corral/metrics/registry.h"
 #include "corral/proxy/output.h"
 #include "corral/proxy/route_attempt.h"
+#include "corral/proxy/transform.h"
 #include "corral/upstream/client.h"
 
 namespace corral::proxy {
@@ -38,7 +39,8 @@ class ResponseSample final : public http::BodySink {
 
 // What the request body says (the bytes stay as they are).
 struct RequestFacts {
-  std::string model;
+  std::string model;  // the real name (an alias resolved)
+  std::string alias;  // the name the client asked for, when it was an alias
   std::string source;  // /api/copy
   uint64_t affinity = 0;
   bool pull = false;
@@ -82,6 +84,9 @@ struct Exchange {
   upstream::Client client;
   std::unique_ptr<Fanout> fanout;
   ResponseSample sample;   // response body: final stats (tail), analytics preview (head)
+  AttemptPlan plan;        // how this attempt's request and answer differ from the client's and the backend's
+  AnswerTransform transform;
+  ErrorBody error_body;    // a translated request's error answer, put in the client's shape
   uint8_t backend = metrics::kBackendNone;
   bool attempt_open = false;  // counted as started at the backend, not yet finished
   int status = 0;

@@ -24,6 +24,7 @@ struct alignas(64) Backend {
   std::string name;         // the configured backend name (shared by a DNS backend's members)
   std::string url;          // the configured url, or http://ADDRESS:PORT for a DNS member: the metrics label
   std::string host_header;  // Host sent upstream: the configured host:port
+  std::string tls_host;     // the name a TLS backend's certificate must match (the configured host)
   core::SockAddr addr;
 
   // Runtime, shared by every worker (own cache line).
@@ -54,7 +55,7 @@ class BackendTable {
   const Backend& operator[](size_t slot) const { return *slots_[slot]; }
   // Control thread: the slot for key, created when new; nullptr when all are taken.
   Backend* find_or_add(const std::string& key, const std::string& name, const core::SockAddr& addr,
-                       const std::string& url, const std::string& host_header);
+                       const std::string& url, const std::string& host_header, const std::string& tls_host = "");
 
  private:
   std::array<std::unique_ptr<Backend>, kMaxSlots> slots_;

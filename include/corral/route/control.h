@@ -4,6 +4,7 @@
 // routing snapshot after every round.
 #pragma once
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,7 +53,9 @@ class Control {
   struct Resolved {
     config::Config cfg;
     std::vector<std::pair<size_t, core::SockAddr>> addrs;  // backend index → address
+    std::vector<std::shared_ptr<transport::TlsClientContext>> tls;  // per backend index; null for http://
   };
+  bool make_tls(Resolved& r, std::string& err);
   bool resolve(const config::Config& cfg, Resolved& out, std::string& err);
   void apply(Resolved r);
   void resolve_dns();
@@ -88,6 +91,7 @@ class Control {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Resolved> pending_;
+  std::map<std::string, std::shared_ptr<transport::TlsClientContext>> tls_by_name_;  // kept across reloads
   bool stopping_ = false, refresh_ = false, first_done_ = false;
 };
 

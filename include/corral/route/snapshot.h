@@ -13,7 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "corral/api/endpoint.h"
 #include "corral/config/config.h"
+#include "corral/core/published.h"
+#include "corral/transport/tls.h"
 
 namespace corral::route {
 
@@ -33,6 +36,7 @@ struct LoadedModel {
 struct MemberView {
   uint8_t slot = 0;
   config::BackendConfig cfg;  // the configured backend (shared by a DNS backend's members)
+  std::shared_ptr<transport::TlsClientContext> tls;  // https:// backends: verification and resumed sessions
   std::string address;        // ip:port
   bool healthy = false;
   bool models_known = false;  // /api/tags answered
@@ -44,6 +48,16 @@ struct MemberView {
   int64_t last_seen_unix = 0;
   uint64_t key_hash = 0;  // for affinity (rendezvous hashing)
 };
+
+// The API a configured backend speaks.
+inline api::Dialect dialect_of(const config::BackendConfig& b) {
+  switch (b.kind) {
+    case config::BackendKind::openai: return api::Dialect::openai;
+    case config::BackendKind::anthropic: return api::Dialect::anthropic;
+    case config::BackendKind::ollama: break;
+  }
+  return api::Dialect::ollama;
+}
 
 struct Candidate {
   uint8_t slot;
@@ -100,16 +114,12 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
 
 // Where the current snapshot lives. Workers keep a copy and reload it only when
 // version() moved: one relaxed-acquire load per request.
-class SnapshotBox {
+class SnapshotBox : public core::Published<const RoutingSnapshot> {
  public:
-  void publish(std::shared_ptr<const RoutingSnapshot> s);
-  uint64_t version() const { return version_.load(std::memory_order_acquire); }
-  std::shared_ptr<const RoutingSnapshot> get() const;
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const RoutingSnapshot> current_;
-  std::atomic<uint64_t> version_{0};
+  void publish(std::shared_ptr<const RoutingSnapshot> s) {
+    uint64_t v = s->version;
+    Published::publish(std::move(s), v);
+  }
 };
 
 }  // namespace corral::route

@@ -177,7 +177,8 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
                           "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
                           "analytics:", "path:", "retention_days:", "preview_chars:", "ring_kb:", "batch_size:",
-                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:", "auth:", "metrics:"}) {
+                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:", "auth:", "metrics:", "seed_names:",
+                          "key_labels:", "max_keys:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }
@@ -255,4 +256,25 @@ TEST(Config, BadAuthSettingsNameTheKey) {
   EXPECT_NE(err.find("CORRAL_AUTH: expected on or off"), std::string::npos) << err;
   load_with("", {}, {"--auth=sometimes"}, &err);
   EXPECT_NE(err.find("--auth: expected on or off"), std::string::npos) << err;
+}
+
+TEST(Config, MetricsSeedNamesAndKeyLabelsFromFileAndEnv) {
+  Config d = load_with("", {}, {});
+  EXPECT_FALSE(d.metrics.seed_names);
+  EXPECT_FALSE(d.metrics.key_labels);
+  EXPECT_EQ(d.metrics.max_keys, 100u);
+  Config f = load_with("metrics:\n  seed_names: true\n  key_labels: true\n  max_keys: 7\n", {}, {});
+  EXPECT_TRUE(f.metrics.seed_names);
+  EXPECT_TRUE(f.metrics.key_labels);
+  EXPECT_EQ(f.metrics.max_keys, 7u);
+  EXPECT_TRUE(load_with("", {"CORRAL_METRICS_SEED_NAMES=on"}, {}).metrics.seed_names);
+  EXPECT_FALSE(load_with("metrics: {seed_names: true}\n", {"CORRAL_METRICS_SEED_NAMES=off"}, {}).metrics.seed_names)
+      << "env beats the file";
+  std::string err;
+  load_with("", {"CORRAL_METRICS_SEED_NAMES=yes"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_METRICS_SEED_NAMES: expected on or off"), std::string::npos) << err;
+  load_with("metrics: {max_keys: 255}\n", {}, {}, &err);
+  EXPECT_NE(err.find("metrics.max_keys"), std::string::npos) << err;
+  load_with("metrics: {key_labels: sometimes}\n", {}, {}, &err);
+  EXPECT_NE(err.find("metrics.key_labels"), std::string::npos) << err;
 }
