@@ -88,6 +88,10 @@ serve(config, async (ctx) => {
   if (route === 'GET /api/version') return sendJson(ctx.res, 200, {}, { version: '0.12.0' });
   if (route === 'GET /api/tags') return sendJson(ctx.res, 200, {}, { models: config.models.map(tag) });
   if (route === 'GET /api/ps') return sendJson(ctx.res, 200, {}, { models: [] });
+  if (route === 'GET /v1/models') {  // Ollama's OpenAI-compatible list
+    return sendJson(ctx.res, 200, {}, { object: 'list',
+      data: config.models.map((id) => ({ id, object: 'model', created: 1_767_225_600, owned_by: 'library' })) });
+  }
   if (route === 'POST /api/chat') return generate(ctx, true);
   if (route === 'POST /api/generate') return generate(ctx, false);
   return sendJson(ctx.res, 404, {}, { error: `404 page not found: ${route}` });

@@ -9,6 +9,8 @@
 # official openai, @anthropic-ai/sdk and ollama npm clients. Extra corral flags
 # (e.g. --io epoll) follow CORRAL_BIN. Exits with node's status, or 1 when
 # corral did not start (the set-up tests still run, to show the fakes work).
+# HOSTED_HOLD=FILE: start everything, write the addresses to FILE and wait
+# (for debugging by hand; stop it with a signal).
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 SIM_BIN CORRAL_BIN [corral args...]" >&2
@@ -37,7 +39,7 @@ start_fake() {
   pids+=($!)
   for _ in $(seq 100); do
     local p
-    p=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/$name.out")
+    p=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/$name.out" 2>/dev/null || true)
     if [[ -n $p ]]; then
       printf -v "port_$name" %s "$p"
       return 0
@@ -100,6 +102,11 @@ status=0
 pids+=($!)
 wait_up corral "$port" /health "$work/corral.log" || status=1
 
+if [[ -n ${HOSTED_HOLD:-} ]]; then  # debugging: leave everything running, its addresses in that file
+  printf 'corral=http://127.0.0.1:%s corral_tls=https://localhost:%s sim=http://127.0.0.1:%s openai=https://localhost:%s anthropic=https://localhost:%s brief=https://localhost:%s ollama=http://127.0.0.1:%s work=%s\n' \
+    "$port" "$tls_port" "$sim_port" "$port_openai" "$port_anthropic" "$port_brief" "$port_ollama" "$work" >"$HOSTED_HOLD"
+  sleep infinity
+fi
 node --test-reporter=tap "$here/hosted.mjs" --corral "http://127.0.0.1:$port" \
   --corral-tls "https://localhost:$tls_port" --sim "http://127.0.0.1:$sim_port" \
   --openai "https://localhost:$port_openai" --anthropic "https://localhost:$port_anthropic" \
