@@ -616,6 +616,106 @@ test('anthropic client → Ollama (fake-ollama): system, options, tools, tool re
   assert.equal(img.content[0].text, `echo: what are these? ${i} ${IMAGES_SEEN}`);
 });
 
+// ---- what each API can and cannot carry ---------------------------------------------------
+
+test('ollama format → OpenAI response_format (JSON mode and schema), multi-turn to Anthropic', async () => {
+  const n = nonce();
+  const json = await corral.ollama.chat({ model: 'gpt-4o', stream: false, format: 'json',
+    messages: [{ role: 'user', content: `json ${n}` }] });
+  assert.deepEqual(JSON.parse(json.message.content), { echo: `echo: json ${n}` });
+  assert.deepEqual((await fakeRequest('openai', n)).body.response_format, { type: 'json_object' });
+  const m = nonce();
+  const schema = await corral.ollama.chat({ model: 'gpt-4o', stream: false, format: WEATHER_SCHEMA,
+    messages: [{ role: 'user', content: `schema ${m}` }] });
+  assert.deepEqual(JSON.parse(schema.message.content), WEATHER_ARGS);
+  const rf = (await fakeRequest('openai', m)).body.response_format;
+  assert.equal(rf?.type, 'json_schema');
+  assert.deepEqual(rf.json_schema?.schema, WEATHER_SCHEMA);
+
+  const k = nonce();
+  const turns = await corral.ollama.chat({ model: ANT_MODEL, stream: false, messages: [
+    { role: 'system', content: 'be brief' }, { role: 'user', content: 'first question' },
+    { role: 'assistant', content: 'first answer' }, { role: 'user', content: `second ${k}` }] });
+  assert.equal(turns.message.content, `echo: second ${k}`);
+  const e = await fakeRequest('anthropic', k);
+  assert.deepEqual(e.body.messages.map((x) => [x.role, textOf(x.content)]),
+    [['user', 'first question'], ['assistant', 'first answer'], ['user', `second ${k}`]]);
+  assert.equal(turns.prompt_eval_count, 8, 'every turn and the system prompt count');
+});
+
+test('anthropic client → OpenAI: sampling fields, stop sequences and the history are carried', async () => {
+  const n = nonce();
+  const r = await corral.anthropic.messages.create({ ...ANT_BASE, model: 'gpt-4o', temperature: 0.2, top_p: 0.9,
+    stop_sequences: ['zzz'], messages: [{ role: 'user', content: 'first question' },
+      { role: 'assistant', content: 'first answer' }, { role: 'user', content: `second ${n}` }] });
+  assert.equal(r.content[0].text, `echo: second ${n}`);
+  const b = (await fakeRequest('openai', n)).body;
+  assert.deepEqual(b.messages.map((x) => [x.role, textOf(x.content)]), [['system', 'be brief'],
+    ['user', 'first question'], ['assistant', 'first answer'], ['user', `second ${n}`]]);
+  assert.deepEqual([b.temperature, b.top_p, b.max_tokens ?? b.max_completion_tokens, [b.stop].flat()],
+    [0.2, 0.9, 100, ['zzz']]);
+});
+
+test('a field the target API cannot express is a 400 naming it, in the client\'s shape, sent nowhere', async () => {
+  // Anthropic's Messages API has no seed and one answer per request (no n); OpenAI's chat has no top_k.
+  const n = nonce();
+  const messages = [{ role: 'user', content: `refuse ${n}` }];
+  for (const [model, options, field] of [[ANT_MODEL, { seed: 1 }, /seed/], ['gpt-4o', { top_k: 5 }, /top_k/]]) {
+    const e = await rejection(corral.ollama.chat({ model, stream: false, options, messages }));
+    assert.equal(e.status_code, 400, `${model} ${JSON.stringify(options)}: ${e}`);
+    assert.match(e.error, field);
+  }
+  const seed = await rejection(corral.openai.chat.completions.create({ model: ANT_MODEL, seed: 3, messages }));
+  assert.ok(seed instanceof OpenAI.BadRequestError, `BadRequestError, got ${seed}`);
+  assert.match(seed.error?.message ?? '', /seed/);
+  const many = await rejection(corral.openai.chat.completions.create({ model: ANT_MODEL, n: 2, messages }));
+  assert.ok(many instanceof OpenAI.BadRequestError, `BadRequestError, got ${many}`);
+  assert.match(many.error?.message ?? '', /\bn\b/);
+  const topK = await rejection(corral.anthropic.messages.create({ ...ANT_BASE, model: 'gpt-4o', top_k: 5, messages }));
+  assert.ok(topK instanceof Anthropic.BadRequestError, `BadRequestError, got ${topK}`);
+  assert.equal(topK.error?.type, 'error');
+  assert.match(topK.apiMessage ?? '', /top_k/);
+  assert.equal((await fakeRequests('openai', n)).length + (await fakeRequests('anthropic', n)).length, 0);
+});
+
+test('a provider error in the middle of a stream reaches each client as a stream error', async () => {
+  const long = 'one two three four five six seven';
+  const whole = `echo: ${long}`;
+  // Each client's own stream reader must fail, after part of the answer, never looking complete.
+  async function broken(parts) {
+    let text = '';
+    let done = false;
+    const err = await rejection((async () => {
+      for await (const p of await parts()) {
+        text += p.message?.content ?? p.choices?.[0]?.delta?.content ?? (p.delta?.text ?? '');
+        if (p.done === true || p.type === 'message_stop' || p.choices?.[0]?.finish_reason) done = true;
+      }
+    })());
+    assert.ok(text.length > 0 && text !== whole, `part of the answer arrived: "${text}"`);
+    assert.equal(done, false, 'no end-of-answer marker was relayed');
+    return err;
+  }
+  const messages = [{ role: 'user', content: long }];
+  // Anthropic's `event: error` (overloaded_error), translated.
+  const o = await broken(() => corral.ollama.chat({ model: 'claude-mid-stream-error', stream: true, messages }));
+  assert.match(o.message, /overload/i, `the ollama client sees the provider's error: ${o}`);
+  const p = await broken(() => corral.openai.chat.completions.create({ model: 'claude-mid-stream-error',
+    stream: true, messages }));
+  assert.ok(p instanceof OpenAI.APIError, `an OpenAI APIError from the stream, got ${p}`);
+  assert.match(p.message, /overload/i);
+  const a = await broken(() => corral.anthropic.messages.create({ ...ANT_BASE, model: 'claude-mid-stream-error',
+    stream: true, messages }));
+  assert.ok(a instanceof Anthropic.APIError, `passed through: ${a}`);
+  assert.equal(a.type, 'overloaded_error');
+  // OpenAI's stream breaks off (no [DONE]): each client still sees an error, not a short answer.
+  for (const run of [
+    () => corral.ollama.chat({ model: 'gpt-4o-mid-stream-error', stream: true, messages }),
+    () => corral.anthropic.messages.create({ ...ANT_BASE, model: 'gpt-4o-mid-stream-error', stream: true, messages }),
+  ]) {
+    assert.ok((await broken(run)) instanceof Error);
+  }
+});
+
 // ---- aliases and merged model lists -----------------------------------------------------
 
 const SIM_MODELS = ['llama3.2:latest', 'qwen2.5:7b', 'nomic-embed-text:latest', ECHO_MODEL];
@@ -659,6 +759,9 @@ test('alias gpt-4 → gpt-4o on the fake OpenAI: the forwarded body names gpt-4o
   assert.ok(chunks.every((c) => c.model === 'gpt-4'), `every chunk says gpt-4: ${chunks.map((c) => c.model)}`);
   const o = await corral.ollama.chat({ model: 'gpt-4', stream: false, messages: [{ role: 'user', content: 'ol' }] });
   assert.deepEqual([o.model, o.message.content], ['gpt-4', 'echo: ol']);
+  const a = await corral.anthropic.messages.create({ ...ANT_BASE, model: 'gpt-4',
+    messages: [{ role: 'user', content: 'an' }] });
+  assert.deepEqual([a.model, a.content[0].text], ['gpt-4', 'echo: an']);
 });
 
 // ---- the TLS front door ------------------------------------------------------------------

@@ -51,8 +51,8 @@ start_fake() {
   cat "$work/$name.log" >&2
   return 1
 }
-openai_models=gpt-4o,gpt-4o-mini,gpt-4o-rate-limit,gpt-4o-server-error
-anthropic_models=claude-sonnet-4-5,claude-rate-limit,claude-server-error
+openai_models=gpt-4o,gpt-4o-mini,gpt-4o-rate-limit,gpt-4o-server-error,gpt-4o-mid-stream-error
+anthropic_models=claude-sonnet-4-5,claude-rate-limit,claude-server-error,claude-mid-stream-error
 tls=(--cert "$work/certs/server.pem" --key "$work/certs/server.key")
 start_fake openai "$fakes/fake-openai.mjs" "${tls[@]}" --api-key "$FAKE_OPENAI_KEY" --models "$openai_models"
 start_fake anthropic "$fakes/fake-anthropic.mjs" "${tls[@]}" --api-key "$FAKE_ANTHROPIC_KEY" \
@@ -80,10 +80,11 @@ backends:
     kind: openai
     url: "https://127.0.0.1:$port_openai"
     api_key_env: FAKE_OPENAI_KEY
-    models: [gpt-4o, gpt-4o-mini, gpt-4o-rate-limit, gpt-4o-server-error]
+    models: [gpt-4o, gpt-4o-mini, gpt-4o-rate-limit, gpt-4o-server-error, gpt-4o-mid-stream-error]
     tls: {ca_file: "$ca", verify: true, server_name: null}
   - {name: anthropic, kind: anthropic, url: "https://localhost:$port_anthropic", api_key_env: FAKE_ANTHROPIC_KEY,
-     models: [claude-sonnet-4-5, claude-rate-limit, claude-server-error], tls: {ca_file: "$ca"}}
+     models: [claude-sonnet-4-5, claude-rate-limit, claude-server-error, claude-mid-stream-error],
+     tls: {ca_file: "$ca"}}
   - name: openai-brief
     kind: openai
     url: "https://127.0.0.1:$port_brief"
@@ -103,8 +104,9 @@ pids+=($!)
 wait_up corral "$port" /health "$work/corral.log" || status=1
 
 if [[ -n ${HOSTED_HOLD:-} ]]; then  # debugging: leave everything running, its addresses in that file
-  printf 'corral=http://127.0.0.1:%s corral_tls=https://localhost:%s sim=http://127.0.0.1:%s openai=https://localhost:%s anthropic=https://localhost:%s brief=https://localhost:%s ollama=http://127.0.0.1:%s work=%s\n' \
-    "$port" "$tls_port" "$sim_port" "$port_openai" "$port_anthropic" "$port_brief" "$port_ollama" "$work" >"$HOSTED_HOLD"
+  { echo "corral=http://127.0.0.1:$port corral_tls=https://localhost:$tls_port sim=http://127.0.0.1:$sim_port"
+    echo "openai=https://localhost:$port_openai anthropic=https://localhost:$port_anthropic"
+    echo "brief=https://localhost:$port_brief ollama=http://127.0.0.1:$port_ollama work=$work"; } >"$HOSTED_HOLD"
   sleep infinity
 fi
 node --test-reporter=tap "$here/hosted.mjs" --corral "http://127.0.0.1:$port" \

@@ -4,8 +4,10 @@
 // name the certificate does not carry is a 502 naming TLS verification and sends
 // the provider nothing; a missing api_key_env variable stops corral at start
 // (exit 2, naming it); verify: false works and warns at start; the provider key
-// never shows in corral's log, /status, /metrics or analytics.
+// never shows in corral's log, /status, /metrics or analytics; probes never spend
+// tokens; the TLS listener takes a new certificate on SIGHUP.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -269,6 +271,58 @@ TEST_P(Hosted, ProviderKeysNeverAppearInLogStatusOrAnalytics) {
       EXPECT_EQ(text.find(secret), std::string::npos) << where << " shows a key";
     }
   }
+}
+
+// Hosted kinds are health-checked passively: probes and discovery never send a request that spends tokens.
+TEST_P(Hosted, ProbesNeverSpendTokens) {
+  Fake openai("openai", "server", kKey);
+  Fake anthropic("anthropic", "server", kAntKey);
+  std::string yaml =
+      "backends:\n" + backend_yaml("openai", "openai", openai.url(), kKeyEnv, "gpt-4o", trusting_ca()) +
+      backend_yaml("anthropic", "anthropic", anthropic.url(), kAntKeyEnv, "claude-sonnet-4-5", trusting_ca()) +
+      "health: {interval: 200ms}\ndiscovery: {interval: 200ms}\n";
+  Corral corral({}, GetParam(), yaml);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // several probe and discovery rounds
+  for (const Fake* f : {&openai, &anthropic}) {
+    std::string log = f->get("/fake/requests");
+    EXPECT_EQ(log.find("\"method\":\"POST\""), std::string::npos) << "a probe spent tokens: " << log;
+  }
+  Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
+  EXPECT_EQ(r.status, 200) << "the backends stay in service: " << r.body;
+}
+
+// tls_listen's certificate and key are read again on SIGHUP: new connections get the new pair.
+TEST_P(Hosted, TlsListenerReloadsItsCertificateOnSighup) {
+  char tmpl[] = "/tmp/corral-hosted-front-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  auto install = [&](const std::string& name) {
+    std::filesystem::copy_file(certs() + "/" + name + ".pem", dir + "/front.pem",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(certs() + "/" + name + ".key", dir + "/front.key",
+                               std::filesystem::copy_options::overwrite_existing);
+  };
+  install("server");
+  int tls_port = free_port();
+  Sim sim;
+  Corral corral({sim.url()}, GetParam(),
+                "tls_listen: {address: \"127.0.0.1:" + std::to_string(tls_port) + "\", cert: \"" + dir +
+                    "/front.pem\", key: \"" + dir + "/front.key\"}\n" + kQuiet);
+  auto status_trusting = [&](const std::string& ca) {
+    return run("curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert " + certs() + "/" + ca +
+               ".pem https://localhost:" + std::to_string(tls_port) + "/api/tags");
+  };
+  EXPECT_EQ(status_trusting("ca"), "200");
+  EXPECT_EQ(status_trusting("untrusted"), "000") << "the self-signed pair is not installed yet";
+
+  install("untrusted");
+  corral.proc.signal(SIGHUP);
+  std::string now;
+  for (int i = 0; i < 100 && (now = status_trusting("untrusted")) != "200"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(now, "200") << "after SIGHUP the new certificate is served:\n" << corral.log();
+  EXPECT_EQ(status_trusting("ca"), "000") << "and the old one no longer";
+  EXPECT_EQ(request(corral.port, "GET", "/health").status, 200) << "plain listen keeps working";
+  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, Hosted, ::testing::Values("uring", "epoll"));
