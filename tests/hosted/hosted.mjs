@@ -691,7 +691,8 @@ test('a provider error in the middle of a stream reaches each client as a stream
         if (p.done === true || p.type === 'message_stop' || p.choices?.[0]?.finish_reason) done = true;
       }
     })());
-    assert.ok(text.length > 0 && text !== whole, `part of the answer arrived: "${text}"`);
+    assert.ok(text.length > 0 && text !== whole, `part of the answer arrived: "${text}" (then ${err}${
+      err.cause ? `, cause ${err.cause}` : ''})`);
     assert.equal(done, false, 'no end-of-answer marker was relayed');
     return err;
   }
