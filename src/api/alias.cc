@@ -17,7 +17,9 @@ void rename_in(std::string_view text, std::string_view real, std::string_view al
   for (size_t k = text.find("\"model\""); k != std::string_view::npos; k = text.find("\"model\"", k + 1)) {
     size_t v = k + 7;
     while (v < text.size() && (text[v] == ' ' || text[v] == ':')) ++v;
-    if (text.substr(v, real.size() + 2) != "\"" + std::string(real) + "\"") continue;
+    bool named = v + real.size() + 2 <= text.size() && text[v] == '"' && text.substr(v + 1, real.size()) == real &&
+                 text[v + 1 + real.size()] == '"';
+    if (!named) continue;
     out.append(text.substr(0, v));
     append_json_string(out, alias);
     at = v + real.size() + 2;
@@ -88,7 +90,8 @@ bool with_model(std::string_view body, std::string_view model, std::string& out)
   simdjson::dom::object obj;
   if (parser.parse(body.data(), body.size()).get(obj) != simdjson::SUCCESS) return false;
   std::string_view field = obj["model"].error() == simdjson::SUCCESS ? "model" : "name";  // "name": Ollama's older key
-  out.assign("{");
+  out.clear();
+  out.push_back('{');
   bool first = true;
   for (auto [key, value] : obj) {
     if (!first) out.push_back(',');

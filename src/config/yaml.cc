@@ -47,6 +47,7 @@ bool one_backend(const YAML::Node& n, const std::string& key, BackendConfig& b, 
                          {"url", str(url)},
                          {"priority", num(b.priority, 0, 1000000)},
                          {"max_memory_gb", gigabytes(b.max_memory_gb, true)},
+                         {"max_loaded_models", num(b.max_loaded_models, 0, 1000)},
                          {"max_concurrent", num(b.max_concurrent, 0, 100000)},
                          {"enabled", boolean(b.enabled)},
                          {"accept_pulls", boolean(b.accept_pulls)},
@@ -174,6 +175,18 @@ Setter analytics_backend(AnalyticsConfig& dst) {
   };
 }
 
+Setter balance(bool& random) {
+  return [&random](const YAML::Node& n, std::string& err) {
+    std::string s;
+    if (scalar(n, s) && (s == "least_outstanding" || s == "random")) {
+      random = s == "random";
+      return true;
+    }
+    err = "expected least_outstanding or random";
+    return false;
+  };
+}
+
 Setter affinity(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
@@ -232,6 +245,8 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                     {"memory_overrides", overrides(cfg.models.memory_overrides)},
                                     {"memory_patterns", patterns(cfg.models.memory_patterns)}})},
       {"routing", section("routing", {{"affinity", affinity(r.affinity)},
+                                      {"prefer_loaded", boolean(r.prefer_loaded)},
+                                      {"balance", balance(r.balance_random)},
                                       {"queue_size", num(r.queue_size, 0, 1000000)},
                                       {"queue_timeout", dur(r.queue_timeout_ms)},
                                       {"retry_after", dur(r.retry_after_ms)},

@@ -39,6 +39,7 @@ void Session::try_route() {
   if (state_ == State::queued) leave_queue();
   if (p.status == route::PickStatus::ok) {
     ex_->route.admitted(p.slot);
+    if (p.cold) ctx_.fleet->control->refresh_soon();  // a model starts loading there: /api/ps will say so
     start_upstream(p.slot);
     return;
   }

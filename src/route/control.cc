@@ -121,8 +121,8 @@ bool Control::reload(const config::Config& cfg, std::string& err) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_ = std::move(r);
-    refresh_ = true;
   }
+  refresh_.store(true, std::memory_order_relaxed);
   loop_->wake();
   return true;
 }
@@ -163,7 +163,10 @@ void Control::judge(Member& m, bool ok, const std::string& err, MemberView probe
 void Control::publish() {
   std::vector<MemberView> views;
   views.reserve(members_.size());
-  for (const Member& m : members_) views.push_back(m.view);
+  for (const Member& m : members_) {
+    for (const LoadedModel& l : m.view.loaded) forget_loading(*m.b, l.name);  // /api/ps says so now
+    views.push_back(m.view);
+  }
   box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
 }
 
@@ -187,10 +190,7 @@ bool Control::wait_first_round(uint32_t ms) {
 }
 
 void Control::refresh_soon() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    refresh_ = true;
-  }
+  refresh_.store(true, std::memory_order_relaxed);  // workers call this: no lock
   loop_->wake();
 }
 
@@ -209,7 +209,7 @@ void Control::stop() {
 void Control::tick() {
   std::unique_lock<std::mutex> lock(mu_);
   bool stopping = stopping_;
-  want_refresh_ = want_refresh_ || std::exchange(refresh_, false);
+  want_refresh_ = refresh_.exchange(false, std::memory_order_relaxed) || want_refresh_;
   if (pending_) next_config_ = std::move(pending_);
   pending_.reset();
   lock.unlock();

@@ -50,6 +50,7 @@ struct BackendConfig {
   std::string api_key;           // its value, read at load (a secret: never logged or shown)
   uint32_t priority = 1;         // lower number is preferred
   double max_memory_gb = 0;      // 0 = unlimited; larger models never go here
+  uint32_t max_loaded_models = 0;  // its OLLAMA_MAX_LOADED_MODELS (0 = unknown): no room beside that many
   uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
   bool enabled = true;
   bool accept_pulls = true;      // /api/pull and /api/create may land here
@@ -72,6 +73,8 @@ struct ModelsConfig {
 
 struct RoutingConfig {
   bool affinity = false;             // "prefix": same model + system + first user message → same backend
+  bool prefer_loaded = true;         // members with the model in memory (/api/ps) before the others
+  bool balance_random = false;       // balance "random": ignore outstanding requests among equals
   uint32_t queue_size = 1024;        // requests waiting for admission, per worker
   uint32_t queue_timeout_ms = 30000; // then 503
   uint32_t retry_after_ms = 2000;    // Retry-After on 503 overflow (whole seconds, at least 1)

@@ -3,6 +3,7 @@
 // client the workers use), DNS re-resolution, config reload; publishes a new
 // routing snapshot after every round.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -92,7 +93,8 @@ class Control {
   std::condition_variable cv_;
   std::optional<Resolved> pending_;
   std::map<std::string, std::shared_ptr<transport::TlsClientContext>> tls_by_name_;  // kept across reloads
-  bool stopping_ = false, refresh_ = false, first_done_ = false;
+  bool stopping_ = false, first_done_ = false;
+  std::atomic<bool> refresh_{false};
 };
 
 }  // namespace corral::route

@@ -62,9 +62,16 @@ inline api::Dialect dialect_of(const config::BackendConfig& b) {
 struct Candidate {
   uint8_t slot;
   uint32_t max_concurrent;  // 0 = unlimited
-  uint32_t tier;            // lower is preferred: loaded, then priority
+  uint32_t tier;            // lower is preferred: one of the tiers below, plus priority
   uint64_t key_hash;
 };
+
+// Candidate tiers: the model is loaded there (/api/ps); it would fit beside what is
+// loaded (max_memory_gb less their size_vram); it is there (room unknown: no
+// max_memory_gb); it is there, but room would have to be made; the member's model
+// list is unknown.
+inline constexpr uint32_t kLoadedTier = 0, kRoomTier = 1u << 20, kPresentTier = 2u << 20, kEvictTier = 3u << 20,
+                          kUnknownTier = 4u << 20;
 
 struct ModelRoute {
   std::vector<Candidate> candidates;  // healthy, enabled, fitting; by tier

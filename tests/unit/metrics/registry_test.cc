@@ -84,7 +84,11 @@ TEST(LabelNames, OnlyPlainNamesBecomeLabelValues) {
 
 TEST(LabelNames, TheCapIsAtMost254Ids) {
   LabelNames n(1000);
-  for (int i = 0; i < 254; ++i) ASSERT_EQ(n.intern("m" + std::to_string(i)), i);
+  for (int i = 0; i < 254; ++i) {
+    std::string name = std::to_string(i);
+    name.insert(name.begin(), 'm');
+    ASSERT_EQ(n.intern(name), i);
+  }
   EXPECT_EQ(n.intern("one-more"), LabelNames::kOther);
 }
 
