@@ -322,6 +322,16 @@ TEST_P(Hosted, TlsListenerReloadsItsCertificateOnSighup) {
   EXPECT_EQ(now, "200") << "after SIGHUP the new certificate is served:\n" << corral.log();
   EXPECT_EQ(status_trusting("ca"), "000") << "and the old one no longer";
   EXPECT_EQ(request(corral.port, "GET", "/health").status, 200) << "plain listen keeps working";
+
+  // A broken pair on the next SIGHUP is reported and the running one kept.
+  std::ofstream(dir + "/front.pem") << "not a certificate\n";
+  size_t before = corral.log().size();
+  corral.proc.signal(SIGHUP);
+  for (int i = 0; i < 100 && corral.log().find("front.pem", before) == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(corral.log().find("front.pem", before), std::string::npos) << "the failed reload names the file:\n"
+                                                                       << corral.log().substr(before);
+  EXPECT_EQ(status_trusting("untrusted"), "200") << "the running certificate is kept";
   std::filesystem::remove_all(dir);
 }
 
