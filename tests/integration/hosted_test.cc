@@ -154,6 +154,21 @@ TEST_P(Hosted, UntrustedCertificateIs502NamingTlsVerificationAndSendsNothing) {
   EXPECT_GE(json_int(stats, "tls_failures"), 1) << "corral aborted the handshake: " << stats;
 }
 
+// The same inside a fleet: the one backend with the model fails verification while another is healthy.
+TEST_P(Hosted, UntrustedCertificateBesideAHealthyBackendStillNamesTlsVerification) {
+  Fake fake("openai", "untrusted", kKey);
+  Sim sim;
+  Corral corral({}, GetParam(),
+                "backends:\n  - {name: local, url: \"" + sim.url() + "\"}\n" +
+                    backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", trusting_ca()) + kQuiet);
+  Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
+  EXPECT_EQ(r.status, 502) << r.body;
+  std::string msg = lower(error_message(r.body));
+  EXPECT_NE(msg.find("tls"), std::string::npos) << "the client learns why: " << r.body;
+  EXPECT_NE(msg.find("verif"), std::string::npos) << r.body;
+  EXPECT_EQ(json_int(fake.get("/fake/stats"), "requests"), 0);
+}
+
 // The certificate is trusted but is for localhost / 127.0.0.1, not the name corral is told to expect.
 TEST_P(Hosted, CertificateForAnotherNameIs502) {
   Fake fake("openai", "server", kKey);
