@@ -73,7 +73,13 @@ async function fakeRequests(fake, marker) {
   return log.filter((e) => JSON.stringify(e.body ?? e.body_text ?? '').includes(marker));
 }
 async function fakeRequest(fake, marker) {
-  const hits = await fakeRequests(fake, marker);
+  let hits = await fakeRequests(fake, marker);
+  // The fake marks a request completed on its response's 'finish' event, which can come a
+  // moment after the client has read the last byte: look again, briefly.
+  for (let i = 0; i < 20 && hits.length === 1 && hits[0].completed === false; ++i) {
+    await new Promise((r) => setTimeout(r, 25));
+    hits = await fakeRequests(fake, marker);
+  }
   assert.equal(hits.length, 1, `the fake ${fake} received exactly one request with "${marker}" (got ${hits.length})`);
   return hits[0];
 }
