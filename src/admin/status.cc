@@ -114,7 +114,16 @@ http::LocalResponse status(const Sources& src) {
   j.key("cluster").raw("{");
   j.num("backends", double(s.members.size())).num("healthy_endpoints", double(healthy));
   j.num("in_flight", double(in_flight)).num("queued", double(queued)).num("capacity", double(capacity));
-  j.num("utilization", capacity ? double(in_flight) / double(capacity) : 0).raw("}}");
+  j.num("utilization", capacity ? double(in_flight) / double(capacity) : 0).raw("}");
+  if (!s.scaling.empty()) {
+    j.key("scaling").raw("[");
+    for (const route::ScalingView& g : s.scaling) {
+      j.item().raw("{").str("group", g.group).num("desired", g.desired).num("load", g.load);
+      j.num("scale_ups", double(g.ups)).num("scale_downs", double(g.downs)).raw("}");
+    }
+    j.raw("]");
+  }
+  j.raw("}");
   http::LocalResponse r;
   r.body = std::move(j.out);
   return r;

@@ -40,7 +40,8 @@ std::string describe_on_demand(const OnDemandStatus& s) {
 
 }  // namespace
 
-Lifecycles::Lifecycles(const config::Config& cfg, unsigned workers) : wakeup_(std::make_shared<Wakeup>()) {
+Lifecycles::Lifecycles(const config::Config& cfg, unsigned workers, const ScalingLoad& load)
+    : load_(load), wakeup_(std::make_shared<Wakeup>()) {
   for (const config::BackendConfig& b : cfg.backends) {
     if (b.supervise) supervised_.push_back(std::make_unique<SupervisedBackend>(b.name, *b.supervise));
     if (b.on_demand) {
@@ -85,13 +86,8 @@ void Lifecycles::on_tick(int64_t now_ms, const std::function<uint32_t(std::strin
   for (auto& e : on_demand_) e.backend->on_tick(now_ms, in_flight(e.backend->name()));
   for (size_t g = 0; g < groups_.size(); ++g) {
     std::vector<uint32_t> busy;
-    uint32_t total = 0;
-    for (const std::string& name : group_members_[g]) {
-      busy.push_back(in_flight(name));
-      total += busy.back();
-    }
-    RequestLoad load{{}, 0, total};
-    groups_[g]->on_tick(now_ms, std::span<const RequestLoad>(&load, total ? 1 : 0), busy);
+    for (const std::string& name : group_members_[g]) busy.push_back(in_flight(name));
+    groups_[g]->on_tick(now_ms, load_.load(static_cast<int>(g)), busy);
   }
 }
 
@@ -122,6 +118,12 @@ void Lifecycles::describe(int64_t now_ms, std::vector<route::LifecycleView>& out
     OnDemandStatus st = e.backend->status(now_ms);
     out.push_back({e.backend->name(), true, std::string(st.provisioning_status), st.error, describe_on_demand(st),
                    e.models, e.hold_ms, e.backend->demand()});
+  }
+}
+
+void Lifecycles::scaling(std::vector<route::ScalingView>& out) const {
+  for (const auto& g : groups_) {
+    out.push_back({g->name(), g->last().load, g->last().desired, g->ups(), g->downs()});
   }
 }
 

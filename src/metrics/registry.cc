@@ -425,6 +425,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   family(out, ns, "utilization_ratio", "gauge", "In-flight requests / capacity of healthy backends (the autoscaling signal).");
   sample(out, ns, "utilization_ratio", "", fmt(utilization));
   if (extras_.seed_names) render_seed_gauges(out, ns, utilization, healthy);
+  if (!o.groups.empty()) render_groups(out, ns, o.groups);
 
   struct Plain {
     std::string_view name, type, help;
@@ -463,6 +464,31 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
   out.append(ns).append("_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(o.io).append("\"} 1\n");
   render_process_metrics(out);
+}
+
+// Seed 001's scaling signals, per group, so an HPA or KEDA can follow corral's own decision.
+void Registry::render_groups(std::string& out, std::string_view ns, const std::vector<GroupGauge>& groups) {
+  family(out, ns, "desired_replicas", "gauge", "Members the scaling group wants up (its last decision).");
+  for (const GroupGauge& g : groups) {
+    std::string l;
+    label(l, "group", g.name);
+    sample(out, ns, "desired_replicas", l, std::to_string(g.desired));
+  }
+  family(out, ns, "complexity_load", "gauge", "Weighted in-flight and queued load of the scaling group (model weight x complexity factor).");
+  for (const GroupGauge& g : groups) {
+    std::string l;
+    label(l, "group", g.name);
+    sample(out, ns, "complexity_load", l, fmt(g.load));
+  }
+  family(out, ns, "scaling_decisions_total", "counter", "Scale-up and scale-down decisions of the scaling group.");
+  for (const GroupGauge& g : groups) {
+    for (auto [dir, n] : {std::pair<std::string_view, uint64_t>{"up", g.ups}, {"down", g.downs}}) {
+      std::string l;
+      label(l, "group", g.name);
+      label(l, "direction", dir);
+      sample(out, ns, "scaling_decisions_total", l, std::to_string(n));
+    }
+  }
 }
 
 }  // namespace corral::metrics

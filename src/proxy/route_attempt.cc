@@ -27,7 +27,21 @@ route::Pick RouteAttempt::pick(WorkerContext& ctx, const RouteQuestion& q, int s
   return route::pick(s, *ctx.fleet->table, pr);
 }
 
+void RouteAttempt::weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity) {
+  fleet::ScalingLoad* load = ctx.fleet->scaling;
+  if (!load || weighed_group_ >= 0) return;
+  int g = load->group_of(backend);
+  if (g < 0) return;
+  weighed_group_ = static_cast<int16_t>(g);
+  weight_milli_ = load->weight_milli(g, model, complexity);
+  load->add(g, weight_milli_);
+}
+
 void RouteAttempt::release(WorkerContext& ctx) {
+  if (weighed_group_ >= 0) {
+    ctx.fleet->scaling->add(weighed_group_, -weight_milli_);
+    weighed_group_ = -1;
+  }
   if (admitted_ < 0) return;
   route::Backend& b = ctx.backend(static_cast<uint8_t>(admitted_));
   admitted_ = -1;

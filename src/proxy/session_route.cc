@@ -67,6 +67,7 @@ bool Session::wait_for_on_demand() {
   if (state_ == State::queued) return true;  // still holding; the deadline ends it
   if (l->hold_ms > 0) {
     ex_->holding_for = l->name;
+    ex_->route.weigh(ctx_, l->name, ex_->facts.model, ex_->facts.complexity_score);
     state_ = State::queued;
     ex_->route.enqueue(ctx_, *this, kNoBackend, ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1);
     set_deadline(l->hold_ms);
@@ -175,6 +176,7 @@ void Session::enqueue(uint8_t first_choice) {
   }
   state_ = State::queued;
   ex_->route.enqueue(ctx_, *this, first_choice, priority);
+  ex_->route.weigh(ctx_, ctx_.backend(first_choice).name, ex_->facts.model, ex_->facts.complexity_score);
   set_deadline(s.routing.queue_timeout_ms);
 }
 

@@ -40,6 +40,7 @@ void Session::start_upstream(uint8_t slot) {
   }
   x.attempt_open = true;
   metrics::bump(ctx_.metrics->backend_started[slot]);
+  x.route.weigh(ctx_, ctx_.backend(slot).name, x.facts.model, x.facts.complexity_score);
   const route::RoutingSnapshot& s = ctx_.snapshot();
   if (!s.lifecycles.empty()) {  // a ready on-demand backend's requests keep its idle clock at zero
     const route::LifecycleView* l = s.lifecycle(ctx_.backend(slot).name);

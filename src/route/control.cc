@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -193,20 +194,37 @@ void Control::publish() {
     views.push_back(m.view);
   }
   std::vector<LifecycleView> lives;
-  if (life_) life_->describe(static_cast<int64_t>(loop_->now_ms()), lives);
+  std::vector<ScalingView> groups;
+  if (life_) {
+    life_->describe(static_cast<int64_t>(loop_->now_ms()), lives);
+    life_->scaling(groups);
+  }
   for (MemberView& v : views) {  // an on-demand member is routed to only while it is up
     for (const LifecycleView& l : lives) {
       if (l.name == v.cfg.name && !l.ready()) v.healthy = false;
     }
   }
   published_lives_ = lifecycle_states(lives);
-  box_.publish(build_snapshot(std::move(views), cfg_, ++version_, std::move(lives)));
+  published_scaling_ = scaling_states();
+  box_.publish(build_snapshot(std::move(views), cfg_, ++version_, std::move(lives), std::move(groups)));
 }
 
 // What of the lifecycles a new snapshot must show: states, errors and addresses.
 std::string Control::lifecycle_states(const std::vector<LifecycleView>& lives) const {
   std::string s;
   for (const LifecycleView& l : lives) s += l.name + "=" + l.state + "|" + l.error + "|" + life_->remote_url(l.name) + ";";
+  return s;
+}
+
+// What of the scaling groups a new snapshot must show: decisions and load (to 1/100).
+std::string Control::scaling_states() const {
+  std::vector<ScalingView> groups;
+  if (life_) life_->scaling(groups);
+  std::string s;
+  for (const ScalingView& g : groups) {
+    s += g.group + "=" + std::to_string(g.desired) + "|" + std::to_string(g.ups) + "|" + std::to_string(g.downs) + "|" +
+         std::to_string(std::llround(g.load * 100)) + ";";
+  }
   return s;
 }
 
@@ -224,11 +242,14 @@ void Control::tick_lifecycles(int64_t now_ms) {
   watch_lifecycle_fds();
   std::vector<LifecycleView> lives;
   life_->describe(now_ms, lives);
-  if (lifecycle_states(lives) == published_lives_) return;
-  Resolved r;
-  std::string err;
-  if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
-  publish();
+  if (lifecycle_states(lives) != published_lives_) {
+    Resolved r;
+    std::string err;
+    if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
+    publish();
+  } else if (scaling_states() != published_scaling_) {
+    publish();
+  }
 }
 
 // Watches exactly the descriptors the lifecycles have now (a restarted child has new ones).

@@ -124,10 +124,12 @@ const ModelRoute* RoutingSnapshot::route(std::string_view model) const {
 }
 
 std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> members, const config::Config& cfg,
-                                                      uint64_t version, std::vector<LifecycleView> lifecycles) {
+                                                      uint64_t version, std::vector<LifecycleView> lifecycles,
+                                                      std::vector<ScalingView> scaling) {
   auto s = std::make_shared<RoutingSnapshot>();
   s->version = version;
   s->lifecycles = std::move(lifecycles);
+  s->scaling = std::move(scaling);
   s->routing = cfg.routing;
   s->models_cfg = cfg.models;
   s->members = std::move(members);

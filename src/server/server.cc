@@ -99,7 +99,8 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   std::string err;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
-  fleet::Lifecycles lifecycles(cfg, n);  // before the control thread that runs them, so it ends first
+  fleet::ScalingLoad scaling(cfg.scaling);
+  fleet::Lifecycles lifecycles(cfg, n, scaling);  // before the control thread that runs them, so it ends first
   route::BackendTable table;
   route::SnapshotBox box;
   route::Control control(table, box);
@@ -132,6 +133,7 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   fleet.control = &control;
   fleet.keys = cfg.auth.enabled ? &keys.box : nullptr;
   fleet.key_admin = keys.admin.get();
+  fleet.scaling = cfg.scaling.groups.empty() ? nullptr : &scaling;
   fleet.tls_server = cfg.tls_listen.address.empty() ? nullptr : &listeners.tls;
 
   metrics::Registry registry(n, cfg.metrics.max_models,

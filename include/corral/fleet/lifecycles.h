@@ -10,6 +10,7 @@
 #include "corral/fleet/demand.h"
 #include "corral/fleet/on_demand.h"
 #include "corral/fleet/scaling_group.h"
+#include "corral/fleet/scaling_load.h"
 #include "corral/fleet/supervisor.h"
 #include "corral/route/lifecycle.h"
 
@@ -17,8 +18,8 @@ namespace corral::fleet {
 
 class Lifecycles final : public route::Lifecycle {
  public:
-  // workers: the worker threads that may note demand.
-  Lifecycles(const config::Config& cfg, unsigned workers);
+  // workers: the worker threads that may note demand; load: what the workers weigh for scaling groups.
+  Lifecycles(const config::Config& cfg, unsigned workers, const ScalingLoad& load);
   bool empty() const { return supervised_.empty() && on_demand_.empty(); }
 
   void begin(int64_t now_ms) override;
@@ -28,6 +29,7 @@ class Lifecycles final : public route::Lifecycle {
   void on_health(std::string_view backend, bool ok, int64_t now_ms) override;
   std::string remote_url(std::string_view backend) const override;
   void describe(int64_t now_ms, std::vector<route::LifecycleView>& out) const override;
+  void scaling(std::vector<route::ScalingView>& out) const override;
   void stop(int64_t now_ms) override;
   bool stopped() const override;
 
@@ -37,6 +39,7 @@ class Lifecycles final : public route::Lifecycle {
     std::vector<std::string> models;
     uint32_t hold_ms;
   };
+  const ScalingLoad& load_;
   std::shared_ptr<Wakeup> wakeup_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<SupervisedBackend>> supervised_;

@@ -154,6 +154,14 @@ struct BackendGauge {
   int64_t vram_bytes = -1;
 };
 
+// A scaling group's last decision (corral_desired_replicas and friends).
+struct GroupGauge {
+  std::string name;
+  double load = 0;
+  uint32_t desired = 0;
+  uint64_t ups = 0, downs = 0;
+};
+
 struct RenderOptions {
   std::string_view ns = "corral";
   std::string_view io = "io_uring";
@@ -161,6 +169,7 @@ struct RenderOptions {
   int64_t analytics_written = -1;  // -1: analytics off
   int64_t analytics_write_errors = 0;
   int64_t analytics_backlog = 0;  // spooled, not stored yet
+  std::vector<GroupGauge> groups;  // scaling groups; empty: none configured
 };
 
 class Registry {
@@ -172,6 +181,7 @@ class Registry {
  private:
   void render_seed_gauges(std::string& out, std::string_view ns, double utilization, size_t healthy) const;
   void render_keys(std::string& out, std::string_view ns) const;
+  static void render_groups(std::string& out, std::string_view ns, const std::vector<GroupGauge>& groups);
 
   Extras extras_;
   std::vector<std::unique_ptr<Shard>> shards_;

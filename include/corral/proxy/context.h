@@ -13,6 +13,7 @@
 
 #include "corral/auth/table.h"
 #include "corral/config/config.h"
+#include "corral/fleet/scaling_load.h"
 #include "corral/core/loop.h"
 #include "corral/core/published.h"
 #include "corral/transport/buffers.h"
@@ -47,6 +48,7 @@ struct Fleet {
   route::Control* control = nullptr;
   const auth::KeyTableBox* keys = nullptr;  // null: auth off
   admin::KeyAdmin* key_admin = nullptr;     // null: auth off
+  fleet::ScalingLoad* scaling = nullptr;    // null: no scaling groups
   // The TLS listener's certificate (tls_listen), replaced by a reload; null: no TLS listener.
   const core::Published<transport::TlsServerContext>* tls_server = nullptr;
   std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere

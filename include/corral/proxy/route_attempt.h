@@ -32,7 +32,9 @@ class RouteAttempt {
   // Picks among the candidates not tried yet, also skipping `skip` (>= 0).
   route::Pick pick(WorkerContext& ctx, const RouteQuestion& q, int skip = -1) const;
   void admitted(uint8_t slot) { admitted_ = slot; }
-  void release(WorkerContext& ctx);  // gives back the admission place, wakes waiters
+  void release(WorkerContext& ctx);  // gives back the admission place and the scaling weight, wakes waiters
+  // Counts the request in the scaling load of `backend`'s group, once, until release().
+  void weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity);
   // The attempt on slot failed before any response byte reached the client.
   void failed(uint8_t slot, int status, std::string why);
   bool attempts_left(uint32_t max_attempts) const { return attempts_ < max_attempts; }
@@ -50,6 +52,8 @@ class RouteAttempt {
   route::SlotSet tried_;
   uint8_t attempts_ = 0;
   int16_t admitted_ = -1;  // backend slot whose admission place this request holds
+  int16_t weighed_group_ = -1;  // scaling group this request is counted in
+  int64_t weight_milli_ = 0;
   int fail_status_ = 0;
   std::string fail_why_;
   Waiter waiter_;

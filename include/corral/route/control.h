@@ -72,6 +72,7 @@ class Control {
   void publish();
   void add_remote_addresses(Resolved& r);
   std::string lifecycle_states(const std::vector<LifecycleView>& lives) const;
+  std::string scaling_states() const;
   void tick_lifecycles(int64_t now_ms);
   void watch_lifecycle_fds();
 
@@ -82,6 +83,7 @@ class Control {
   bool life_begun_ = false, life_stopping_ = false;
   std::vector<int> watched_;      // descriptors of the lifecycles being watched
   std::string published_lives_;   // their states in the last snapshot
+  std::string published_scaling_; // the scaling groups' decisions and load in it
   config::Config cfg_;
   std::vector<Member> members_;
   uint64_t version_ = 0;

@@ -36,6 +36,14 @@ struct LifecycleView {
   bool ready() const { return !on_demand || state == "ready"; }
 };
 
+// A scaling group's last decision (corral_desired_replicas and friends).
+struct ScalingView {
+  std::string group;
+  double load = 0;        // corral_complexity_load{group}
+  uint32_t desired = 0;   // corral_desired_replicas{group}
+  uint64_t ups = 0, downs = 0;  // corral_scaling_decisions_total{group,direction}
+};
+
 class Lifecycle {
  public:
   virtual ~Lifecycle() = default;
@@ -51,6 +59,7 @@ class Lifecycle {
   // Where an on-demand backend is reachable now ("http://HOST:PORT"), empty while it is not.
   virtual std::string remote_url(std::string_view backend) const = 0;
   virtual void describe(int64_t now_ms, std::vector<LifecycleView>& out) const = 0;
+  virtual void scaling(std::vector<ScalingView>& out) const = 0;
   // corral is stopping, its requests drained: supervised processes get SIGTERM, hooks are killed.
   virtual void stop(int64_t now_ms) = 0;
   virtual bool stopped() const = 0;

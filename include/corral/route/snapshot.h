@@ -96,6 +96,7 @@ struct RoutingSnapshot {
   config::RoutingConfig routing;
   config::ModelsConfig models_cfg;
   std::vector<LifecycleView> lifecycles;  // supervised and on-demand backends
+  std::vector<ScalingView> scaling;       // scaling groups' last decisions
 
   const MemberView* member(uint8_t slot) const {
     return member_of_slot[slot] < 0 ? nullptr : &members[static_cast<size_t>(member_of_slot[slot])];
@@ -123,7 +124,8 @@ bool fits(const config::BackendConfig& b, int64_t memory_bytes);
 
 // Builds the per-model candidate lists from the members' state.
 std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> members, const config::Config& cfg,
-                                                      uint64_t version, std::vector<LifecycleView> lifecycles = {});
+                                                      uint64_t version, std::vector<LifecycleView> lifecycles = {},
+                                                      std::vector<ScalingView> scaling = {});
 
 // Where the current snapshot lives. Workers keep a copy and reload it only when
 // version() moved: one relaxed-acquire load per request.

@@ -194,3 +194,16 @@ TEST(SeedNames, OffByDefault) {
                      "code=\"200\",category=\"code\"}"),
             1);
 }
+
+TEST(Registry, RendersScalingGroupsSignals) {
+  metrics::Registry reg(1, 8);
+  metrics::RenderOptions o;
+  o.groups.push_back({"gpu", 3.75, 2, 4, 1});
+  std::string out;
+  reg.render(out, o, {});
+  EXPECT_NE(out.find("corral_desired_replicas{group=\"gpu\"} 2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("corral_complexity_load{group=\"gpu\"} 3.75\n"), std::string::npos);
+  EXPECT_NE(out.find("corral_scaling_decisions_total{group=\"gpu\",direction=\"up\"} 4\n"), std::string::npos);
+  EXPECT_NE(out.find("corral_scaling_decisions_total{group=\"gpu\",direction=\"down\"} 1\n"), std::string::npos);
+  EXPECT_EQ(render(reg).find("desired_replicas"), std::string::npos);  // no groups, no family
+}
