@@ -48,18 +48,4 @@ const KeyEntry* KeyTable::by_name(std::string_view name) const {
   return it == by_name_.end() ? nullptr : &entries_[it->second];
 }
 
-void KeyTableBox::publish(std::shared_ptr<const KeyTable> t) {
-  uint64_t v = t->version();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::move(t);
-  }
-  version_.store(v, std::memory_order_release);
-}
-
-std::shared_ptr<const KeyTable> KeyTableBox::get() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_;
-}
-
 }  // namespace corral::auth

@@ -27,7 +27,21 @@ route::Pick RouteAttempt::pick(WorkerContext& ctx, const RouteQuestion& q, int s
   return route::pick(s, *ctx.fleet->table, pr);
 }
 
+void RouteAttempt::weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity) {
+  fleet::ScalingLoad* load = ctx.fleet->scaling;
+  if (!load || weighed_group_ >= 0) return;
+  int g = load->group_of(backend);
+  if (g < 0) return;
+  weighed_group_ = static_cast<int16_t>(g);
+  weight_milli_ = load->weight_milli(g, model, complexity);
+  load->add(g, weight_milli_);
+}
+
 void RouteAttempt::release(WorkerContext& ctx) {
+  if (weighed_group_ >= 0) {
+    ctx.fleet->scaling->add(weighed_group_, -weight_milli_);
+    weighed_group_ = -1;
+  }
   if (admitted_ < 0) return;
   route::Backend& b = ctx.backend(static_cast<uint8_t>(admitted_));
   admitted_ = -1;
@@ -48,20 +62,25 @@ void RouteAttempt::failed(uint8_t slot, int status, std::string why) {
   fail_why_ = std::move(why);
 }
 
-void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice) {
+void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority) {
   waiter_.session = &s;
   waiter_.first_choice = first_choice;
+  waiter_.priority = priority;
   waiter_.since_us = core::mono_us();
-  ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
-  metrics::bump(ctx.metrics->queue_in[first_choice]);
+  if (first_choice != kNoBackend) {  // waiting for a backend that is not up yet counts for none
+    ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
+    metrics::bump(ctx.metrics->queue_in[first_choice]);
+  }
   ctx.waiting.push(waiter_);
 }
 
 void RouteAttempt::leave_queue(WorkerContext& ctx) {
   if (!waiter_.queued) return;
   ctx.waiting.remove(waiter_);
-  ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
-  metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
+  if (waiter_.first_choice != kNoBackend) {
+    ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
+    metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
+  }
   ctx.metrics->queue_wait.observe(1, double(core::mono_us() - waiter_.since_us) / 1e6);
 }
 

@@ -15,6 +15,7 @@
 
 #include "corral/auth/key.h"
 #include "corral/auth/limits.h"
+#include "corral/core/published.h"
 
 namespace corral::auth {
 
@@ -67,20 +68,16 @@ class KeyTable {
 };
 
 // Where the current table lives (control thread publishes, workers read).
-class KeyTableBox {
+class KeyTableBox : public core::Published<const KeyTable> {
  public:
-  void publish(std::shared_ptr<const KeyTable> t);
-  uint64_t version() const { return version_.load(std::memory_order_acquire); }
-  std::shared_ptr<const KeyTable> get() const;
+  void publish(std::shared_ptr<const KeyTable> t) {
+    uint64_t v = t->version();
+    Published::publish(std::move(t), v);
+  }
   // A worker's copy, replaced only when the version moved: one acquire load per request otherwise.
   void refresh(std::shared_ptr<const KeyTable>& mine) const {
     if (!mine || mine->version() != version()) mine = get();
   }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const KeyTable> current_;
-  std::atomic<uint64_t> version_{0};
 };
 
 }  // namespace corral::auth

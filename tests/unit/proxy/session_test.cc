@@ -208,6 +208,33 @@ TEST(Session, FullBackendQueuesThenServesInOrder) {
   EXPECT_TRUE(rig.to_client(c2).starts_with("HTTP/1.1 200"));
 }
 
+// A scaling group's load counts a request from the moment it is queued or sent
+// to a member until it ends, weighed by its model.
+TEST(Session, RequestsWeighOnTheirScalingGroupUntilTheyEnd) {
+  Rig rig({{"a", {"m1"}, 1}});
+  config::ScalingConfig sc;
+  sc.groups.push_back({});
+  sc.groups[0].name = "g";
+  sc.groups[0].members = {"a"};
+  sc.groups[0].model_weights = {{"m1", 2.0}};
+  fleet::ScalingLoad load(sc);
+  rig.fleet.scaling = &load;
+  double one = double(load.weight_milli(0, "m1", -1)) / 1000.0;
+  ASSERT_GT(one, 1.9);
+  int c1 = rig.connect_client(), c2 = rig.connect_client();
+  rig.send(c1, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  EXPECT_DOUBLE_EQ(load.load(0), one);
+  rig.send(c2, http_request("POST", "/api/generate", kGen));  // queued: counts too
+  EXPECT_DOUBLE_EQ(load.load(0), 2 * one);
+  rig.answer(up, http_response(200, "{}"));
+  rig.tick(0);
+  EXPECT_DOUBLE_EQ(load.load(0), one);  // the first ended; the second is at the backend, counted once
+  rig.answer(up, http_response(200, "{}"));
+  EXPECT_DOUBLE_EQ(load.load(0), 0.0);
+  rig.fleet.scaling = nullptr;
+}
+
 TEST(Session, BytesPastTheResponseMakeTheConnectionUntrusted) {
   Rig rig({{"a", {"m1"}}});
   int c = rig.connect_client();
