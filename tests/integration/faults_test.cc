@@ -274,9 +274,10 @@ TEST_P(Faults, BackendFaultMidStreamEndsWithAnErrorObject) {
   }
 }
 
-// The backend process dies (SIGKILL) with a request before its head, and with
-// one mid-stream; it comes back on the same port and corral serves again.
-TEST_P(Faults, BackendKilledBeforeTheHeadAndMidStream) {
+// The backend process dies (SIGKILL) with a request before its head, with one
+// partway through its head, and with one mid-stream; it comes back on the same
+// port each time and corral serves again.
+TEST_P(Faults, BackendKilledBeforeTheHeadMidHeadAndMidStream) {
   auto sim = std::make_unique<Sim>();
   int sim_port = sim->port;
   Corral corral({sim->url()}, io(), yaml_config());
@@ -290,6 +291,18 @@ TEST_P(Faults, BackendKilledBeforeTheHeadAndMidStream) {
   Response r = before.read_response(10000);
   EXPECT_EQ(r.status, 502) << r.body;
   EXPECT_EQ(r.body.rfind("{\"error\":\"", 0), 0u) << r.body;
+
+  sim = std::make_unique<Sim>(std::vector<std::string>{}, sim_port);
+  expect_still_serving(corral.port);
+  Client in_head(corral.port);
+  in_head.send(build_request("POST", "/api/generate", kStreamGen, {"X-Sim-Fault: stall", "X-Sim-Fault-At: mid-head"}));
+  ASSERT_TRUE(eventually([&] { return sim->stat("faults_injected") == 1; })) << "half the head was not sent";
+  sim->proc.kill_now();
+  Response cut_head = in_head.read_response(10000);
+  EXPECT_EQ(cut_head.status, 502) << cut_head.body;
+  EXPECT_EQ(cut_head.body.rfind("{\"error\":\"", 0), 0u) << cut_head.body;
+  EXPECT_EQ(cut_head.body.find("HTTP/1.1 200"), std::string::npos) << "the half head reached the client";
+  in_head.close();  // the 502 kept the connection open; only what corral holds on its own counts below
 
   sim = std::make_unique<Sim>(std::vector<std::string>{}, sim_port);
   expect_still_serving(corral.port);
