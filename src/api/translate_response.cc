@@ -55,6 +55,30 @@ std::string_view anthropic_stop_name(FinishReason r) {
 
 std::string_view ollama_done_name(FinishReason r) { return r == FinishReason::length ? "length" : "stop"; }
 
+void SseDecoder::feed(std::string_view bytes, EventSink& sink) {
+  if (!a_.stream) {
+    if (body_.size() + bytes.size() > kMaxBufferedBody) return fail(sink, "the backend's answer is too large");
+    body_.append(bytes);
+    return;
+  }
+  sse_.push(bytes);
+  SseEvent ev;
+  while (!done_ && sse_.next(ev)) frame(ev.data, sink);
+  if (!done_ && sse_.overflowed()) fail(sink, "the backend sent an event longer than the limit");
+}
+
+void SseDecoder::finish(EventSink& sink) {
+  if (!a_.stream) return whole(sink);
+  SseEvent ev;
+  while (!done_ && sse_.take_rest(ev)) frame(ev.data, sink);
+  if (!done_) ended(sink);
+}
+
+void SseDecoder::fail(EventSink& sink, std::string_view why, std::string_view type) {
+  done_ = true;
+  sink.on_event(error_event(why, type));
+}
+
 namespace {
 
 std::string hex(uint64_t v) {
