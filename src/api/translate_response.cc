@@ -216,6 +216,29 @@ struct SystemClock final : Clock {
 }  // namespace
 }  // namespace detail
 
+StreamStats stats_of(const Usage& u) {
+  StreamStats st;
+  st.found = u.prompt_tokens >= 0 || u.completion_tokens >= 0;
+  st.prompt_tokens = u.prompt_tokens;
+  st.completion_tokens = u.completion_tokens;
+  st.total_duration_ns = u.total_duration_ns;
+  st.load_duration_ns = u.load_duration_ns;
+  st.prompt_eval_duration_ns = u.prompt_eval_duration_ns;
+  st.eval_duration_ns = u.eval_duration_ns;
+  return st;
+}
+
+Usage usage_of(const StreamStats& st) {
+  Usage u;
+  u.prompt_tokens = st.prompt_tokens;
+  u.completion_tokens = st.completion_tokens;
+  u.total_duration_ns = st.total_duration_ns;
+  u.load_duration_ns = st.load_duration_ns;
+  u.prompt_eval_duration_ns = st.prompt_eval_duration_ns;
+  u.eval_duration_ns = st.eval_duration_ns;
+  return u;
+}
+
 std::string_view finish_reason_name(FinishReason r) {
   switch (r) {
     case FinishReason::stop: return "stop";

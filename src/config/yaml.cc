@@ -203,12 +203,7 @@ Setter affinity(bool& dst) {
 
 bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    err = std::string("invalid YAML: ") + e.what();
-    return false;
-  }
+  if (!yaml::load(text, root, err)) return false;
   if (root.IsNull()) return true;
   Timeouts& t = cfg.timeouts;
   RoutingConfig& r = cfg.routing;
