@@ -54,13 +54,7 @@ class Renamer final : public ResponseTranslator {
     std::string_view rest;
     if (!framed_) rename_in(body_, real_, alias_, out);
     else if (lines_.take_rest(rest)) rename_in(rest, real_, alias_, out);
-    StreamStats st = extract_final_stats(tail_.tail());
-    usage_.prompt_tokens = st.prompt_tokens;
-    usage_.completion_tokens = st.completion_tokens;
-    usage_.total_duration_ns = st.total_duration_ns;
-    usage_.load_duration_ns = st.load_duration_ns;
-    usage_.prompt_eval_duration_ns = st.prompt_eval_duration_ns;
-    usage_.eval_duration_ns = st.eval_duration_ns;
+    usage_ = usage_of(extract_final_stats(tail_.tail()));
   }
 
   const Usage& usage() const override { return usage_; }

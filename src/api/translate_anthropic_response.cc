@@ -19,35 +19,14 @@ int64_t input_tokens(element usage) {
   return total;
 }
 
-class AnthropicDecoder final : public Decoder {
+class AnthropicDecoder final : public SseDecoder {
  public:
-  explicit AnthropicDecoder(Answer& a) : a_(a) {}
-
-  void feed(std::string_view bytes, EventSink& sink) override {
-    if (!a_.stream) {
-      if (body_.size() + bytes.size() > kMaxBufferedBody) return fail(sink, "the backend's answer is too large");
-      body_.append(bytes);
-      return;
-    }
-    sse_.push(bytes);
-    SseEvent ev;
-    while (!done_ && sse_.next(ev)) event(ev.data, sink);
-    if (!done_ && sse_.overflowed()) fail(sink, "the backend sent an event longer than the limit");
-  }
-
-  void finish(EventSink& sink) override {
-    if (!a_.stream) return whole(sink);
-    SseEvent ev;
-    while (!done_ && sse_.take_rest(ev)) event(ev.data, sink);
-  }
+  explicit AnthropicDecoder(Answer& a) : SseDecoder(a) {}
 
  private:
   enum class Block : uint8_t { none, text, thinking, tool, other };
 
-  void fail(EventSink& sink, std::string_view why, std::string_view type = {}) {
-    done_ = true;
-    sink.on_event(error_event(why, type));
-  }
+  void frame(std::string_view data, EventSink& sink) override { event(data, sink); }
 
   bool parse(std::string_view json, element& root, EventSink& sink) {
     if (json_parser().parse(json.data(), json.size()).get(root) != SUCCESS || !root.is_object()) {
@@ -148,7 +127,7 @@ class AnthropicDecoder final : public Decoder {
   }
 
   // A message object: the same events in one go.
-  void whole(EventSink& sink) {
+  void whole(EventSink& sink) override {
     element root, usage;
     array content;
     if (!parse(body_, root, sink)) return;
@@ -164,13 +143,9 @@ class AnthropicDecoder final : public Decoder {
     end(sink);
   }
 
-  Answer& a_;
-  SseFramer sse_;
-  std::string body_;
   Block block_ = Block::none;
   uint32_t tool_ = 0, tools_ = 0;
   FinishReason reason_ = FinishReason::unknown;
-  bool done_ = false;
 };
 
 class AnthropicEncoder final : public Encoder {

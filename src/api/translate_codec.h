@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "corral/api/chat_ir.h"
+#include "corral/api/framer.h"
 #include "corral/api/translate.h"
 
 namespace corral::api::detail {
@@ -96,6 +97,29 @@ struct Answer {
 };
 
 inline constexpr size_t kMaxBufferedBody = size_t(64) << 20;  // a non-streamed answer kept whole
+
+// What the SSE providers' decoders share: a non-streamed answer kept whole
+// (bounded) for whole(), a streamed one handed to frame() event by event; the
+// first failure ends the answer with an error event.
+class SseDecoder : public Decoder {
+ public:
+  explicit SseDecoder(Answer& a) : a_(a) {}
+  void feed(std::string_view bytes, EventSink& sink) final;
+  void finish(EventSink& sink) final;
+
+ protected:
+  virtual void frame(std::string_view data, EventSink& sink) = 0;  // one event's data
+  virtual void whole(EventSink& sink) = 0;                         // the answer in body_
+  virtual void ended(EventSink&) {}  // the stream ended without the provider's end marker
+  void fail(EventSink& sink, std::string_view why, std::string_view type = {});
+
+  Answer& a_;
+  std::string body_;
+  bool done_ = false;
+
+ private:
+  SseFramer sse_;
+};
 
 std::unique_ptr<Decoder> make_ollama_decoder(Answer& a);
 std::unique_ptr<Decoder> make_openai_decoder(Answer& a);

@@ -10,41 +10,22 @@
 namespace corral::api::detail {
 namespace {
 
-class OpenAiDecoder final : public Decoder {
+class OpenAiDecoder final : public SseDecoder {
  public:
-  explicit OpenAiDecoder(Answer& a) : a_(a) {}
-
-  void feed(std::string_view bytes, EventSink& sink) override {
-    if (!a_.stream) {
-      if (body_.size() + bytes.size() > kMaxBufferedBody) return fail(sink, "the backend's answer is too large");
-      body_.append(bytes);
-      return;
-    }
-    sse_.push(bytes);
-    SseEvent ev;
-    while (!done_ && sse_.next(ev)) chunk(ev.data, sink);
-    if (!done_ && sse_.overflowed()) fail(sink, "the backend sent an event longer than the limit");
-  }
-
-  void finish(EventSink& sink) override {
-    if (!a_.stream) return whole(sink);
-    SseEvent ev;
-    while (!done_ && sse_.take_rest(ev)) chunk(ev.data, sink);
-    if (!done_ && finished_) end(sink);  // a server that omits [DONE]
-  }
+  explicit OpenAiDecoder(Answer& a) : SseDecoder(a) {}
 
  private:
+  void frame(std::string_view data, EventSink& sink) override { chunk(data, sink); }
+  void ended(EventSink& sink) override {
+    if (finished_) end(sink);  // a server that omits [DONE]
+  }
+
   struct Tool {
     int64_t index = 0;  // the backend's
     uint32_t ordinal = 0;
     std::string id, name;
     bool started = false, closed = false;
   };
-
-  void fail(EventSink& sink, std::string_view why, std::string_view type = {}) {
-    done_ = true;
-    sink.on_event(error_event(why, type));
-  }
 
   bool parse(std::string_view json, element& root, EventSink& sink) {
     if (json_parser().parse(json.data(), json.size()).get(root) != SUCCESS || !root.is_object()) {
@@ -180,7 +161,7 @@ class OpenAiDecoder final : public Decoder {
   }
 
   // A chat.completion object: the same events in one go.
-  void whole(EventSink& sink) {
+  void whole(EventSink& sink) override {
     element root, message, usage;
     array choices;
     if (!parse(body_, root, sink)) return;
@@ -205,13 +186,10 @@ class OpenAiDecoder final : public Decoder {
     end(sink);
   }
 
-  Answer& a_;
-  SseFramer sse_;
-  std::string body_;
   std::vector<Tool> tools_;
   int open_ = -1;  // the tool call receiving fragments
   FinishReason reason_ = FinishReason::unknown;
-  bool started_ = false, finished_ = false, done_ = false;
+  bool started_ = false, finished_ = false;
 };
 
 class OpenAiEncoder final : public Encoder {

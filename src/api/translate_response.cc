@@ -55,6 +55,30 @@ std::string_view anthropic_stop_name(FinishReason r) {
 
 std::string_view ollama_done_name(FinishReason r) { return r == FinishReason::length ? "length" : "stop"; }
 
+void SseDecoder::feed(std::string_view bytes, EventSink& sink) {
+  if (!a_.stream) {
+    if (body_.size() + bytes.size() > kMaxBufferedBody) return fail(sink, "the backend's answer is too large");
+    body_.append(bytes);
+    return;
+  }
+  sse_.push(bytes);
+  SseEvent ev;
+  while (!done_ && sse_.next(ev)) frame(ev.data, sink);
+  if (!done_ && sse_.overflowed()) fail(sink, "the backend sent an event longer than the limit");
+}
+
+void SseDecoder::finish(EventSink& sink) {
+  if (!a_.stream) return whole(sink);
+  SseEvent ev;
+  while (!done_ && sse_.take_rest(ev)) frame(ev.data, sink);
+  if (!done_) ended(sink);
+}
+
+void SseDecoder::fail(EventSink& sink, std::string_view why, std::string_view type) {
+  done_ = true;
+  sink.on_event(error_event(why, type));
+}
+
 namespace {
 
 std::string hex(uint64_t v) {
@@ -191,6 +215,29 @@ struct SystemClock final : Clock {
 
 }  // namespace
 }  // namespace detail
+
+StreamStats stats_of(const Usage& u) {
+  StreamStats st;
+  st.found = u.prompt_tokens >= 0 || u.completion_tokens >= 0;
+  st.prompt_tokens = u.prompt_tokens;
+  st.completion_tokens = u.completion_tokens;
+  st.total_duration_ns = u.total_duration_ns;
+  st.load_duration_ns = u.load_duration_ns;
+  st.prompt_eval_duration_ns = u.prompt_eval_duration_ns;
+  st.eval_duration_ns = u.eval_duration_ns;
+  return st;
+}
+
+Usage usage_of(const StreamStats& st) {
+  Usage u;
+  u.prompt_tokens = st.prompt_tokens;
+  u.completion_tokens = st.completion_tokens;
+  u.total_duration_ns = st.total_duration_ns;
+  u.load_duration_ns = st.load_duration_ns;
+  u.prompt_eval_duration_ns = st.prompt_eval_duration_ns;
+  u.eval_duration_ns = st.eval_duration_ns;
+  return u;
+}
 
 std::string_view finish_reason_name(FinishReason r) {
   switch (r) {

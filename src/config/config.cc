@@ -100,6 +100,7 @@ const char* usage() {
          "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
          "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), CORRAL_METRICS_SEED_NAMES (on|off),\n"
+         "             CORRAL_MAX_IN_FLIGHT,\n"
          "             PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH,\n"
          "             ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
          "Precedence: flags > environment > config file > defaults.\n";
@@ -324,6 +325,12 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
   if (const char* v = env_get(envp, "CORRAL_WORKERS")) {
     if (!parse_unsigned(v, cfg.workers)) {
       err = std::string("CORRAL_WORKERS: expected a number, got '") + v + "'";
+      return false;
+    }
+  }
+  if (const char* v = env_get(envp, "CORRAL_MAX_IN_FLIGHT")) {
+    if (!parse_unsigned(v, cfg.max_in_flight)) {
+      err = std::string("CORRAL_MAX_IN_FLIGHT: expected a number, got '") + v + "'";
       return false;
     }
   }

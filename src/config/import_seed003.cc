@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "corral/config/config.h"
+#include "yaml_setters.h"
 
 namespace corral::config {
 namespace {
@@ -396,12 +397,7 @@ bool pick_environment(const YAML::Node& root, Seed003Options& opt, YAML::Node& e
 
 bool import_seed003(const std::string& text, const Seed003Options& options, Seed003Import& out, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    err = std::string("invalid YAML: ") + e.what();
-    return false;
-  }
+  if (!yaml::load(text, root, err)) return false;
   if (!root.IsMap()) {
     err = "expected a mapping of environments (production: {servers: ...})";
     return false;

@@ -203,12 +203,7 @@ Setter affinity(bool& dst) {
 
 bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
   YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    err = std::string("invalid YAML: ") + e.what();
-    return false;
-  }
+  if (!yaml::load(text, root, err)) return false;
   if (root.IsNull()) return true;
   Timeouts& t = cfg.timeouts;
   RoutingConfig& r = cfg.routing;
@@ -222,7 +217,8 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
       {"log", section("log", {{"level", str(cfg.log_level)}, {"access", boolean(cfg.access_log)}})},
       {"limits", section("limits", {{"max_header_bytes", num(cfg.max_header_bytes, 1024, 1u << 20)},
                                     {"max_headers", num(cfg.max_headers, 8, 1000)},
-                                    {"max_body_bytes", num(cfg.max_body_bytes, 1024, 1ull << 34)}})},
+                                    {"max_body_bytes", num(cfg.max_body_bytes, 1024, 1ull << 34)},
+                                    {"max_in_flight", num(cfg.max_in_flight, 0, 1000000)}})},
       {"timeouts", section("timeouts", {{"header", dur(t.header_ms)},
                                         {"body", dur(t.body_ms)},
                                         {"keepalive", dur(t.keepalive_ms)},

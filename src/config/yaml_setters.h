@@ -15,6 +15,17 @@ namespace corral::config::yaml {
 
 using Setter = std::function<bool(const YAML::Node&, std::string& err)>;
 
+// Parses a whole document; false with "invalid YAML: …" when it is not YAML.
+inline bool load(const std::string& text, YAML::Node& root, std::string& err) {
+  try {
+    root = YAML::Load(text);
+    return true;
+  } catch (const YAML::Exception& e) {
+    err = std::string("invalid YAML: ") + e.what();
+    return false;
+  }
+}
+
 inline bool scalar(const YAML::Node& n, std::string& out) {
   if (!n.IsScalar()) return false;
   out = n.Scalar();

@@ -8,22 +8,6 @@
 #include "corral/proxy/session.h"
 
 namespace corral::proxy {
-namespace {
-
-// What a translated answer cost, as the final-stats scan would have read it.
-api::StreamStats usage_stats(const api::Usage& u) {
-  api::StreamStats st;
-  st.found = u.prompt_tokens >= 0 || u.completion_tokens >= 0;
-  st.prompt_tokens = u.prompt_tokens;
-  st.completion_tokens = u.completion_tokens;
-  st.total_duration_ns = u.total_duration_ns;
-  st.load_duration_ns = u.load_duration_ns;
-  st.prompt_eval_duration_ns = u.prompt_eval_duration_ns;
-  st.eval_duration_ns = u.eval_duration_ns;
-  return st;
-}
-
-}  // namespace
 
 void Session::count_started() {
   ex_->counted = true;
@@ -36,7 +20,7 @@ void Session::count_finished() {
   x.counted = false;
   api::StreamStats st;
   if (x.transform.active()) {
-    st = usage_stats(x.transform.usage());
+    st = api::stats_of(x.transform.usage());
   } else if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone &&
              x.status == 200) {
     st = api::extract_final_stats(x.sample.sample.tail());

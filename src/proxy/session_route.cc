@@ -32,6 +32,10 @@ void Session::route_request() {
 
 void Session::try_route() {
   route::Pick p = ex_->route.pick(ctx_, question());
+  if (p.status == route::PickStatus::ok && !ex_->route.take_fleet_place(ctx_)) {
+    route::release(ctx_.backend(p.slot));  // the fleet is at limits.max_in_flight: wait like for a full backend
+    p.status = route::PickStatus::busy;
+  }
   if (p.status == route::PickStatus::busy) {
     if (state_ != State::queued) enqueue(p.slot);
     return;

@@ -280,6 +280,36 @@ TEST(Fleet, AdmissionQueueWaitsThenOverflowsWith503) {
   EXPECT_EQ(value_of(m, "corral_queue_wait_seconds_count"), 2);
 }
 
+// limits.max_in_flight holds the whole fleet, both workers together, to its
+// number: six slow requests over two unlimited backends run two at a time and
+// all succeed.
+TEST_P(FleetIo, FleetWideInFlightLimitAcrossWorkers) {
+  Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
+  Corral corral({}, GetParam(), std::string(kQuiet) + "limits: {max_in_flight: 2}\nrouting: {queue_timeout: 20s}\n" +
+                                    "backends:\n" + entry(a, "a") + entry(b, "b"), {"--workers", "2"});
+  std::vector<std::future<int>> all;
+  for (int i = 0; i < 6; ++i) {
+    all.push_back(std::async(std::launch::async, [&] {
+      return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 4", "X-Sim-Token-Delay-Ms: 150"},
+                     20000).status;
+    }));
+  }
+  long most = 0;
+  bool queued = false;
+  for (int i = 0; i < 40 && !queued; ++i) {  // while they run: never more than 2 at the backends
+    std::string body = request(corral.port, "GET", "/status").body;
+    std::string st = body.substr(std::min(body.size(), body.find("\"cluster\"")));  // the fleet's totals
+    most = std::max(most, json_int(st, "in_flight"));
+    queued = json_int(st, "queued") >= 3;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(queued) << "four of the six should wait";
+  for (auto& f : all) EXPECT_EQ(f.get(), 200);
+  EXPECT_LE(most, 2);
+  std::string m = settled_metrics(corral.port);
+  EXPECT_EQ(value_of(m, "corral_queue_wait_seconds_count"), 4) << m;
+}
+
 TEST(Fleet, AdmissionQueueTimesOut) {
   Sim a({"--models", "m=1000"});
   Corral corral({}, "uring", std::string(kQuiet) + "routing: {queue_timeout: 300ms}\n" + "backends:\n" +

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -276,6 +277,23 @@ Response request(int port, const std::string& method, const std::string& path, c
   Client c(port);
   c.send(build_request(method, path, body, extra_headers));
   return c.read_response(timeout_ms, method == "HEAD");
+}
+
+int traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,
+            const std::vector<std::string>& headers, int expect_status) {
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int c = 0; c < conns; ++c) {
+    threads.emplace_back([&, c] {
+      Client client(port);
+      for (int i = c; i < n; i += conns) {
+        client.send(build_request(method, path, body, headers));
+        if (client.read_response(20000).status != expect_status) ++bad;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return bad.load();
 }
 
 bool wait_http(int port, int timeout_ms) {

@@ -67,6 +67,10 @@ Response request(int port, const std::string& method, const std::string& path, c
 std::string build_request(const std::string& method, const std::string& path, const std::string& body,
                           const std::vector<std::string>& extra_headers);
 bool wait_http(int port, int timeout_ms);
+// Sends `n` copies of a request over `conns` keep-alive connections in parallel;
+// how many answers had another status than `expect_status`.
+int traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,
+            const std::vector<std::string>& headers, int expect_status);
 
 // A corral-sim backend on a free port.
 struct Sim {

@@ -20,23 +20,6 @@ const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"}
 const std::string kChat =
     R"({"model":"qwen2.5:7b","messages":[{"role":"user","content":"write a python function"}],"stream":false})";
 
-// Runs `n` copies of a request over `conns` keep-alive connections in parallel.
-void traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,
-             const std::vector<std::string>& headers, int expect_status) {
-  std::vector<std::thread> threads;
-  std::atomic<int> bad{0};
-  for (int c = 0; c < conns; ++c) {
-    threads.emplace_back([&, c] {
-      Client client(port);
-      for (int i = c; i < n; i += conns) {
-        client.send(build_request(method, path, body, headers));
-        if (client.read_response(20000).status != expect_status) ++bad;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_EQ(bad.load(), 0) << method << " " << path;
-}
 
 // Prompt tokens the backend reports for one request of this body.
 long prompt_tokens(const Sim& sim, const std::string& path, const std::string& body) {
@@ -64,9 +47,9 @@ TEST_P(MetricsExtras, SeedNamesFollowTheTraffic) {
   long gen_prompt = prompt_tokens(sim, "/api/generate", R"({"model":"llama3.2","prompt":"why is the sky blue?",)"
                                                         R"("stream":false})");
   ASSERT_GT(gen_prompt, 0);
-  traffic(corral.port, 12, 4, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 5"}, 200);
-  traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {}, 200);
-  traffic(corral.port, 3, 3, "GET", "/api/tags", "", {}, 200);
+  ASSERT_EQ(traffic(corral.port, 12, 4, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 5"}, 200), 0);
+  ASSERT_EQ(traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {}, 200), 0);
+  ASSERT_EQ(traffic(corral.port, 3, 3, "GET", "/api/tags", "", {}, 200), 0);
   for (int i = 0; i < 4; ++i) ASSERT_EQ(request(corral.port, "GET", "/health").status, 200);
 
   std::string m = settled_metrics(corral.port);
@@ -108,7 +91,7 @@ TEST_P(MetricsExtras, SeedNamesFollowTheTraffic) {
 TEST_P(MetricsExtras, SeedZeroNamesUnderItsNamespaceAndNoneByDefault) {
   Sim sim;
   Corral seed({sim.url()}, GetParam(), "metrics:\n  namespace: ollama_proxy\n  seed_names: true\n");
-  traffic(seed.port, 5, 2, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 2"}, 200);
+  ASSERT_EQ(traffic(seed.port, 5, 2, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 2"}, 200), 0);
   std::string m = settled_metrics(seed.port, "ollama_proxy");
   // Seed 000's list, name for name.
   EXPECT_EQ(value_of(m, "ollama_proxy_requests_per_minute"), 5) << m;
@@ -121,7 +104,7 @@ TEST_P(MetricsExtras, SeedZeroNamesUnderItsNamespaceAndNoneByDefault) {
   EXPECT_EQ(m.find("corral_"), std::string::npos);
 
   Corral plain({sim.url()}, GetParam());
-  traffic(plain.port, 2, 1, "POST", "/api/generate", kGen, {}, 200);
+  ASSERT_EQ(traffic(plain.port, 2, 1, "POST", "/api/generate", kGen, {}, 200), 0);
   std::string d = settled_metrics(plain.port);
   for (const char* name : {"requests_per_minute", "avg_response_time", "utilization_percent", "healthy_endpoints",
                            "tokens_generated", "key_requests_total", "key_tokens_total"}) {
@@ -154,11 +137,11 @@ TEST_P(MetricsExtras, PerKeySeriesCountEachKeyExactly) {
   ASSERT_GT(chat_prompt, 0);
   {
     Corral corral({sim.url()}, GetParam(), "metrics:\n  key_labels: true\n", {"--auth", "--data-dir", dir});
-    traffic(corral.port, 10, 5, "POST", "/api/generate", kGen, {"Authorization: Bearer " + alice, "X-Sim-Tokens: 5"},
-            200);
-    traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {"x-api-key: " + bob}, 200);
-    traffic(corral.port, 2, 2, "GET", "/api/tags", "", {"Authorization: Bearer " + bob}, 200);
-    traffic(corral.port, 3, 3, "POST", "/api/generate", kGen, {"Authorization: Bearer crl_not_a_key"}, 401);
+    ASSERT_EQ(traffic(corral.port, 10, 5, "POST", "/api/generate", kGen, {"Authorization: Bearer " + alice, "X-Sim-Tokens: 5"},
+            200), 0);
+    ASSERT_EQ(traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {"x-api-key: " + bob}, 200), 0);
+    ASSERT_EQ(traffic(corral.port, 2, 2, "GET", "/api/tags", "", {"Authorization: Bearer " + bob}, 200), 0);
+    ASSERT_EQ(traffic(corral.port, 3, 3, "POST", "/api/generate", kGen, {"Authorization: Bearer crl_not_a_key"}, 401), 0);
 
     std::string m = settled_metrics(corral.port);
     EXPECT_EQ(value_of(m, "corral_key_requests_total{key=\"alice\"}"), 10) << m;

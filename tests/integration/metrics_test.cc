@@ -13,23 +13,6 @@ namespace {
 
 double value(const std::string& text, const std::string& series) { return value_of(text, series); }
 
-// Runs `n` copies of a request over `conns` keep-alive connections in parallel.
-void traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,
-             const std::vector<std::string>& headers, int expect_status) {
-  std::vector<std::thread> threads;
-  std::atomic<int> bad{0};
-  for (int c = 0; c < conns; ++c) {
-    threads.emplace_back([&, c] {
-      Client client(port);
-      for (int i = c; i < n; i += conns) {
-        client.send(build_request(method, path, body, headers));
-        if (client.read_response(20000).status != expect_status) ++bad;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_EQ(bad.load(), 0) << method << " " << path;
-}
 
 class Metrics : public ::testing::TestWithParam<std::string> {};
 
@@ -51,12 +34,12 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   ASSERT_GT(oai_prompt, 0);
 
   double connections_before = value(settled_metrics(corral.port), "corral_client_connections_total");
-  traffic(corral.port, 40, 8, "POST", "/api/generate", gen, {"X-Sim-Tokens: 5"}, 200);
-  traffic(corral.port, 20, 4, "POST", "/api/chat", chat, {}, 200);
-  traffic(corral.port, 10, 4, "POST", "/v1/chat/completions", oai, {"X-Sim-Tokens: 3"}, 200);
-  traffic(corral.port, 6, 3, "POST", "/api/generate", gen, {"X-Sim-Status: 500"}, 500);
-  traffic(corral.port, 4, 2, "POST", "/api/generate", R"({"model":"nope","prompt":"hi there"})", {}, 404);
-  traffic(corral.port, 7, 7, "GET", "/api/tags", "", {}, 200);
+  ASSERT_EQ(traffic(corral.port, 40, 8, "POST", "/api/generate", gen, {"X-Sim-Tokens: 5"}, 200), 0);
+  ASSERT_EQ(traffic(corral.port, 20, 4, "POST", "/api/chat", chat, {}, 200), 0);
+  ASSERT_EQ(traffic(corral.port, 10, 4, "POST", "/v1/chat/completions", oai, {"X-Sim-Tokens: 3"}, 200), 0);
+  ASSERT_EQ(traffic(corral.port, 6, 3, "POST", "/api/generate", gen, {"X-Sim-Status: 500"}, 500), 0);
+  ASSERT_EQ(traffic(corral.port, 4, 2, "POST", "/api/generate", R"({"model":"nope","prompt":"hi there"})", {}, 404), 0);
+  ASSERT_EQ(traffic(corral.port, 7, 7, "GET", "/api/tags", "", {}, 200), 0);
 
   int scrapes = 0;
   std::string m = settled_metrics(corral.port, "corral", &scrapes);

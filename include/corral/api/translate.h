@@ -37,6 +37,7 @@
 #include <string_view>
 
 #include "corral/api/endpoint.h"  // Dialect
+#include "corral/api/final_stats.h"
 
 namespace corral::api {
 
@@ -57,6 +58,9 @@ struct Usage {
           prompt_eval_duration_ns = -1, eval_duration_ns = -1;
   std::string done_reason;  // finish_reason_name(): stop, length, tool_calls, stop_sequence, content_filter
 };
+// The same counts as the final-stats scan gives them (found when any token count is known), and back.
+StreamStats stats_of(const Usage& u);
+Usage usage_of(const StreamStats& st);
 
 // Injectable time source; tests fix it.
 struct Clock {

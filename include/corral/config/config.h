@@ -173,6 +173,7 @@ struct Config {
   uint32_t max_header_bytes = 16384;
   uint32_t max_headers = 100;
   uint64_t max_body_bytes = 64ull << 20;
+  uint32_t max_in_flight = 0;  // proxied requests at once over the whole fleet (seed 004's semaphore); 0: no limit
   Timeouts timeouts;
   uint32_t upstream_max_idle = 64;         // idle keep-alive connections per backend per worker
   uint32_t upstream_idle_timeout_ms = 30000;

@@ -49,6 +49,8 @@ struct Fleet {
   const auth::KeyTableBox* keys = nullptr;  // null: auth off
   admin::KeyAdmin* key_admin = nullptr;     // null: auth off
   fleet::ScalingLoad* scaling = nullptr;    // null: no scaling groups
+  std::atomic<uint32_t> in_flight{0};       // requests holding a place under limits.max_in_flight
+  std::atomic<uint32_t> waiting{0};         // requests queued on any worker while that limit is set
   // The TLS listener's certificate (tls_listen), replaced by a reload; null: no TLS listener.
   const core::Published<transport::TlsServerContext>* tls_server = nullptr;
   std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere

@@ -32,6 +32,8 @@ class RouteAttempt {
   // Picks among the candidates not tried yet, also skipping `skip` (>= 0).
   route::Pick pick(WorkerContext& ctx, const RouteQuestion& q, int skip = -1) const;
   void admitted(uint8_t slot) { admitted_ = slot; }
+  // A place under limits.max_in_flight, held until release(); true also when there is no limit.
+  bool take_fleet_place(WorkerContext& ctx);
   void release(WorkerContext& ctx);  // gives back the admission place and the scaling weight, wakes waiters
   // Counts the request in the scaling load of `backend`'s group, once, until release().
   void weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity);
@@ -52,6 +54,8 @@ class RouteAttempt {
   route::SlotSet tried_;
   uint8_t attempts_ = 0;
   int16_t admitted_ = -1;  // backend slot whose admission place this request holds
+  bool fleet_place_ = false;   // holds one of limits.max_in_flight's places
+  bool counted_waiting_ = false;  // counted in Fleet::waiting
   int16_t weighed_group_ = -1;  // scaling group this request is counted in
   int64_t weight_milli_ = 0;
   int fail_status_ = 0;

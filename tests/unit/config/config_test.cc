@@ -339,3 +339,14 @@ TEST(Config, MetricsSeedNamesAndKeyLabelsFromFileAndEnv) {
   load_with("metrics: {key_labels: sometimes}\n", {}, {}, &err);
   EXPECT_NE(err.find("metrics.key_labels"), std::string::npos) << err;
 }
+
+TEST(Config, FleetWideInFlightLimitFromFileOrEnvironment) {
+  EXPECT_EQ(load_with("", {}, {}).max_in_flight, 0u);
+  EXPECT_EQ(load_with("limits: {max_in_flight: 50}\n", {}, {}).max_in_flight, 50u);
+  EXPECT_EQ(load_with("limits: {max_in_flight: 50}\n", {"CORRAL_MAX_IN_FLIGHT=8"}, {}).max_in_flight, 8u);
+  std::string err;
+  load_with("limits: {max_in_flight: -3}\n", {}, {}, &err);
+  EXPECT_NE(err.find("max_in_flight"), std::string::npos) << err;
+  load_with("", {"CORRAL_MAX_IN_FLIGHT=lots"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_MAX_IN_FLIGHT"), std::string::npos) << err;
+}
