@@ -66,6 +66,20 @@ inline Setter dur(uint32_t& dst) {
   };
 }
 
+// The period of a loop: shorter than min_ms (0 above all) would only spin a thread.
+inline Setter period(uint32_t& dst, uint32_t min_ms) {
+  return [&dst, min_ms](const YAML::Node& n, std::string& err) {
+    std::string s;
+    uint32_t ms = 0;
+    if (scalar(n, s) && parse_duration_ms(s, ms) && ms >= min_ms) {
+      dst = ms;
+      return true;
+    }
+    err = "expected a duration of at least " + std::to_string(min_ms) + "ms, like 250ms, 30s, 2m";
+    return false;
+  };
+}
+
 inline Setter boolean(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;

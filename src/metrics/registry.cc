@@ -449,6 +449,9 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   }
   uint64_t idle = total(shards_, [](Shard& s) -> Counter& { return s.upstream_idle; });
   uint64_t live = total(shards_, [](Shard& s) -> Counter& { return s.upstream_live; });
+  uint64_t sessions = total(shards_, [](Shard& s) -> Counter& { return s.client_sessions; });
+  family(out, ns, "client_sessions", "gauge", "Open client connections (one session each), as of the workers' last tick.");
+  sample(out, ns, "client_sessions", "", std::to_string(sessions));
   family(out, ns, "upstream_connections", "gauge", "Open backend connections by state.");
   sample(out, ns, "upstream_connections", "state=\"idle\"", std::to_string(idle));
   sample(out, ns, "upstream_connections", "state=\"active\"", std::to_string(live >= idle ? live - idle : 0));

@@ -96,6 +96,10 @@ void reload(const ReloadSource& src, route::Control& control, Listeners& listene
 int run(const config::Config& cfg, const ReloadSource& src) {
   block_signals_for_threads();  // inherited by every thread started below
   raise_fd_limit();
+  // Past a file-size limit (RLIMIT_FSIZE, systemd's LimitFSIZE) a write fails with
+  // EFBIG, which the analytics spool and store count and retry, instead of the
+  // default SIGXFSZ ending the whole proxy.
+  signal(SIGXFSZ, SIG_IGN);
   std::string err;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);

@@ -138,6 +138,7 @@ void Worker::tick() {
   }
   ctx_.metrics->upstream_idle.store(upstreams_->idle_count(), std::memory_order_relaxed);
   ctx_.metrics->upstream_live.store(upstreams_->live(), std::memory_order_relaxed);
+  ctx_.metrics->client_sessions.store(ctx_.session_count, std::memory_order_relaxed);
   if (!ctx_.draining) return;
   if (now >= drain_deadline_) {
     for (proxy::Session* s = ctx_.sessions; s; s = s->next) s->close();

@@ -142,7 +142,7 @@ Reply sim_stats(Ctx& ctx) {
   Json j;
   j.begin_object().num("connections_open", ctx.stats.connections_open.load());
   j.num("connections_total", ctx.stats.connections_total.load()).num("requests_total", ctx.stats.requests_total.load());
-  j.num("streams_aborted", ctx.stats.streams_aborted.load());
+  j.num("streams_aborted", ctx.stats.streams_aborted.load()).num("faults_injected", ctx.stats.faults_injected.load());
   if (ctx.res) {  // the resource model's counters
     size_t loaded = ctx.res->loaded(now_ns()).size();  // expiries due now are counted
     const ResourceStats& r = ctx.res->stats();

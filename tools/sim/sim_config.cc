@@ -44,7 +44,10 @@ const char kUsage[] =
     "  --time-scale F           wall seconds per model second, e.g. 0.1 runs ten times faster (default 1)\n"
     "\n"
     "Per-request headers: X-Sim-Tokens: N, X-Sim-TTFT-Ms: N, X-Sim-Token-Delay-Ms: N, X-Sim-Token-Pad: N\n"
-    "(N '.' appended to every token), X-Sim-Status: CODE, X-Sim-Disconnect-After: K, X-Sim-Stall-After: K.\n"
+    "(N '.' appended to every token), X-Sim-Status: CODE, X-Sim-Disconnect-After: K, X-Sim-Stall-After: K,\n"
+    "X-Sim-Fault: close|reset|half-close|stall|garbage with X-Sim-Fault-At: 0 (before any byte, the default),\n"
+    "mid-head (partway through the response head) or K (after K token chunks; whole replies: after half the\n"
+    "body, garbage: the whole reply and then an unasked-for response on the kept-alive connection).\n"
     "GET /sim/stats shows connection and stream counters.\n";
 
 [[noreturn]] void fail(const std::string& msg) {

@@ -19,10 +19,16 @@ constexpr size_t kMaxBody = 64u << 20;
 constexpr int kBurst = 4096;         // chunks produced per turn before yielding to other connections
 constexpr int64_t kMs = 1000000;
 constexpr int64_t kMaxLag = 50 * kMs;  // a stream this far behind its schedule restarts it from now
+constexpr int64_t kFaultDelay = 20 * kMs;  // the bytes before a close/reset/half-close reach the peer first
 
 Conn* self(llhttp_t* p) { return static_cast<Conn*>(p->data); }
 
 // Parses a non-negative X-Sim-* value; false when malformed or above `max`.
+std::string trimmed(const std::string& v) {
+  size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+}
+
 bool knob_value(const std::string& v, long max, int& out) {
   size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
   if (b == std::string::npos) return false;
@@ -123,6 +129,13 @@ void Conn::header(const std::string& name, const std::string& value) {
     return;
   }
   if (name.size() < 6 || strncasecmp(name.c_str(), "x-sim-", 6) != 0) return;
+  bool fault = strcasecmp(name.c_str(), "X-Sim-Fault") == 0, fault_at = strcasecmp(name.c_str(), "X-Sim-Fault-At") == 0;
+  if (fault || fault_at) {
+    std::string v = trimmed(value);
+    bool ok = fault ? parse_fault(v, req_.knobs.fault) : parse_fault_at(v, req_.knobs.fault_at);
+    if (!ok && req_.knob_error.empty()) req_.knob_error = "invalid " + name + " header: '" + value + "'";
+    return;
+  }
   struct Knob {
     const char* name;
     int Knobs::*field;
@@ -250,6 +263,10 @@ void Conn::start(Reply r) {
   body_.clear();
   const Knobs& k = req_.knobs;
   bool knobs = knobs_apply();
+  if (knobs && k.fault != Fault::none && k.fault_at <= 0) {
+    fault_before_body();
+    return;
+  }
   if (!reply_.stream) {
     int n = reply_.tokens > 1 ? reply_.tokens : 1;
     if (knobs && k.stall_after >= 0 && k.stall_after < n) {
@@ -282,6 +299,10 @@ void Conn::send_whole() {
   if (drop_) {
     st_ = St::closing;
     flush();
+    return;
+  }
+  if (knobs_apply() && req_.knobs.fault != Fault::none && req_.knobs.fault_at > 0) {
+    fault_mid_body();
     return;
   }
   bool body = !head_only_ && status_has_body(reply_.status);
@@ -330,6 +351,10 @@ void Conn::pump() {
       if (req_.knobs.disconnect_after == tokens_sent_) {
         st_ = St::closing;  // abrupt: no terminating chunk
         flush();
+        return;
+      }
+      if (req_.knobs.fault != Fault::none && req_.knobs.fault_at == tokens_sent_) {
+        inject_fault({});
         return;
       }
     }
@@ -389,6 +414,74 @@ void Conn::end_stream() {
   finish_reply();
 }
 
+// ---- faults (X-Sim-Fault) -------------------------------------------------
+
+// Before the first body byte: nothing at all (X-Sim-Fault-At: 0) or part of the head.
+void Conn::fault_before_body() {
+  const Knobs& k = req_.knobs;
+  if (k.fault_at == 0) {
+    inject_fault({});
+    return;
+  }
+  bool stream = reply_.stream != nullptr;
+  std::string head = response_head(reply_.status, reply_.content_type,
+                                   stream ? -1 : static_cast<int64_t>(reply_.body.size()), !keep_alive_);
+  inject_fault(head_before_fault(k.fault, head));
+}
+
+// A whole-body reply: the head and half the body, then the fault; garbage is the
+// whole reply followed by bytes nobody asked for, and the connection serves on.
+void Conn::fault_mid_body() {
+  out_ += response_head(reply_.status, reply_.content_type, static_cast<int64_t>(reply_.body.size()), !keep_alive_);
+  if (req_.knobs.fault == Fault::garbage) {
+    out_ += reply_.body;
+    out_ += garbage_after_response();
+    ++env_.ctx.stats.faults_injected;
+    finish_reply();
+    return;
+  }
+  inject_fault(std::string_view(reply_.body).substr(0, reply_.body.size() / 2));
+}
+
+// Sends what comes before the fault; the fault itself follows a moment later, so
+// the peer has read those bytes on their own first.
+void Conn::inject_fault(std::string_view before) {
+  ++env_.ctx.stats.faults_injected;
+  out_ += before;
+  st_ = St::faulting;
+  flush();
+  if (!closed()) arm(now_ns() + kFaultDelay);
+}
+
+void Conn::finish_fault() {
+  switch (req_.knobs.fault) {
+    case Fault::reset: {
+      linger l{1, 0};
+      setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close_now();
+      return;
+    }
+    case Fault::half_close:
+      ::shutdown(fd_, SHUT_WR);
+      st_ = St::stalled;  // reads on; closes when the peer does
+      update_interest();
+      return;
+    case Fault::garbage:
+      out_ += garbage_at(req_.knobs.fault_at);
+      st_ = St::stalled;
+      flush();
+      return;
+    case Fault::stall:
+      st_ = St::stalled;
+      return;
+    case Fault::close:
+    case Fault::none:
+      st_ = St::closing;
+      flush();
+      return;
+  }
+}
+
 void Conn::finish_reply() {
   reply_ = Reply{};
   if (!keep_alive_) {
@@ -409,6 +502,7 @@ void Conn::on_timer(uint64_t seq) {
   }
   if (st_ == St::waiting) send_whole();
   else if (st_ == St::streaming) pump();
+  else if (st_ == St::faulting) finish_fault();
 }
 
 void Conn::arm(int64_t at_ns) { env_.timers.push(at_ns, id_, ++timer_seq_); }
@@ -480,6 +574,7 @@ void Conn::peer_gone() {
     case St::streaming:
     case St::stalled:
     case St::waiting:
+    case St::faulting:
       abort();
       return;
     case St::idle:

@@ -35,7 +35,7 @@ class Conn {
   static constexpr uint32_t kInitialEvents = EPOLLIN | EPOLLRDHUP;
 
  private:
-  enum class St { idle, waiting, streaming, stalled, closing };
+  enum class St { idle, waiting, streaming, stalled, faulting, closing };
 
   // llhttp callbacks
   static int cb_message_begin(llhttp_t* p);
@@ -61,6 +61,10 @@ class Conn {
   void stream_head();
   void emit(const Chunk& c);
   void end_stream();
+  void fault_before_body();
+  void fault_mid_body();
+  void inject_fault(std::string_view bytes);
+  void finish_fault();
   void finish_reply();
   void flush();
   void peer_gone();
@@ -68,7 +72,7 @@ class Conn {
   void close_now();
   void arm(int64_t at_ns);
   void update_interest();
-  bool knobs_apply() const { return req_.path != "/sim/stats"; }
+  bool knobs_apply() const { return req_.path != "/sim/stats" && req_.knob_error.empty(); }
 
   ConnEnv& env_;
   int fd_;

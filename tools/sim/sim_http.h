@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "sim_fault.h"
+
 namespace sim {
 
 // Per-request knobs: defaults from the flags, overridden by X-Sim-* headers.
@@ -18,6 +20,8 @@ struct Knobs {
   int status = 0;             // X-Sim-Status (0: off)
   int disconnect_after = -1;  // token chunks, then close abruptly
   int stall_after = -1;       // token chunks, then send nothing more
+  Fault fault = Fault::none;  // X-Sim-Fault
+  int fault_at = 0;           // X-Sim-Fault-At: kFaultMidHead, or token chunks before the fault
 };
 
 struct Request {

@@ -35,7 +35,8 @@ class State {
 };
 
 struct Stats {
-  std::atomic<int64_t> connections_open{0}, connections_total{0}, requests_total{0}, streams_aborted{0};
+  std::atomic<int64_t> connections_open{0}, connections_total{0}, requests_total{0}, streams_aborted{0},
+      faults_injected{0};
 };
 
 // "llama3.2" -> "llama3.2:latest"; "ns/x:tag" unchanged.

@@ -135,6 +135,7 @@ struct alignas(64) Shard {
   Counter analytics_dropped{0};
   Counter upstream_idle{0};  // gauge, stored by the worker
   Counter upstream_live{0};  // gauge, stored by the worker
+  Counter client_sessions{0};  // gauge, stored by the worker: open client connections
   Counter bytes_received{0};
   Counter bytes_sent{0};
   Counter client_connections{0};
