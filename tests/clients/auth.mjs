@@ -1,10 +1,12 @@
-// The official ollama (config `headers`) and openai (`apiKey`) clients with
-// corral's keys (issue 12): a good key is served, a bad one and a spent limit
-// raise each client's own error. Prints "ok …" per check, "FAIL …" otherwise;
+// The official ollama (config `headers`), openai (`apiKey`) and
+// @anthropic-ai/sdk (`apiKey`, sent as x-api-key) clients with corral's keys
+// (issue 12): a good key is served, a bad one and a spent limit raise each
+// client's own error. Prints "ok …" per check, "FAIL …" otherwise;
 // exits 1 when a check failed. Run by tests/integration/auth_test.cc.
 // usage: node auth.mjs CORRAL_URL TOKEN RPM1_TOKEN   (RPM1_TOKEN: a key with --rpm 1, unused so far)
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 
 const [host, token, limited] = process.argv.slice(2);
 if (!host || !token || !limited) {
@@ -38,6 +40,7 @@ async function refused(fn, test) {
 
 const ollama = (key) => new Ollama({ host, headers: { Authorization: `Bearer ${key}` } });
 const openai = (key) => new OpenAI({ baseURL: `${host}/v1`, apiKey: key, maxRetries: 0 });
+const anthropic = (key) => new Anthropic({ baseURL: host, apiKey: key, maxRetries: 0 });
 
 await check('ollama chat', async () => {
   const r = await ollama(token).chat({ model, messages, stream: false });
@@ -82,5 +85,17 @@ await check('openai bad key AuthenticationError', () =>
 await check('openai rate limit RateLimitError', () =>
   refused(() => openai(limited).chat.completions.create({ model, messages }),
     (e) => e instanceof OpenAI.RateLimitError && e.status === 429 && Number(e.headers.get('retry-after')) >= 1));
+
+await check('anthropic messages', async () => {
+  const r = await anthropic(token).messages.create({ model, max_tokens: 16, messages });
+  if (!r.content?.[0]?.text) throw new Error(JSON.stringify(r));
+});
+await check('anthropic bad key AuthenticationError', () =>
+  refused(() => anthropic(unknown).messages.create({ model, max_tokens: 16, messages }),
+    (e) => e instanceof Anthropic.AuthenticationError && e.status === 401 &&
+      e.error?.error?.type === 'authentication_error'));
+await check('anthropic rate limit RateLimitError', () =>
+  refused(() => anthropic(limited).messages.create({ model, max_tokens: 16, messages }),
+    (e) => e instanceof Anthropic.RateLimitError && e.status === 429));
 
 process.exit(failed ? 1 : 0);

@@ -777,8 +777,9 @@ TEST_P(Auth, CorruptingTheStoreWhileRunningKeepsTheLastGoodTable) {
   EXPECT_NE(key_events(corral).find("event=keys_reload_recovered"), std::string::npos) << key_events(corral);
 }
 
-// The official ollama (headers) and openai (apiKey) npm clients authenticate
-// through corral, and raise their own errors for a bad key and a spent limit.
+// The official ollama (headers), openai (apiKey) and @anthropic-ai/sdk (apiKey,
+// as x-api-key) npm clients authenticate through corral, and raise their own
+// errors for a bad key and a spent limit.
 TEST_P(Auth, OfficialClientsAuthenticate) {
   Sim sim;
   KeyDir d;
@@ -791,7 +792,9 @@ TEST_P(Auth, OfficialClientsAuthenticate) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   for (const char* line : {"ok ollama chat", "ok ollama stream", "ok ollama list", "ok ollama bad key 401",
                            "ok ollama rate limit 429", "ok openai chat", "ok openai stream", "ok openai models",
-                           "ok openai bad key AuthenticationError", "ok openai rate limit RateLimitError"}) {
+                           "ok openai bad key AuthenticationError", "ok openai rate limit RateLimitError",
+                           "ok anthropic messages", "ok anthropic bad key AuthenticationError",
+                           "ok anthropic rate limit RateLimitError"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out << r.err;
   }
   EXPECT_EQ(corral.log().find(t), std::string::npos);
