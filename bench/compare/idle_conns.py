@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""idle_conns.py PORT N[,N2,...] [--hold SECONDS] [--budget SECONDS]
+"""idle_conns.py PORT N[,N2,...] [--hold SECONDS] [--budget SECONDS] [--header 'Name: value']...
 
 Opens N keep-alive connections to 127.0.0.1:PORT, sends one `GET / HTTP/1.1`
 on each, reads each whole response, then holds them all idle. Prints
@@ -11,10 +11,12 @@ no TIME_WAIT behind. Raises its own RLIMIT_NOFILE to the hard limit.
 With several counts (ascending), it stops at each: "ready N", then holds until
 SIGUSR1 (open more, up to the next count), SIGTERM/SIGINT or --hold seconds;
 --budget applies to each step. The caller samples the server between steps.
+--header adds a header to the request (a key for a corral with auth on).
 """
 import argparse, resource, select, signal, socket, struct, sys, time
 
-REQ = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: corral-bench-idle\r\n\r\n"
+REQ_HEAD = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: corral-bench-idle\r\n"
+REQ = REQ_HEAD + b"\r\n"
 
 
 def response_done(buf):
@@ -72,7 +74,10 @@ def main():
     ap.add_argument("--hold", type=float, default=60, help="give up holding after this many seconds")
     ap.add_argument("--budget", type=float, default=30, help="seconds allowed to open all connections")
     ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--header", action="append", default=[], help="'Name: value' sent with each request")
     args = ap.parse_args()
+    global REQ
+    REQ = REQ_HEAD + b"".join(h.encode() + b"\r\n" for h in args.header) + b"\r\n"
     try:
         steps = [int(x) for x in args.n.split(",")]
     except ValueError:

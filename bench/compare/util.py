@@ -295,12 +295,14 @@ def spread(values):
 
 # ---------------------------------------------------------------- report
 
-PROXIES = ("nginx", "haproxy", "corral", "corral-epoll", "corral-nometrics", "corral-noanalytics", "corral-baseline")
-CORRALS = ("corral", "corral-epoll", "corral-nometrics", "corral-noanalytics", "corral-baseline")
+PROXIES = ("nginx", "haproxy", "corral", "corral-epoll", "corral-nometrics", "corral-noanalytics", "corral-baseline",
+           "corral-auth")
+CORRALS = ("corral", "corral-epoll", "corral-nometrics", "corral-noanalytics", "corral-baseline", "corral-auth")
 PEERS = ("nginx", "haproxy")
 SELF_PAIRS = (("corral", "corral-baseline", "the change against its baseline"),
               ("corral", "corral-nometrics", "cost of metrics"),
-              ("corral", "corral-noanalytics", "cost of analytics"))
+              ("corral", "corral-noanalytics", "cost of analytics"),
+              ("corral-auth", "corral", "cost of auth: a key checked on every request"))
 
 
 def pairs_of(targets):

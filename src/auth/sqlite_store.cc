@@ -58,12 +58,18 @@ std::vector<std::string> split_models(std::string_view s) {
 
 // Creates the file 0600 (owned like its directory when root creates it, so a
 // service user can still open what `sudo corral keys` made) or tightens a looser mode.
+// An existing file is opened O_PATH only: closing a descriptor opened for reading
+// or writing drops every POSIX lock this process holds on the file, those of the
+// SQLite connections already open on it included (corral's watcher, when the admin
+// API opens its store). The next `corral keys` would then take itself for the only
+// user, checkpoint and remove the WAL, and the watcher would read a stale snapshot
+// and never see another change. Closing an O_PATH descriptor drops no lock.
 bool prepare_file(const std::string& path, struct stat& st, std::string& err) {
   bool created = true;
   core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd && errno == EEXIST) {
     created = false;
-    fd.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    fd.reset(::open(path.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
   }
   if (!fd || fstat(fd.get(), &st) != 0) {
     err = "cannot open key store '" + path + "': " + std::strerror(errno);
@@ -80,7 +86,9 @@ bool prepare_file(const std::string& path, struct stat& st, std::string& err) {
     err = "key store '" + path + "': cannot give it to the directory's owner: " + std::strerror(errno);
     return false;
   }
-  if ((st.st_mode & 077) != 0 && fchmod(fd.get(), 0600) != 0) {
+  // fchmod refuses O_PATH descriptors; the descriptor's /proc name reaches the same inode.
+  std::string by_fd = "/proc/self/fd/" + std::to_string(fd.get());
+  if ((st.st_mode & 077) != 0 && chmod(by_fd.c_str(), 0600) != 0) {
     err = "key store '" + path + "' is readable by others and cannot be made 0600: " + std::strerror(errno);
     return false;
   }

@@ -1,20 +1,11 @@
 #include "corral/proxy/route_attempt.h"
 
+#include <algorithm>
+
 #include "corral/core/clock.h"
 #include "corral/proxy/context.h"
 
 namespace corral::proxy {
-namespace {
-
-// Waiters on other workers may now get the place that came free.
-void wake_other_workers(WorkerContext& ctx) {
-  for (const auto& slot : ctx.fleet->loops) {
-    core::Loop* l = slot.load(std::memory_order_acquire);
-    if (l && l != ctx.loop) l->wake();
-  }
-}
-
-}  // namespace
 
 void RouteAttempt::begin() {
   tried_.reset();
@@ -82,6 +73,24 @@ void RouteAttempt::release(WorkerContext& ctx) {
   if (others) wake_other_workers(ctx);
 }
 
+// The place goes to the more important waiter wherever it waits: not waking this
+// worker for a retry of its own (outranked) waiters keeps them from spinning.
+bool RouteAttempt::yield_to_higher(WorkerContext& ctx, uint8_t slot, uint8_t priority, bool queued) {
+  route::Backend& b = ctx.backend(slot);
+  if (!route::outranked(b, priority)) return false;
+  route::release(b);
+  if (!queued && ctx.waiting.size()) ctx.loop->wake();
+  wake_other_workers(ctx);
+  return true;
+}
+
+void RouteAttempt::wake_other_workers(WorkerContext& ctx) {
+  for (const auto& slot : ctx.fleet->loops) {
+    core::Loop* l = slot.load(std::memory_order_acquire);
+    if (l && l != ctx.loop) l->wake();
+  }
+}
+
 void RouteAttempt::failed(uint8_t slot, int status, std::string why) {
   tried_.set(slot);
   ++attempts_;
@@ -95,7 +104,10 @@ void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice,
   waiter_.priority = priority;
   waiter_.since_us = core::mono_us();
   if (first_choice != kNoBackend) {  // waiting for a backend that is not up yet counts for none
-    ctx.backend(first_choice).queued.fetch_add(1, std::memory_order_relaxed);
+    route::Backend& b = ctx.backend(first_choice);
+    b.queued.fetch_add(1, std::memory_order_relaxed);
+    b.queued_by_priority[std::min<size_t>(priority, b.queued_by_priority.size() - 1)].fetch_add(
+        1, std::memory_order_relaxed);
     metrics::bump(ctx.metrics->queue_in[first_choice]);
   }
   if (ctx.cfg->max_in_flight) {
@@ -113,7 +125,10 @@ void RouteAttempt::leave_queue(WorkerContext& ctx) {
     ctx.fleet->waiting.fetch_sub(1, std::memory_order_relaxed);
   }
   if (waiter_.first_choice != kNoBackend) {
-    ctx.backend(waiter_.first_choice).queued.fetch_sub(1, std::memory_order_relaxed);
+    route::Backend& b = ctx.backend(waiter_.first_choice);
+    b.queued.fetch_sub(1, std::memory_order_relaxed);
+    b.queued_by_priority[std::min<size_t>(waiter_.priority, b.queued_by_priority.size() - 1)].fetch_sub(
+        1, std::memory_order_relaxed);
     metrics::bump(ctx.metrics->queue_out[waiter_.first_choice]);
   }
   ctx.metrics->queue_wait.observe(1, double(core::mono_us() - waiter_.since_us) / 1e6);

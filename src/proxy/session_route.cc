@@ -14,6 +14,9 @@ namespace corral::proxy {
 namespace {
 constexpr std::string_view kQueueFull =
     "server busy: every backend for this request is at max_concurrent and the queue is full";
+
+// The request's place in a full backend's queue: its key's priority; requests without a key are normal.
+uint8_t priority_of(const Exchange& x) { return x.key ? static_cast<uint8_t>(x.key->key.priority) : 1; }
 }  // namespace
 
 RouteQuestion Session::question() const {
@@ -32,7 +35,10 @@ void Session::route_request() {
 
 void Session::try_route() {
   route::Pick p = ex_->route.pick(ctx_, question());
-  if (p.status == route::PickStatus::ok && !ex_->route.take_fleet_place(ctx_)) {
+  if (p.status == route::PickStatus::ok &&
+      ex_->route.yield_to_higher(ctx_, p.slot, priority_of(*ex_), state_ == State::queued)) {
+    p.status = route::PickStatus::busy;  // a more important request waits for it on another worker
+  } else if (p.status == route::PickStatus::ok && !ex_->route.take_fleet_place(ctx_)) {
     route::release(ctx_.backend(p.slot));  // the fleet is at limits.max_in_flight: wait like for a full backend
     p.status = route::PickStatus::busy;
   }
@@ -73,7 +79,7 @@ bool Session::wait_for_on_demand() {
     ex_->holding_for = l->name;
     ex_->route.weigh(ctx_, l->name, ex_->facts.model, ex_->facts.complexity_score);
     state_ = State::queued;
-    ex_->route.enqueue(ctx_, *this, kNoBackend, ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1);
+    ex_->route.enqueue(ctx_, *this, kNoBackend, priority_of(*ex_));
     set_deadline(l->hold_ms);
     return true;
   }
@@ -168,7 +174,7 @@ bool Session::fail_over_on_status(int status) {
 
 void Session::enqueue(uint8_t first_choice) {
   const route::RoutingSnapshot& s = ctx_.snapshot();
-  uint8_t priority = ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1;
+  uint8_t priority = priority_of(*ex_);
   if (ctx_.waiting.size() >= s.routing.queue_size) {
     Waiter* victim = ctx_.waiting.shed_for(priority);
     if (!victim) {

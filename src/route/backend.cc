@@ -16,6 +16,13 @@ bool try_admit(Backend& b, uint32_t limit) {
 
 void release(Backend& b) { b.inflight.fetch_sub(1, std::memory_order_relaxed); }
 
+bool outranked(const Backend& b, uint8_t priority) {
+  for (uint8_t p = 0; p < priority && p < b.queued_by_priority.size(); ++p) {
+    if (b.queued_by_priority[p].load(std::memory_order_relaxed) > 0) return true;
+  }
+  return false;
+}
+
 namespace {
 
 constexpr uint64_t kSecondBits = 0xffffff;  // 194 days of seconds, then it wraps

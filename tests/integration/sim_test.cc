@@ -115,3 +115,29 @@ TEST(SimProcess, ModelFlagsNeedVramAndOneThread) {
   Process keep({bin("CORRAL_SIM_BIN"), "--listen", listen, "--vram-gb", "8", "--keep-alive", "soon"}, "/dev/null");
   EXPECT_EQ(keep.wait(10000), 2);
 }
+
+// --record-heads N: GET /sim/requests shows the last N requests' heads, oldest
+// first, every header as sent; /sim/* is not recorded; without the flag, a 404.
+TEST(SimProcess, RecordHeadsKeepsTheLastRequestsHeads) {
+  Sim sim({"--record-heads", "2"});
+  for (const char* who : {"first", "second", "third"}) {
+    ASSERT_EQ(request(sim.port, "POST", "/api/generate", R"({"model":"llama3.2","prompt":"hi","stream":false})",
+                      {std::string("X-Who: ") + who, "Authorization: Bearer secret-" + std::string(who)})
+                  .status,
+              200);
+  }
+  ASSERT_EQ(request(sim.port, "GET", "/sim/stats").status, 200);
+  Response r = request(sim.port, "GET", "/sim/requests");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("first"), std::string::npos) << "only the last 2: " << r.body;
+  // seq 1 is the harness's start-up probe (GET /)
+  size_t second = r.body.find(R"({"seq":3,"method":"POST","path":"/api/generate","headers":[["Host","127.0.0.1"],)"
+                              R"(["X-Who","second"],["Authorization","Bearer secret-second"],)");
+  size_t third = r.body.find(R"({"seq":4,"method":"POST","path":"/api/generate","headers":)");
+  EXPECT_NE(second, std::string::npos) << r.body;
+  EXPECT_GT(third, second) << r.body;
+  EXPECT_EQ(r.body.find("/sim/stats"), std::string::npos) << r.body;
+
+  Sim plain;
+  EXPECT_EQ(request(plain.port, "GET", "/sim/requests").status, 404);
+}

@@ -51,6 +51,7 @@ const char* usage() {
          "                   [--turns N] [--system-words N]\n"
          "                   [--concurrency N | --rate REQ_PER_S] [--duration 10s | --requests N] [--warmup 1s]\n"
          "                   [--timeout 300s] [--json FILE] [--max-error-rate 0.01] [--io uring|epoll]\n"
+         "                   [--header 'Name: value']...\n"
          "Closed loop with --concurrency; open loop (Poisson arrivals, latency from the scheduled time) with --rate.\n"
          "Chat endpoints: --turns N makes conversations of N turns (a request is the next turn of an answered\n"
          "conversation with probability 1-1/N, and carries all of it); --system-words N starts each with the\n"
@@ -131,6 +132,12 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       o.json_path = v;
     } else if (a == "--max-error-rate") {
       if (!number(v, o.max_error_rate) || o.max_error_rate > 1) return bad("a fraction 0..1");
+    } else if (a == "--header") {
+      size_t colon = v.find(':');
+      if (colon == 0 || colon == std::string::npos || v.find_first_of("\r\n") != std::string::npos) {
+        return bad("'Name: value'");
+      }
+      o.headers += v + "\r\n";
     } else if (a == "--io") {
       if (v != "uring" && v != "epoll") return bad("uring or epoll");
       o.epoll = v == "epoll";

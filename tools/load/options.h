@@ -31,6 +31,7 @@ struct Options {
   double max_error_rate = 1.0;
   bool epoll = false;
   int max_connections = 10000;
+  std::string headers;  // --header lines, each "Name: value\r\n", sent with every request (a key, say)
 };
 
 // false with err (one line) on bad flags; help sets `help`.

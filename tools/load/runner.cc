@@ -147,7 +147,7 @@ std::string Runner::request_bytes(uint64_t& conversation) {
   std::string m, stream = o_.stream ? "true" : "false";
   corral::api::json_escape(m, model);
   if (o_.endpoint.rfind("get:", 0) == 0) {
-    return "GET " + o_.endpoint.substr(4) + " HTTP/1.1\r\nHost: " + target_.to_string() + "\r\n\r\n";
+    return "GET " + o_.endpoint.substr(4) + " HTTP/1.1\r\nHost: " + target_.to_string() + "\r\n" + o_.headers + "\r\n";
   } else if (o_.endpoint == "generate") {
     path = "/api/generate";
     body = "{\"model\":\"" + m + "\",\"prompt\":\"" + p + "\",\"stream\":" + stream + "}";
@@ -162,8 +162,8 @@ std::string Runner::request_bytes(uint64_t& conversation) {
     path = "/api/embed";
     body = "{\"model\":\"" + m + "\",\"input\":\"" + p + "\"}";
   }
-  return "POST " + path + " HTTP/1.1\r\nHost: " + target_.to_string() +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "POST " + path + " HTTP/1.1\r\nHost: " + target_.to_string() + "\r\n" + o_.headers +
+         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 bool Runner::more_to_start() const {

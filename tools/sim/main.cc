@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
                      m.name.c_str());
     }
   }
-  static sim::Ctx ctx{opt, state, stats, res.get()};
+  static std::unique_ptr<sim::HeadLog> heads;
+  if (opt.record_heads > 0) heads = std::make_unique<sim::HeadLog>(static_cast<size_t>(opt.record_heads));
+  static sim::Ctx ctx{opt, state, stats, res.get(), heads.get()};
   std::vector<std::unique_ptr<sim::Worker>> workers;
   for (int fd : fds) workers.push_back(std::make_unique<sim::Worker>(fd, ctx));
 

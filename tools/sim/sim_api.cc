@@ -241,6 +241,11 @@ Reply route(const Request& req, Ctx& ctx) {
   const std::string& p = req.path;
   std::string method = req.method == "HEAD" ? "GET" : req.method;
   if (p == "/sim/stats" && method == "GET") return sim_stats(ctx);
+  if (p == "/sim/requests" && method == "GET") {
+    if (!ctx.heads) return error_reply(404, "heads are not recorded: add --record-heads N");
+    return json_reply(200, ctx.heads->json());
+  }
+  if (ctx.heads) ctx.heads->add({0, req.method, req.path, req.headers});
   if (!req.knob_error.empty()) return error_reply(400, req.knob_error);
   if (req.knobs.status) return error_reply(req.knobs.status, "simulated status " + std::to_string(req.knobs.status));
 

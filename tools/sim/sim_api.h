@@ -6,6 +6,7 @@
 #include "sim_body.h"
 #include "sim_config.h"
 #include "sim_http.h"
+#include "sim_record.h"
 #include "sim_resources.h"
 #include "sim_state.h"
 
@@ -16,6 +17,7 @@ struct Ctx {
   State& state;
   Stats& stats;
   Resources* res = nullptr;  // the resource model (--vram-gb), else null
+  HeadLog* heads = nullptr;  // --record-heads, else null
 };
 
 // Answers one complete request (sim_api.cc). Never blocks: delays and

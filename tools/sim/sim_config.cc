@@ -26,6 +26,8 @@ const char kUsage[] =
     "  --version-string S       what /api/version reports (default 0.5.7)\n"
     "  --fail-status CODE       every generation/embedding request answers CODE {\"error\":\"simulated failure\"}\n"
     "  --threads N              event-loop threads, each with its own SO_REUSEPORT listener (default 2)\n"
+    "  --record-heads N         keep the heads (method, path, headers) of the last N requests for\n"
+    "                           GET /sim/requests (default 0: off)\n"
     "  --help                   this text\n"
     "\n"
     "Resource model (off unless --vram-gb is given; then one loop thread, and every duration,\n"
@@ -48,7 +50,7 @@ const char kUsage[] =
     "X-Sim-Fault: close|reset|half-close|stall|garbage with X-Sim-Fault-At: 0 (before any byte, the default),\n"
     "mid-head (partway through the response head) or K (after K token chunks; whole replies: after half the\n"
     "body, garbage: the whole reply and then an unasked-for response on the kept-alive connection).\n"
-    "GET /sim/stats shows connection and stream counters.\n";
+    "GET /sim/stats shows connection and stream counters; GET /sim/requests the recorded heads (oldest first).\n";
 
 [[noreturn]] void fail(const std::string& msg) {
   std::fprintf(stderr, "corral-sim: %s (try --help)\n", msg.c_str());
@@ -158,8 +160,8 @@ Options parse_args(int argc, char** argv) {
       v = argv[++i];
     } else if (a.rfind("--", 0) == 0) {
       const char* known[] = {"--listen", "--models", "--tokens", "--ttft-ms", "--token-delay-ms",
-                             "--version-string", "--fail-status", "--threads", "--vram-gb", "--max-loaded-models",
-                             "--num-parallel", "--max-queue", "--keep-alive", "--load-s-per-gb",
+                             "--version-string", "--fail-status", "--threads", "--record-heads", "--vram-gb",
+                             "--max-loaded-models", "--num-parallel", "--max-queue", "--keep-alive", "--load-s-per-gb",
                              "--prompt-ms-per-token", "--slot-slowdown", "--time-scale"};
       for (const char* k : known) {
         if (a == k) fail(a + " needs a value");
@@ -175,6 +177,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--token-delay-ms") o.token_delay_ms = static_cast<int>(parse_int(a, v, 0, 86400000));
     else if (a == "--fail-status") o.fail_status = static_cast<int>(parse_int(a, v, 200, 599));
     else if (a == "--version-string") o.version = v;
+    else if (a == "--record-heads") o.record_heads = static_cast<int>(parse_int(a, v, 0, 100000));
     else if (a == "--threads") {
       o.threads = static_cast<int>(parse_int(a, v, 1, 256));
       threads_given = true;

@@ -124,6 +124,7 @@ int Conn::cb_header_value_complete(llhttp_t* p) {
 }
 
 void Conn::header(const std::string& name, const std::string& value) {
+  if (env_.ctx.heads) req_.headers.emplace_back(name, value);
   if (strcasecmp(name.c_str(), "expect") == 0) {
     expect_continue_ = strcasecmp(value.c_str(), "100-continue") == 0;
     return;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sim_fault.h"
 
@@ -30,6 +32,7 @@ struct Request {
   std::string body;
   Knobs knobs;
   std::string knob_error;  // set when an X-Sim-* header is malformed
+  std::vector<std::pair<std::string, std::string>> headers;  // every header, only when heads are recorded
 };
 
 // One piece of a streamed reply.

@@ -1,6 +1,7 @@
 // Requests waiting for a place at a backend that is at max_concurrent: a
 // bounded queue per worker, retried whenever a place frees up, higher-priority
-// keys first (FIFO within a priority). Never unbounded: a full queue answers
+// keys first (FIFO within a priority); a place is given back when a more
+// important request waits for it on another worker (route::outranked). Never unbounded: a full queue answers
 // 503 with Retry-After, shedding its newest lowest-priority waiter first when a
 // more important request arrives.
 #pragma once

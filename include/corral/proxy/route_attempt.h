@@ -35,6 +35,9 @@ class RouteAttempt {
   // A place under limits.max_in_flight, held until release(); true also when there is no limit.
   bool take_fleet_place(WorkerContext& ctx);
   void release(WorkerContext& ctx);  // gives back the admission place and the scaling weight, wakes waiters
+  // The place just taken on slot, given back when a more important request (on
+  // any worker) waits for that backend: it leaves its queue first. True then.
+  bool yield_to_higher(WorkerContext& ctx, uint8_t slot, uint8_t priority, bool queued);
   // Counts the request in the scaling load of `backend`'s group, once, until release().
   void weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity);
   // The attempt on slot failed before any response byte reached the client.
@@ -51,6 +54,8 @@ class RouteAttempt {
   bool queued() const { return waiter_.queued; }
 
  private:
+  static void wake_other_workers(WorkerContext& ctx);
+
   route::SlotSet tried_;
   uint8_t attempts_ = 0;
   int16_t admitted_ = -1;  // backend slot whose admission place this request holds

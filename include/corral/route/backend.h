@@ -34,6 +34,9 @@ struct alignas(64) Backend {
   std::atomic<uint64_t> open_until_ms{0};   // circuit: 0 closed, else open until then, then half-open
   std::atomic<bool> probing{false};         // the one half-open trial request is out
   std::atomic<uint32_t> queued{0};          // requests waiting with this as their first choice
+  // The same requests by their key's priority (0 high, 1 normal, 2 low): each worker
+  // has its own queue, and these let one see a more important request waiting on another.
+  std::array<std::atomic<uint32_t>, 3> queued_by_priority{};
   // Models sent here to load (see note_loading): a name hash and the second it
   // was sent, packed; 0 empty.
   std::array<std::atomic<uint64_t>, 4> loading{};
@@ -46,6 +49,8 @@ struct alignas(64) Backend {
 // Admission: takes one of `limit` places (0 = unlimited); false when full.
 bool try_admit(Backend& b, uint32_t limit);
 void release(Backend& b);
+// A request of this priority (0 most important) is behind one of a higher priority waiting for b.
+bool outranked(const Backend& b, uint8_t priority);
 
 // A request for `model` went to b while b's /api/ps did not list it: b loads it
 // now, or as soon as it has made room (Ollama lists a model only once it starts

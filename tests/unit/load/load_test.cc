@@ -2,9 +2,11 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "conversation.h"
 #include "histogram.h"
+#include "options.h"
 #include "stream_timing.h"
 
 using load::Histogram;
@@ -107,4 +109,23 @@ TEST(LoadConversations, TurnsCarryTheConversationSoFarAndEndAfterTheirCount) {
   ASSERT_EQ(third.id, first.id);
   chats.answered(third.id, 1);  // its third turn: done
   EXPECT_EQ(chats.waiting(), 0u);
+}
+
+TEST(LoadOptions, HeadersGoWithEveryRequestAndAreChecked) {
+  auto parse = [](std::vector<std::string> args, load::Options& o, std::string& err) {
+    args.insert(args.begin(), "corral-load");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    bool help = false;
+    return load::parse_options(static_cast<int>(argv.size()), argv.data(), o, help, err);
+  };
+  load::Options o;
+  std::string err;
+  ASSERT_TRUE(parse({"--url", "http://127.0.0.1:1", "--header", "Authorization: Bearer crl_x", "--header", "X-A: 1"},
+                    o, err))
+      << err;
+  EXPECT_EQ(o.headers, "Authorization: Bearer crl_x\r\nX-A: 1\r\n");
+  load::Options bad;
+  EXPECT_FALSE(parse({"--url", "http://127.0.0.1:1", "--header", "no colon"}, bad, err));
+  EXPECT_EQ(err, "--header: expected 'Name: value', got 'no colon'");
 }

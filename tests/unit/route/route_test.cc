@@ -250,3 +250,15 @@ TEST(Route, ParseDiscoveryAnswers) {
   EXPECT_TRUE(route::parse_version(R"({"version":"0.5.7"})", v));
   EXPECT_EQ(v, "0.5.7");
 }
+
+TEST(Route, AWaiterIsOutrankedOnlyByAMoreImportantOneForTheSameBackend) {
+  route::Backend b, other;
+  for (uint8_t p = 0; p < 3; ++p) EXPECT_FALSE(route::outranked(b, p)) << "nobody waits";
+  b.queued_by_priority[1].store(2);  // two normal requests wait (on any worker)
+  EXPECT_FALSE(route::outranked(b, 0)) << "high goes first";
+  EXPECT_FALSE(route::outranked(b, 1)) << "normal is not behind normal (FIFO within a worker's queue)";
+  EXPECT_TRUE(route::outranked(b, 2)) << "low waits for them";
+  b.queued_by_priority[0].store(1);
+  EXPECT_TRUE(route::outranked(b, 1));
+  EXPECT_FALSE(route::outranked(other, 2)) << "waiters for another backend do not count";
+}
