@@ -22,6 +22,8 @@ std::string_view error_type(Dialect d, int status) {
   }
 }
 
+// OpenAI's `code` is machine-readable for the two cases clients branch on (its API
+// reference: invalid_api_key, rate_limit_exceeded); null otherwise, as OpenAI sends it.
 std::string error_body(Dialect d, int status, std::string_view message, std::string_view type) {
   if (type.empty()) type = error_type(d, status);
   std::string out;
@@ -37,7 +39,9 @@ std::string error_body(Dialect d, int status, std::string_view message, std::str
       append_json_string(out, message);
       out += ",\"type\":";
       append_json_string(out, type);
-      out += ",\"param\":null,\"code\":null}}";
+      out += ",\"param\":null,\"code\":";
+      out += status == 401 ? "\"invalid_api_key\"" : status == 429 ? "\"rate_limit_exceeded\"" : "null";
+      out += "}}";
       break;
     case Dialect::anthropic:
       out = "{\"type\":\"error\",\"error\":{\"type\":";

@@ -288,7 +288,7 @@ TEST_P(Auth, UnauthenticatedIs401InTheClientsShape) {
     EXPECT_EQ(v1.status, 401);
     EXPECT_EQ(v1.header("www-authenticate"), "Bearer");
     EXPECT_EQ(v1.body, R"({"error":{"message":")" + c.message +
-                           R"(","type":"authentication_error","param":null,"code":null}})");
+                           R"(","type":"authentication_error","param":null,"code":"invalid_api_key"}})");
     Response models = request(corral.port, "GET", "/v1/models", "", c.headers);
     EXPECT_EQ(models.status, 401);
     EXPECT_EQ(models.body, v1.body);
@@ -360,7 +360,7 @@ TEST_P(Auth, ForbiddenIs403AndOverALimitIs429NamingIt) {
   Response rv1 = request(corral.port, "POST", "/v1/chat/completions", kOpenAi, {bearer(rpm)});
   EXPECT_EQ(rv1.status, 429);
   EXPECT_EQ(rv1.body, R"({"error":{"message":"rate limit reached: 2 requests per minute (rpm) for key rpm2",)"
-                      R"("type":"rate_limit_error","param":null,"code":null}})");
+                      R"("type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}})");
   EXPECT_FALSE(rv1.header("retry-after").empty());
   Response rant = request(corral.port, "POST", "/v1/messages", kAnthropic, {"x-api-key: " + rpm});
   EXPECT_EQ(rant.status, 429);

@@ -33,7 +33,7 @@ TEST(Endpoint, PropertiesDriveTheStages) {
 TEST(Errors, EachDialectsShape) {
   EXPECT_EQ(api::error_body(api::Dialect::ollama, 404, "no \"x\""), R"({"error":"no \"x\""})");
   EXPECT_EQ(api::error_body(api::Dialect::openai, 429, "slow down"),
-            R"({"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}})");
+            R"({"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}})");
   EXPECT_EQ(api::error_body(api::Dialect::anthropic, 401, "who?"),
             R"({"type":"error","error":{"type":"authentication_error","message":"who?"}})");
   EXPECT_EQ(api::model_not_found(api::kShow, "m"), "model 'm' not found");
