@@ -253,9 +253,16 @@ void Control::tick_lifecycles(int64_t now_ms) {
 }
 
 // Watches exactly the descriptors the lifecycles have now (a restarted child has new ones).
+// After one was handled, all are watched anew: a hook that ended and the next one started in
+// the same call (a failed start's clean-up stop) get the same numbers, and the old
+// registration went with the closed descriptor.
 void Control::watch_lifecycle_fds() {
   std::vector<int> now;
   life_->fds(now);
+  if (std::exchange(rewatch_, false)) {
+    for (int fd : watched_) loop_->unwatch(fd);
+    watched_.clear();
+  }
   for (int fd : watched_) {
     if (std::find(now.begin(), now.end(), fd) == now.end()) loop_->unwatch(fd);
   }
@@ -263,6 +270,7 @@ void Control::watch_lifecycle_fds() {
     if (std::find(watched_.begin(), watched_.end(), fd) != watched_.end()) continue;
     loop_->watch(fd, [this, fd] {
       life_->on_ready(fd, static_cast<int64_t>(loop_->now_ms()));
+      rewatch_ = true;
       loop_->wake();  // the next tick looks at what changed
     });
   }

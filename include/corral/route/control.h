@@ -82,6 +82,7 @@ class Control {
   Lifecycle* life_ = nullptr;
   bool life_begun_ = false, life_stopping_ = false;
   std::vector<int> watched_;      // descriptors of the lifecycles being watched
+  bool rewatch_ = false;          // one was handled: a hook or child may have closed it and reopened the number
   std::string published_lives_;   // their states in the last snapshot
   std::string published_scaling_; // the scaling groups' decisions and load in it
   config::Config cfg_;
