@@ -245,7 +245,11 @@ void Control::tick_lifecycles(int64_t now_ms) {
   if (lifecycle_states(lives) != published_lives_) {
     Resolved r;
     std::string err;
+    size_t before = members_.size();
     if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
+    // A member that just came up is discovered now, not at the next discovery interval: until
+    // its models are known it is routed to only when the members that have them are full.
+    if (members_.size() > before) want_refresh_ = true;
     publish();
   } else if (scaling_states() != published_scaling_) {
     publish();
