@@ -108,8 +108,9 @@ void Control::apply(Resolved r) {
   for (const auto& [i, addr] : r.addrs) {
     const config::BackendConfig& bc = cfg_.backends[i];
     std::string key = bc.name + "|" + addr.to_string();
-    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc),
-                                    bc.https ? bc.host : std::string());
+    // A DNS record or a start hook's answer is where it is: logs, metrics and /status name that.
+    std::string url = bc.dns || bc.url == "auto" ? "http://" + addr.to_string() : bc.url;
+    Backend* b = table_.find_or_add(key, bc.name, addr, url, host_header(bc), bc.https ? bc.host : std::string());
     if (!b) {
       log::write(log::Level::error, "backend_slots_full", "backend=" + key + " max=" + std::to_string(kMaxSlots));
       continue;
