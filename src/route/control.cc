@@ -372,8 +372,10 @@ void Control::start_round(bool discover) {
   round_active_ = true;
   starting_ = true;
   probes_.clear();
+  probed_.clear();
   for (size_t i = 0; i < members_.size(); ++i) {
     probes_.push_back(std::make_unique<MemberProbe>(*pool_, [this] { probe_done(); }));
+    probed_.push_back(members_[i].b);
   }
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
@@ -404,17 +406,22 @@ bool Control::round_finished() {
 
 void Control::end_round() {
   round_active_ = false;
-  for (size_t i = 0; i < members_.size() && i < probes_.size(); ++i) {
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    // By member, not by position: an on-demand member that went away during the round
+    // shifted the ones after it, and its result would have become the next one's view.
+    auto m = std::find_if(members_.begin(), members_.end(), [&](const Member& x) { return x.b == probed_[i]; });
+    if (m == members_.end()) continue;
     MemberProbe& p = *probes_[i];
     if (p.result() == ProbeResult::local_shortage) {  // the member's state stays as it was
-      log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(p.error()));
+      log::write(log::Level::warn, "probe_skipped", "backend=" + m->b->url + " error=" + log::quote(p.error()));
       continue;
     }
     bool ok = p.result() == ProbeResult::ok;
-    if (life_) life_->on_health(members_[i].view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
-    judge(members_[i], ok, p.error(), std::move(p.view()));
+    if (life_) life_->on_health(m->view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
+    judge(*m, ok, p.error(), std::move(p.view()));
   }
   probes_.clear();
+  probed_.clear();
   publish();
   core::notify_watchdog();
   // Under a systemd watchdog a round comes at least every WatchdogSec/2, whatever health.interval says.

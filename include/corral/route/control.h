@@ -95,6 +95,7 @@ class Control {
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<upstream::Pool> pool_;
   std::vector<std::unique_ptr<MemberProbe>> probes_;  // one per member of the round in progress
+  std::vector<Backend*> probed_;  // the member each probe is for: on-demand members come and go mid-round
   std::optional<Resolved> next_config_;  // a reload waiting for the round in progress to end
   bool round_active_ = false;
   bool want_refresh_ = false;
