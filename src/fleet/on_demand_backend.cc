@@ -58,6 +58,7 @@ void OnDemandBackend::on_tick(int64_t now_ms, uint32_t in_flight) {
   if (seen != demand_seen_) {
     demand_seen_ = seen;
     machine_.on_request(now_ms);
+    demanded_ = true;
     if (auto_start_) run(machine_.want_up(now_ms), now_ms);
   }
   hook_.on_tick(now_ms);

@@ -59,13 +59,17 @@ ScalingDecision Scaler::evaluate(int64_t now_ms, std::span<const RequestLoad> re
   return evaluate(now_ms, load(requests), members);
 }
 
-ScalingDecision Scaler::evaluate(int64_t now_ms, double load, std::span<const MemberView> members) {
+ScalingDecision Scaler::evaluate(int64_t now_ms, double load, std::span<const MemberView> members, bool turned_away) {
   ScalingDecision d;
   d.load = load;
   d.recommended = recommend(d.load, members);
   for (const MemberView& m : members) d.current += m.up ? 1 : 0;
+  // Requests wait, or were turned away, with no member up: one starts at once, past the up
+  // window, and is recommended, so the down window keeps it up for the turned-away's retry.
+  bool waiting = d.current == 0 && (d.load > 0 || turned_away) && !members.empty();
+  if (waiting) d.recommended = std::max(d.recommended, 1u);
   d.desired = stabilize(now_ms, d.recommended, d.current);
-  if (d.current == 0 && d.load > 0 && !members.empty()) d.desired = std::max(d.desired, 1u);
+  if (waiting) d.desired = std::max(d.desired, 1u);
   for (size_t i = 0; i < members.size() && d.current + d.start.size() < d.desired; ++i) {
     if (!members[i].up && members[i].startable) d.start.push_back(i);
   }

@@ -36,11 +36,21 @@ const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, double load, std::s
     views[i].in_flight = i < in_flight.size() ? in_flight[i] : 0;
     views[i].capacity = i < capacities_.size() ? capacities_[i] : 1;
   }
-  last_ = scaler_.evaluate(now_ms, load, views);
+  // A request that found no member up was answered 503 (no hold): it weighs nothing, but
+  // its retry needs a member, so it counts as waiting for one.
+  bool turned_away = false;
+  for (OnDemandBackend* m : members_) turned_away = m->take_demand() || turned_away;
+  last_ = scaler_.evaluate(now_ms, load, views, turned_away);
+  for (size_t i : last_.start) members_[i]->want_up(now_ms);
+  bool stopping = false;
+  for (size_t i : last_.stop) {
+    members_[i]->want_down(now_ms, views[i].in_flight);
+    stopping = stopping || members_[i]->state() == Provisioning::stopping;
+  }
+  // A member still provisioning is stopped once it is ready, not now: no decision yet.
+  if (last_.direction == ScaleDirection::down && !stopping) last_.direction = ScaleDirection::none;
   if (last_.direction == ScaleDirection::up) ++ups_;
   if (last_.direction == ScaleDirection::down) ++downs_;
-  for (size_t i : last_.start) members_[i]->want_up(now_ms);
-  for (size_t i : last_.stop) members_[i]->want_down(now_ms, views[i].in_flight);
   if (last_.direction != ScaleDirection::none) {
     log::write(log::Level::info, "scaling", "group=" + log::quote(name()) + " direction=" +
                                                 (last_.direction == ScaleDirection::up ? "up" : "down") +

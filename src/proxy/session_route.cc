@@ -60,7 +60,9 @@ void Session::try_route() {
   }
   const route::RoutingSnapshot& s = ctx_.snapshot();
   int last = s.any.empty() ? route::last_resort(s, ex_->route.tried()) : -1;
-  if (last >= 0) {
+  if (last >= 0) {  // past every limit, but in flight there as any other: idle stops and scaling see it
+    route::try_admit(ctx_.backend(static_cast<uint8_t>(last)), 0);
+    ex_->route.admitted(static_cast<uint8_t>(last));
     start_upstream(static_cast<uint8_t>(last));
     return;
   }

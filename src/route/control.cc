@@ -108,8 +108,9 @@ void Control::apply(Resolved r) {
   for (const auto& [i, addr] : r.addrs) {
     const config::BackendConfig& bc = cfg_.backends[i];
     std::string key = bc.name + "|" + addr.to_string();
-    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc),
-                                    bc.https ? bc.host : std::string());
+    // A DNS record or a start hook's answer is where it is: logs, metrics and /status name that.
+    std::string url = bc.dns || bc.url == "auto" ? "http://" + addr.to_string() : bc.url;
+    Backend* b = table_.find_or_add(key, bc.name, addr, url, host_header(bc), bc.https ? bc.host : std::string());
     if (!b) {
       log::write(log::Level::error, "backend_slots_full", "backend=" + key + " max=" + std::to_string(kMaxSlots));
       continue;
@@ -245,7 +246,11 @@ void Control::tick_lifecycles(int64_t now_ms) {
   if (lifecycle_states(lives) != published_lives_) {
     Resolved r;
     std::string err;
+    size_t before = members_.size();
     if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
+    // A member that just came up is discovered now, not at the next discovery interval: until
+    // its models are known it is routed to only when the members that have them are full.
+    if (members_.size() > before) want_refresh_ = true;
     publish();
   } else if (scaling_states() != published_scaling_) {
     publish();
@@ -253,9 +258,16 @@ void Control::tick_lifecycles(int64_t now_ms) {
 }
 
 // Watches exactly the descriptors the lifecycles have now (a restarted child has new ones).
+// After one was handled, all are watched anew: a hook that ended and the next one started in
+// the same call (a failed start's clean-up stop) get the same numbers, and the old
+// registration went with the closed descriptor.
 void Control::watch_lifecycle_fds() {
   std::vector<int> now;
   life_->fds(now);
+  if (std::exchange(rewatch_, false)) {
+    for (int fd : watched_) loop_->unwatch(fd);
+    watched_.clear();
+  }
   for (int fd : watched_) {
     if (std::find(now.begin(), now.end(), fd) == now.end()) loop_->unwatch(fd);
   }
@@ -263,6 +275,7 @@ void Control::watch_lifecycle_fds() {
     if (std::find(watched_.begin(), watched_.end(), fd) != watched_.end()) continue;
     loop_->watch(fd, [this, fd] {
       life_->on_ready(fd, static_cast<int64_t>(loop_->now_ms()));
+      rewatch_ = true;
       loop_->wake();  // the next tick looks at what changed
     });
   }
@@ -359,8 +372,10 @@ void Control::start_round(bool discover) {
   round_active_ = true;
   starting_ = true;
   probes_.clear();
+  probed_.clear();
   for (size_t i = 0; i < members_.size(); ++i) {
     probes_.push_back(std::make_unique<MemberProbe>(*pool_, [this] { probe_done(); }));
+    probed_.push_back(members_[i].b);
   }
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
@@ -391,17 +406,22 @@ bool Control::round_finished() {
 
 void Control::end_round() {
   round_active_ = false;
-  for (size_t i = 0; i < members_.size() && i < probes_.size(); ++i) {
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    // By member, not by position: an on-demand member that went away during the round
+    // shifted the ones after it, and its result would have become the next one's view.
+    auto m = std::find_if(members_.begin(), members_.end(), [&](const Member& x) { return x.b == probed_[i]; });
+    if (m == members_.end()) continue;
     MemberProbe& p = *probes_[i];
     if (p.result() == ProbeResult::local_shortage) {  // the member's state stays as it was
-      log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(p.error()));
+      log::write(log::Level::warn, "probe_skipped", "backend=" + m->b->url + " error=" + log::quote(p.error()));
       continue;
     }
     bool ok = p.result() == ProbeResult::ok;
-    if (life_) life_->on_health(members_[i].view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
-    judge(members_[i], ok, p.error(), std::move(p.view()));
+    if (life_) life_->on_health(m->view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
+    judge(*m, ok, p.error(), std::move(p.view()));
   }
   probes_.clear();
+  probed_.clear();
   publish();
   core::notify_watchdog();
   // Under a systemd watchdog a round comes at least every WatchdogSec/2, whatever health.interval says.

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "corral/config/config.h"
@@ -119,6 +120,8 @@ class OnDemandBackend {
   const std::shared_ptr<Demand>& demand() const { return demand_; }
   // true (default): requests start it. false: a scaling group decides through want_up/want_down.
   void set_auto_start(bool on) { auto_start_ = on; }
+  // Requests were noted for it since the last call (its scaling group asks each round).
+  bool take_demand() { return std::exchange(demanded_, false); }
 
   void begin(int64_t now_ms);
   void poll_fds(std::vector<pollfd>& out) const;
@@ -150,6 +153,7 @@ class OnDemandBackend {
   std::shared_ptr<Demand> demand_;
   uint64_t demand_seen_ = 0;
   bool auto_start_ = true;
+  bool demanded_ = false;
   Hook hook_;
   HookAction hook_action_ = HookAction::none;
 };

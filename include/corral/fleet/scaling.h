@@ -51,8 +51,9 @@ class Scaler {
   explicit Scaler(config::ScalingGroupConfig g) : g_(std::move(g)) {}
 
   ScalingDecision evaluate(int64_t now_ms, std::span<const RequestLoad> requests, std::span<const MemberView> members);
-  // The same with the load already weighed (the workers' ScalingLoad).
-  ScalingDecision evaluate(int64_t now_ms, double load, std::span<const MemberView> members);
+  // The same with the load already weighed (the workers' ScalingLoad). turned_away: requests
+  // were answered 503 provisioning since the last round (they weigh nothing, they wait for none).
+  ScalingDecision evaluate(int64_t now_ms, double load, std::span<const MemberView> members, bool turned_away = false);
 
   double weight(std::string_view model) const;
   double factor(uint32_t complexity) const;

@@ -82,6 +82,7 @@ class Control {
   Lifecycle* life_ = nullptr;
   bool life_begun_ = false, life_stopping_ = false;
   std::vector<int> watched_;      // descriptors of the lifecycles being watched
+  bool rewatch_ = false;          // one was handled: a hook or child may have closed it and reopened the number
   std::string published_lives_;   // their states in the last snapshot
   std::string published_scaling_; // the scaling groups' decisions and load in it
   config::Config cfg_;
@@ -94,6 +95,7 @@ class Control {
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<upstream::Pool> pool_;
   std::vector<std::unique_ptr<MemberProbe>> probes_;  // one per member of the round in progress
+  std::vector<Backend*> probed_;  // the member each probe is for: on-demand members come and go mid-round
   std::optional<Resolved> next_config_;  // a reload waiting for the round in progress to end
   bool round_active_ = false;
   bool want_refresh_ = false;

@@ -417,3 +417,30 @@ TEST(ScalingGroup, StartsMembersInOrderAndStopsThemWhenTheLoadIsGone) {
              [&] { return a.state() == P::idle; });
   EXPECT_EQ(a.state(), P::idle);
 }
+
+// Without hold a request that found no member up got a 503 and weighs nothing: its note
+// still starts the first member. While that member provisions with no load, the group wants
+// none, but stopping it waits until it is ready, so no scale-down decision is counted yet.
+TEST(ScalingGroup, ARequestTurnedAwayStartsTheFirstMemberAndItsProvisioningIsNoScaleDown) {
+  HookDir h;
+  corral::config::BackendConfig cfg = on_demand_backend(h);
+  OnDemandBackend a(cfg, 3, 1, nullptr), b(cfg, 3, 1, nullptr);
+  corral::config::ScalingGroupConfig g;
+  g.name = "gpu";
+  g.members = {"a", "b"};
+  g.stabilization_up_ms = 0;
+  g.stabilization_down_ms = 0;
+  ScalingGroup group(g, {&a, &b}, {4, 4});
+  std::vector<uint32_t> in_flight = {0, 0};
+  EXPECT_TRUE(group.on_tick(0, 0.0, in_flight).start.empty()) << "no request, no start";
+  a.demand()->note(0);
+  a.on_tick(100, 0);  // the control thread collects the note
+  EXPECT_EQ(group.on_tick(100, 0.0, in_flight).start, (std::vector<size_t>{0}));
+  EXPECT_EQ(a.state(), P::provisioning);
+  EXPECT_EQ(b.state(), P::idle);
+  EXPECT_EQ(group.ups(), 1u);
+  for (int64_t t = 200; t < 1000; t += 100) group.on_tick(t, 0.0, in_flight);
+  EXPECT_EQ(a.state(), P::provisioning);
+  EXPECT_EQ(group.downs(), 0u);
+  EXPECT_EQ(group.ups(), 1u);
+}

@@ -119,6 +119,23 @@ TEST(Scaler, TheFirstMemberStartsAtOnceForWaitingRequests) {
   EXPECT_TRUE(s.evaluate(61 * kSec, one, m).start.empty());
 }
 
+// Without hold a request that found no member up got its 503 and weighs nothing: the group
+// still starts the first member for its retry, and only when nothing is up.
+TEST(Scaler, TheFirstMemberStartsForARequestTurnedAway) {
+  Scaler s(group());
+  auto m = members({false, false, false});
+  EXPECT_TRUE(s.evaluate(0, 0.0, m).start.empty());
+  ScalingDecision d = s.evaluate(kSec, 0.0, m, true);
+  EXPECT_EQ(d.start, (std::vector<size_t>{0}));
+  EXPECT_EQ(d.desired, 1u);
+  EXPECT_EQ(d.direction, ScaleDirection::up);
+  take_effect(d, m);
+  d = s.evaluate(2 * kSec, 0.0, m);
+  EXPECT_TRUE(d.start.empty());
+  EXPECT_TRUE(d.stop.empty()) << "the down window keeps it for the retry";
+  EXPECT_EQ(d.desired, 1u);
+}
+
 TEST(Scaler, ScalesDownAfterTheDownWindowNeverStoppingAStreamingMember) {
   corral::config::ScalingGroupConfig g = group();
   g.min = 1;
