@@ -411,6 +411,9 @@ TEST(Fleet, SighupAppliesAGoodFileAndKeepsTheOldOneOnABadFile) {
   Client streaming(corral.port);
   streaming.send(build_request("POST", "/api/generate", "{\"model\":\"m\",\"prompt\":\"x\"}",
                                {"X-Sim-Tokens: 6", "X-Sim-Token-Delay-Ms: 100"}));
+  ASSERT_TRUE(eventually([&] {  // routed to a before the reload
+    return request(corral.port, "GET", "/status").body.find("\"in_flight\":1") != std::string::npos;
+  }));
   std::ofstream(corral.log_path + ".yaml") << base << entry(b, "b") << "models:\n  assignments: {\"m\": b}\n";
   corral.proc.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return corral.log().find("event=reload_applied") != std::string::npos; }));
