@@ -123,7 +123,7 @@ void Session::on_failure(upstream::Failure why, int err) {
       return;
     case upstream::Failure::bad_response:
       ctx_.metrics->error(metrics::kErrBadResponse);
-      if (state_ == State::upstream) {
+      if (state_ == State::upstream || !x.head_queued) {  // no byte of the answer has reached the client yet
         fail_upstream(502, "invalid response from backend: " + x.client.parse_error());
         return;
       }

@@ -329,6 +329,27 @@ TEST(Rfc9112, Section6_1_Http10ResponseWithTransferEncodingIsFramingSuspect) {
   EXPECT_FALSE(m.framing_suspect());
 }
 
+// Found by fuzz-session_upstream (UBSan: llhttp computes data + len on a null pointer): an empty
+// std::string_view hands feed() nullptr with n = 0; that is nothing to read, not undefined behaviour.
+TEST(Parser, FeedingNothingFromANullPointerIsNothing) {
+  MessageParser m(MessageParser::Kind::response, Limits{});
+  auto r = m.feed(std::string_view().data(), 0);
+  EXPECT_EQ(r.status, St::more);
+  EXPECT_EQ(r.used, 0u);
+  EXPECT_EQ(parse_all(m, "HTTP/1.1 204 No Content\r\n\r\n").last, St::done);
+}
+
+// Found by fuzz-http_parser: each on_field call counted ": " and CRLF, so a header name cut in two pieces
+// counted them twice and a head just under max_header_bytes was refused or not depending on the cuts.
+TEST(Parser, HeaderSizeLimitDoesNotDependOnTheCuts) {
+  for (size_t n = 980; n < 1010; ++n) {
+    std::string raw = "GET / HTTP/1.1\r\nHost: corral\r\nX-Big: " + std::string(n, 'a') + "\r\n\r\n";
+    MessageParser whole(MessageParser::Kind::request, Limits{1024, 10, 100});
+    MessageParser cut(MessageParser::Kind::request, Limits{1024, 10, 100});
+    EXPECT_EQ(parse_all(whole, raw).last, parse_all(cut, raw, 1).last) << n;
+  }
+}
+
 // The parser never claims more bytes than it was given, whatever the input (the fuzz targets check it too).
 TEST(Parser, NeverUsesMoreBytesThanGiven) {
   for (const std::string& raw : {std::string("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET"), std::string("\r\n\r\nXX"),

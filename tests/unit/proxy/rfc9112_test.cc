@@ -79,3 +79,18 @@ TEST(Rfc9112Session, InvalidChunkMidStreamEndsBothConnections) {
   EXPECT_TRUE(rig.loop.peer(up).closed);
   EXPECT_EQ(rig.pool->idle_count(), 0u);
 }
+
+// Found by fuzz-session_upstream: a head and a broken chunk in one receive buffer closed the client's connection
+// without a byte, although nothing had been sent yet; the client gets corral's 502 (§6.3 rule 5).
+TEST(Rfc9112Session, HeadAndBrokenChunkInOneBufferIs502) {
+  Rig rig({{"a", {"m1"}}});
+  int c = rig.connect_client();
+  rig.send(c, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  rig.answer(up, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhiX\r\n0\r\n\r\n");
+  const std::string& got = rig.to_client(c);
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 502 ")) << got;
+  EXPECT_NE(got.find("invalid response from backend"), std::string::npos) << got;
+  EXPECT_TRUE(rig.loop.peer(up).closed);
+  EXPECT_EQ(rig.pool->idle_count(), 0u);
+}
