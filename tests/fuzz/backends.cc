@@ -17,7 +17,8 @@ std::string chunk(const std::string& s) { return hex(s.size()) + "\r\n" + s + "\
 
 }  // namespace
 
-ScriptedBackends::Upstream::Upstream() : parser(http::MessageParser::Kind::request, http::Limits{1u << 20, 1000, ~0ull}) {}
+ScriptedBackends::Upstream::Upstream()
+    : parser(http::MessageParser::Kind::request, http::Limits{1u << 20, 1000, ~0ull}) {}
 
 const std::string* ScriptedBackends::body_of(const std::string& marker) const {
   auto it = bodies_.find(marker);
@@ -37,6 +38,13 @@ void ScriptedBackends::serve() {
 bool ScriptedBackends::serve_one(int fd) {
   test::FakeLoop::Peer& p = rig_.loop.peer(fd);
   if (p.closed) return false;
+  if (closing_.count(fd)) {  // a FIN arrives after the data before it
+    if (!p.inbox.empty()) return false;
+    closing_.erase(fd);
+    rig_.loop.peer_close(fd);
+    rig_.loop.settle();
+    return true;
+  }
   if (p.connecting) {
     bool refuse = (in_.options & 0x40) && connects_ == 0;  // the first backend refuses: failover
     ++connects_;
@@ -78,7 +86,8 @@ void ScriptedBackends::answer(int fd, const http::Head& request) {
       head += "200 OK\r\nContent-Type: application/json\r\n" + tail + "Content-Length: " + std::to_string(body.size());
       break;
     case 1:
-      body = chunk(R"({"response":"a","done":false})" "\n") + chunk(R"({"done":true,"eval_count":2})" "\n") + "0\r\n\r\n";
+      body = chunk(R"({"response":"a","done":false})" "\n") + chunk(R"({"done":true,"eval_count":2})" "\n") +
+             "0\r\n\r\n";
       head += "200 OK\r\nContent-Type: application/x-ndjson\r\n" + tail + "Transfer-Encoding: chunked";
       break;
     case 2:
@@ -105,7 +114,8 @@ void ScriptedBackends::answer(int fd, const http::Head& request) {
       return;  // never answers: the first-byte timeout ends it
     case 8:
       body = R"({"status":"success"})";
-      head = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + tail + "Content-Length: " + std::to_string(body.size());
+      head = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + tail + "Content-Length: " +
+             std::to_string(body.size());
       break;
     default:
       body = chunk("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n") +
@@ -116,10 +126,7 @@ void ScriptedBackends::answer(int fd, const http::Head& request) {
   if (request.method() == "HEAD") body.clear();  // the head says what a GET would get
   bodies_[marker] = body;
   deliver(fd, head + "\r\n\r\n" + body);
-  if (close) {
-    rig_.loop.peer_close(fd);
-    rig_.loop.settle();
-  }
+  if (close) closing_.insert(fd);
 }
 
 void ScriptedBackends::deliver(int fd, const std::string& bytes) {

@@ -7,6 +7,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "../unit/proxy/rig.h"
@@ -35,6 +36,7 @@ class ScriptedBackends {
   test::Rig& rig_;
   Input& in_;
   std::map<int, std::unique_ptr<Upstream>> ups_;
+  std::set<int> closing_;  // close once corral has read what was sent (it may be paused)
   std::map<std::string, std::string> bodies_;
   int connects_ = 0;
   int answers_ = 0;

@@ -24,7 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body = in.stream;
   size_t keep = std::min(body.size(), api::BodySample::kTailBytes);
   if (sample.tail() != body.substr(body.size() - keep)) broken("the tail is not the body's last bytes");
-  if (sample.head() != body.substr(0, std::min(body.size(), head_cap))) broken("the head is not the body's first bytes");
+  if (sample.head() != body.substr(0, std::min(body.size(), head_cap))) {
+    broken("the head is not the body's first bytes");
+  }
 
   api::StreamStats st = api::extract_final_stats(sample.tail());
   for (int64_t v : {st.prompt_tokens, st.completion_tokens, st.total_duration_ns, st.load_duration_ns,

@@ -1,6 +1,7 @@
 // Client byte streams into a Session on the fake loop, cut at random points:
 // heads, fixed and chunked bodies, pipelining, whatever the fuzzer makes of
-// them, against two scripted backends (see backends.h). Invariants: corral
+// them, against two scripted backends (see backends.h), read by a fast or a
+// slow client (backpressure). Invariants: corral
 // forwards only valid HTTP/1.1, sends its client only valid responses, never
 // a body byte of a proxied answer that its backend did not send, and once the
 // clock runs past every timeout nothing is left: no session, connection or buffer.
@@ -16,15 +17,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool quiet = (log::set_level(log::Level::error), true);
   (void)quiet;
   fuzz::Input in(data, size);
-  test::Rig rig({{"a", {"m1"}}, {"b", {"m1"}}});
+  test::Rig rig({{"a", {"m1"}}, {"b", {"m1"}}}, fuzz::kSmallBuffers);
   fuzz::ScriptedBackends backends(rig, in);
   int c = rig.connect_client();
+  bool slow = (in.options & 0x30) == 0x30;
+  rig.loop.peer(c).hold_sends = slow;
   for (size_t pos = 0; pos < in.stream.size() && !rig.loop.peer(c).closed;) {
     size_t n = in.piece(in.stream.size() - pos);
     rig.send(c, std::string(in.stream.substr(pos, n)));
     pos += n;
     backends.serve();
+    if (slow) fuzz::slow_client_turn(rig, c, in);
   }
+  if (slow) fuzz::slow_client_done(rig, c);
   if (in.options & 0x80) {  // the client half-closes after its last byte
     rig.loop.peer_close(c);
     rig.loop.settle();

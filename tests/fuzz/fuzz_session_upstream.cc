@@ -1,6 +1,7 @@
 // A backend's answer (the fuzz stream: heads, 1xx, Content-Length, chunked,
 // NDJSON and SSE bodies, close-delimited, garbage), cut at random points, into
-// upstream::Client and the Session relaying it. A reference parse of the whole
+// upstream::Client and the Session relaying it to a fast or a slow client
+// (backpressure pauses the backend). A reference parse of the whole
 // stream says what the client must get: the same status and exactly the body
 // bytes of that response as the backend sent them (a prefix when it broke off;
 // corral's 502 when it broke before any byte was sent),
@@ -87,15 +88,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Input in(data, size);
   const Ask& ask = kAsks[in.options % kAsks.size()];
   bool backend_closes = in.options & 0x80;
-  test::Rig rig({{"a", {"m1"}}});
+  test::Rig rig({{"a", {"m1"}}}, fuzz::kSmallBuffers);
   int c = rig.connect_client();
   rig.send(c, test::http_request(ask.method, ask.path, ask.body));
   int up = rig.accept_upstream();
+  bool slow = in.options & 0x40;  // the client reads slowly: the backend is paused and resumed
+  rig.loop.peer(c).hold_sends = slow;
   for (size_t pos = 0; pos < in.stream.size() && !rig.loop.peer(up).closed;) {
     size_t n = in.piece(in.stream.size() - pos);
     rig.answer(up, std::string(in.stream.substr(pos, n)));
     pos += n;
+    if (slow) fuzz::slow_client_turn(rig, c, in);
   }
+  if (slow) fuzz::slow_client_done(rig, c);
   if (backend_closes) {
     rig.loop.peer_close(up);
     rig.loop.settle();

@@ -23,8 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!a.json && (!a.model.empty() || a.prompt_chars != 0)) broken("facts read from a body that is not JSON");
   std::string again(in.stream);
   api::RequestInfo b = api::analyze_request(again, preview);
-  if (a.model != b.model || a.stream != b.stream || a.prefix_hash != b.prefix_hash || a.prompt_chars != b.prompt_chars ||
-      a.complexity.score != b.complexity.score || a.prompt_preview != b.prompt_preview) {
+  if (a.model != b.model || a.stream != b.stream || a.prefix_hash != b.prefix_hash ||
+      a.prompt_chars != b.prompt_chars || a.complexity.score != b.complexity.score ||
+      a.prompt_preview != b.prompt_preview) {
     broken("the same body gave other facts");
   }
   return 0;

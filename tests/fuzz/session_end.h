@@ -6,6 +6,23 @@
 
 namespace corral::fuzz {
 
+// Small buffers: backpressure (8 buffers queued for a slow client) is reached within a fuzz input.
+inline constexpr char kSmallBuffers[] = "buffers: {size: 1024}\n";
+
+// A client that reads slowly: its sends stay in flight until the fuzz input lets one go.
+inline void slow_client_turn(test::Rig& rig, int client, Input& in) {
+  if (rig.loop.peer(client).gone || (in.next() & 31) != 0) return;
+  rig.loop.release_sends(client);
+  rig.loop.settle();
+  rig.loop.peer(client).hold_sends = true;
+}
+
+inline void slow_client_done(test::Rig& rig, int client) {
+  rig.loop.peer(client).hold_sends = false;
+  if (!rig.loop.peer(client).gone) rig.loop.release_sends(client);
+  rig.loop.settle();
+}
+
 // serve: the backends' turn between ticks (may be empty).
 template <typename Serve>
 void run_out_the_clock(test::Rig& rig, Serve serve) {
