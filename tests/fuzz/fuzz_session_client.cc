@@ -29,11 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     backends.serve();
     if (slow) fuzz::slow_client_turn(rig, c, in);
   }
-  if (slow) fuzz::slow_client_done(rig, c);
-  if (in.options & 0x80) {  // the client half-closes after its last byte
+  if (in.options & 0x80) {  // the client half-closes after its last byte (a slow one with sends in flight)
     rig.loop.peer_close(c);
     rig.loop.settle();
   }
+  if (slow) fuzz::slow_client_done(rig, c);
   backends.serve();
   fuzz::run_out_the_clock(rig, [&] { backends.serve(); });
 

@@ -100,11 +100,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += n;
     if (slow) fuzz::slow_client_turn(rig, c, in);
   }
-  if (slow) fuzz::slow_client_done(rig, c);
-  if (backend_closes) {
+  if (backend_closes) {  // after corral read what was sent (it may be paused), the slow client still slow
+    for (int i = 0; slow && i < 10000 && !rig.loop.peer(up).closed && !rig.loop.peer(up).inbox.empty(); ++i) {
+      fuzz::slow_client_reads(rig, c);
+    }
     rig.loop.peer_close(up);
     rig.loop.settle();
   }
+  if (slow) fuzz::slow_client_done(rig, c);
   bool head_only = std::string_view(ask.method) == "HEAD";
   Reference ref = read_whole(in.stream, head_only, backend_closes);
   size_t idle_after_answer = rig.pool->idle_count();

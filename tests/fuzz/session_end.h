@@ -10,11 +10,15 @@ namespace corral::fuzz {
 inline constexpr char kSmallBuffers[] = "buffers: {size: 1024}\n";
 
 // A client that reads slowly: its sends stay in flight until the fuzz input lets one go.
-inline void slow_client_turn(test::Rig& rig, int client, Input& in) {
-  if (rig.loop.peer(client).gone || (in.next() & 31) != 0) return;
+inline void slow_client_reads(test::Rig& rig, int client) {
+  if (rig.loop.peer(client).gone) return;
   rig.loop.release_sends(client);
   rig.loop.settle();
   rig.loop.peer(client).hold_sends = true;
+}
+
+inline void slow_client_turn(test::Rig& rig, int client, Input& in) {
+  if ((in.next() & 31) == 0) slow_client_reads(rig, client);
 }
 
 inline void slow_client_done(test::Rig& rig, int client) {
