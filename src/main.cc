@@ -1,14 +1,28 @@
 // corral: wiring only. Parse flags, load config, run the server.
 #include <cstdio>
+#include <string_view>
 
+#include "corral/auth/cli.h"
 #include "corral/config/config.h"
+#include "corral/config/import_seed003.h"
 #include "corral/core/log.h"
+#include "corral/fleet/serve.h"
 #include "corral/server/server.h"
 
 extern char** environ;
 
 int main(int argc, char** argv) {
   using namespace corral;
+  if (argc > 1 && std::string_view(argv[1]) == "keys") return auth::keys_main(argc - 1, argv + 1, environ);
+  if (argc > 1 && std::string_view(argv[1]) == "import-config") {
+    return config::import_config_command(argc - 1, argv + 1);
+  }
+  // `corral serve [flags]`: the proxy, and a local Ollama it runs itself when there is none.
+  bool serve = argc > 1 && std::string_view(argv[1]) == "serve";
+  if (serve) {
+    --argc;
+    ++argv;
+  }
   config::Flags flags;
   std::string err;
   if (!config::parse_flags(argc, argv, flags, err)) {
@@ -35,5 +49,6 @@ int main(int argc, char** argv) {
   log::Level level;
   log::parse_level(cfg.log_level, level);
   log::set_level(level);
+  if (serve) log::write(log::Level::info, "serve", "decision=" + log::quote(fleet::serve_local_ollama(cfg, environ)));
   return server::run(cfg, server::ReloadSource{&flags, environ});
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""idle_conns.py PORT N [--hold SECONDS] [--budget SECONDS]
+"""idle_conns.py PORT N[,N2,...] [--hold SECONDS] [--budget SECONDS]
 
 Opens N keep-alive connections to 127.0.0.1:PORT, sends one `GET / HTTP/1.1`
 on each, reads each whole response, then holds them all idle. Prints
@@ -7,6 +7,10 @@ on each, reads each whole response, then holds them all idle. Prints
 until SIGTERM/SIGINT arrives or --hold seconds pass, then prints how many the
 server had closed meanwhile. Closes with RST (SO_LINGER 0) so the run leaves
 no TIME_WAIT behind. Raises its own RLIMIT_NOFILE to the hard limit.
+
+With several counts (ascending), it stops at each: "ready N", then holds until
+SIGUSR1 (open more, up to the next count), SIGTERM/SIGINT or --hold seconds;
+--budget applies to each step. The caller samples the server between steps.
 """
 import argparse, resource, select, signal, socket, struct, sys, time
 
@@ -64,34 +68,45 @@ def open_batch(port, n, deadline):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
-    ap.add_argument("n", type=int)
+    ap.add_argument("n", help="connections to hold, or ascending counts to stop at: 1000,5000,9900")
     ap.add_argument("--hold", type=float, default=60, help="give up holding after this many seconds")
     ap.add_argument("--budget", type=float, default=30, help="seconds allowed to open all connections")
     ap.add_argument("--batch", type=int, default=500)
     args = ap.parse_args()
+    try:
+        steps = [int(x) for x in args.n.split(",")]
+    except ValueError:
+        steps = []
+    if not steps or steps[0] <= 0 or steps != sorted(set(steps)):
+        print("error: N must be a positive count or ascending counts: %s" % args.n, flush=True)
+        return 1
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < args.n + 64:
-        print("error: RLIMIT_NOFILE hard limit %d is below %d connections" % (hard, args.n), flush=True)
+    if hard != resource.RLIM_INFINITY and hard < steps[-1] + 64:
+        print("error: RLIMIT_NOFILE hard limit %d is below %d connections" % (hard, steps[-1]), flush=True)
         return 1
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    stop = []
+    stop, more = [], []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    signal.signal(signal.SIGUSR1, lambda *_: more.append(1))
 
-    deadline = time.time() + args.budget
     socks = []
-    try:
-        while len(socks) < args.n:
-            socks += open_batch(args.port, min(args.batch, args.n - len(socks)), deadline)
-    except (OSError, RuntimeError) as e:
-        print("error: after %d connections: %s" % (len(socks), e), flush=True)
-        return 1
-    print("ready %d" % len(socks), flush=True)
-
-    end = time.time() + args.hold
-    while not stop and time.time() < end:
-        time.sleep(0.05)
+    for step in steps:
+        deadline = time.time() + args.budget
+        try:
+            while len(socks) < step:
+                socks += open_batch(args.port, min(args.batch, step - len(socks)), deadline)
+        except (OSError, RuntimeError) as e:
+            print("error: after %d connections: %s" % (len(socks), e), flush=True)
+            return 1
+        print("ready %d" % len(socks), flush=True)
+        end = time.time() + args.hold
+        while not stop and not more and time.time() < end:
+            time.sleep(0.02)
+        if stop or not more:
+            break
+        more.clear()
     # Still open? Count connections the server closed while we held them.
     closed = 0
     for s in socks:

@@ -71,6 +71,15 @@ static void BM_MetricsRecordRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_MetricsRecordRequest);
 
+// The same with metrics.seed_names and metrics.key_labels on: the last-minute window (a clock read) and the key.
+static void BM_MetricsRecordRequestSeedNamesAndKey(benchmark::State& state) {
+  metrics::Registry reg(1, 100, {true, true, 100});
+  metrics::RequestRecord r = chat_record("llama3.2:latest", 0);
+  r.key = "team-analytics";
+  for (auto _ : state) reg.shard(0).record(r);
+}
+BENCHMARK(BM_MetricsRecordRequestSeedNamesAndKey);
+
 // Model, stream flag, category, complexity and affinity hash from a chat
 // request whose user message makes the body about state.range(0) bytes.
 static void BM_AnalyzeRequest(benchmark::State& state) {

@@ -46,12 +46,16 @@ http::LocalResponse metrics_page(const Sources& src) {
       for (const route::LoadedModel& l : m->loaded) g.vram_bytes += l.size_vram;
     }
   }
-  metrics::RenderOptions o{src.cfg.metrics.ns, src.io_name, src.cfg.metrics.default_capacity};
+  metrics::RenderOptions o;
+  o.ns = src.cfg.metrics.ns;
+  o.io = src.io_name;
+  o.default_capacity = src.cfg.metrics.default_capacity;
   if (src.analytics) {
     o.analytics_written = static_cast<int64_t>(src.analytics->written());
     o.analytics_write_errors = static_cast<int64_t>(src.analytics->write_errors());
     o.analytics_backlog = static_cast<int64_t>(src.analytics->spooled() - std::min(src.analytics->spooled(), src.analytics->written()));
   }
+  for (const route::ScalingView& g : s.scaling) o.groups.push_back({g.group, g.load, g.desired, g.ups, g.downs});
   r.body.reserve(16384);
   src.registry.render(r.body, o, gauges);
   return r;

@@ -46,9 +46,11 @@ std::string iso8601(int64_t unix_s) {
   return b;
 }
 
-void member(Json& j, const route::MemberView& m, const route::Backend& b, uint64_t now_ms) {
+void member(Json& j, const route::RoutingSnapshot& s, const route::MemberView& m, const route::Backend& b,
+            uint64_t now_ms) {
   j.item().raw("{");
   j.str("name", m.cfg.name).str("url", b.url).str("address", m.address);
+  if (const route::LifecycleView* l = s.lifecycle(m.cfg.name)) j.raw(",").raw(l->status_json);
   j.boolean("up", m.healthy).boolean("enabled", m.cfg.enabled).num("priority", m.cfg.priority);
   j.num("max_concurrent", m.cfg.max_concurrent);
   if (m.cfg.max_memory_gb > 0) j.num("max_memory_gb", m.cfg.max_memory_gb);
@@ -72,6 +74,17 @@ void member(Json& j, const route::MemberView& m, const route::Backend& b, uint64
   j.raw("}");
 }
 
+// With one on-demand backend, seed 002's top-level fields: provisioning_status, remote_url, …
+void on_demand_summary(Json& j, const route::RoutingSnapshot& s) {
+  const route::LifecycleView* only = nullptr;
+  for (const route::LifecycleView& l : s.lifecycles) {
+    if (!l.on_demand) continue;
+    if (only) return;
+    only = &l;
+  }
+  if (only) j.raw(",").raw(only->status_json);
+}
+
 }  // namespace
 
 http::LocalResponse status(const Sources& src) {
@@ -83,7 +96,7 @@ http::LocalResponse status(const Sources& src) {
   uint64_t in_flight = 0, queued = 0, capacity = 0, healthy = 0;
   for (const route::MemberView& m : s.members) {
     const route::Backend& b = table[m.slot];
-    member(j, m, b, now_ms);
+    member(j, s, m, b, now_ms);
     in_flight += b.inflight.load(std::memory_order_relaxed);
     queued += b.queued.load(std::memory_order_relaxed);
     if (m.healthy && m.cfg.enabled) {
@@ -91,10 +104,26 @@ http::LocalResponse status(const Sources& src) {
       capacity += m.cfg.max_concurrent ? m.cfg.max_concurrent : src.cfg.metrics.default_capacity;
     }
   }
-  j.raw("]").key("cluster").raw("{");
+  for (const route::LifecycleView& l : s.lifecycles) {  // on-demand backends with no address yet
+    bool listed = false;
+    for (const route::MemberView& m : s.members) listed = listed || m.cfg.name == l.name;
+    if (!listed) j.item().raw("{").str("name", l.name).boolean("up", false).raw(",").raw(l.status_json).raw("}");
+  }
+  j.raw("]");
+  on_demand_summary(j, s);
+  j.key("cluster").raw("{");
   j.num("backends", double(s.members.size())).num("healthy_endpoints", double(healthy));
   j.num("in_flight", double(in_flight)).num("queued", double(queued)).num("capacity", double(capacity));
-  j.num("utilization", capacity ? double(in_flight) / double(capacity) : 0).raw("}}");
+  j.num("utilization", capacity ? double(in_flight) / double(capacity) : 0).raw("}");
+  if (!s.scaling.empty()) {
+    j.key("scaling").raw("[");
+    for (const route::ScalingView& g : s.scaling) {
+      j.item().raw("{").str("group", g.group).num("desired", g.desired).num("load", g.load);
+      j.num("scale_ups", double(g.ups)).num("scale_downs", double(g.downs)).raw("}");
+    }
+    j.raw("]");
+  }
+  j.raw("}");
   http::LocalResponse r;
   r.body = std::move(j.out);
   return r;

@@ -14,6 +14,7 @@
 #include "corral/analytics/row.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
+#include "corral/core/net.h"
 #include "corral/api/errors.h"
 #include "corral/api/json.h"
 #include "corral/http/response.h"
@@ -24,22 +25,7 @@ namespace {
 constexpr size_t kChunkBytes = 64 * 1024;
 constexpr int kSendTimeoutMs = 10000;
 
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0};
-      if (poll(&p, 1, kSendTimeoutMs) <= 0) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
+bool send_all(int fd, std::string_view data) { return core::send_all(fd, data, kSendTimeoutMs); }
 
 // WHERE clause for the filters, with its arguments bound in order.
 struct Where {

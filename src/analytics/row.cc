@@ -15,7 +15,7 @@ namespace corral::analytics {
 const std::array<Column, kColumnCount> kColumns = {{
     {"time_ms", Type::integer}, {"request_id", Type::text}, {"client_ip", Type::text}, {"user_agent", Type::text},
     {"key_name", Type::text}, {"user", Type::text}, {"method", Type::text}, {"endpoint", Type::text},
-    {"path", Type::text}, {"model", Type::text}, {"backend", Type::text}, {"status", Type::integer},
+    {"path", Type::text}, {"model", Type::text}, {"model_alias", Type::text}, {"backend", Type::text}, {"status", Type::integer},
     {"stream", Type::boolean}, {"error", Type::text}, {"prompt_preview", Type::text},
     {"response_preview", Type::text}, {"prompt_chars", Type::integer}, {"prompt_tokens", Type::integer},
     {"completion_tokens", Type::integer}, {"ttft_ms", Type::real}, {"duration_ms", Type::real},
@@ -160,8 +160,8 @@ void decode(const Record& r, uint32_t preview_chars, Row& out) {
   const RecordNumbers& n = r.n;
   for (Value& v : out) v.clear();  // keeps the strings' storage for the next record
   out[cTimeMs].set(n.time_us / 1000);
-  Col text_cols[] = {cRequestId, cClientIp, cUserAgent, cKeyName, cMethod, cPath, cModel, cBackend};
-  Field text_fields[] = {kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kBackend};
+  Col text_cols[] = {cRequestId, cClientIp, cUserAgent, cKeyName, cMethod, cPath, cModel, cModelAlias, cBackend};
+  Field text_fields[] = {kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kModelAlias, kBackend};
   for (size_t i = 0; i < std::size(text_cols); ++i) {
     std::string_view s = r.get(text_fields[i]);
     if (!s.empty()) out[text_cols[i]].set(s);

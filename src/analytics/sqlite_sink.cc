@@ -35,19 +35,22 @@ bool Db::exec(const char* sql, std::string& err) {
 
 namespace {
 
+const char* sql_type(Type t) { return t == Type::text ? " TEXT" : t == Type::real ? " REAL" : " INTEGER"; }
+
 std::string schema_sql() {
   std::string s = "CREATE TABLE IF NOT EXISTS requests(id INTEGER PRIMARY KEY";
-  for (const Column& c : kColumns) {
-    s.append(", ").append(c.name).append(c.type == Type::text ? " TEXT" : c.type == Type::real ? " REAL" : " INTEGER");
-  }
-  s += ");"
-       "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
+  for (const Column& c : kColumns) s.append(", ").append(c.name).append(sql_type(c.type));
+  return s + ");";
+}
+
+// After the columns: an older store has gained the ones its indexes need.
+std::string index_sql() {
+  return "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
        "CREATE INDEX IF NOT EXISTS requests_model ON requests(model, time_ms);"
        "CREATE INDEX IF NOT EXISTS requests_status ON requests(status, time_ms);"
        "CREATE INDEX IF NOT EXISTS requests_user ON requests(user, time_ms);"
        "CREATE TABLE IF NOT EXISTS spool_position(id INTEGER PRIMARY KEY CHECK (id = 1), segment INTEGER, offset INTEGER);"
        "PRAGMA user_version = 1;";
-  return s;
 }
 
 std::string insert_sql() {
@@ -61,10 +64,26 @@ std::string insert_sql() {
 
 class SqliteSink final : public Sink {
  public:
+  // A store made by an older corral gets the columns added since (NULL in its old rows).
+  bool add_missing_columns(std::string& err) {
+    for (const Column& c : kColumns) {
+      Stmt probe(db_.get(), "SELECT 1 FROM pragma_table_info('requests') WHERE name = ?", err);
+      if (!probe) return false;
+      probe.bind_static(1, c.name);
+      bool present = probe.step() == SQLITE_ROW;
+      if (present) continue;
+      std::string sql = "ALTER TABLE requests ADD COLUMN " + std::string(c.name) + sql_type(c.type);
+      if (!db_.exec(sql.c_str(), err)) return false;
+    }
+    return true;
+  }
+
   bool open(const std::string& path, std::string& err) {
     if (!core::make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
     if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", err)) return false;
-    if (!db_.exec(schema_sql().c_str(), err)) return false;
+    if (!db_.exec(schema_sql().c_str(), err) || !add_missing_columns(err) || !db_.exec(index_sql().c_str(), err)) {
+      return false;
+    }
     insert_ = Stmt(db_.get(), insert_sql(), err);
     save_position_ = Stmt(db_.get(), "INSERT OR REPLACE INTO spool_position(id, segment, offset) VALUES(1, ?, ?)", err);
     expire_ = Stmt(db_.get(),

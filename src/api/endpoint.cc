@@ -26,10 +26,13 @@ constexpr std::array<EndpointInfo, kEndpointCount> kInfo = {{
     {"/v1/completions", D::openai, true, false, false, F::none, 0},
     {"/v1/embeddings", D::openai, false, false, false, F::none, -1},
     {"/v1/models", D::openai, false, false, false, F::list, -1},
+    {"/v1/messages", D::anthropic, true, false, false, F::none, 0},
     {"/health", D::ollama, false, true, false, F::none, -1},
     {"/metrics", D::ollama, false, true, false, F::none, -1},
     {"/status", D::ollama, false, true, false, F::none, -1},
     {"/analytics", D::ollama, false, true, false, F::none, -1},
+    {"/admin", D::ollama, false, true, false, F::none, -1},
+    {"/test", D::ollama, false, true, false, F::none, -1},
     {"other", D::ollama, false, false, false, F::none, -1},
 }};
 }  // namespace
@@ -46,6 +49,7 @@ Endpoint classify(std::string_view path) {
   if (path.starts_with("/api/blobs/")) return kBlobs;
   if (path.starts_with("/v1/models/")) return kOaiModels;
   if (path.starts_with("/analytics/")) return kAnalytics;
+  if (path.starts_with("/admin/")) return kAdmin;
   for (size_t i = 0; i < kOther; ++i) {
     if (path == kInfo[i].label) return static_cast<Endpoint>(i);
   }

@@ -29,21 +29,21 @@ std::string error_body(Dialect d, int status, std::string_view message, std::str
   switch (d) {
     case Dialect::ollama:
       out = "{\"error\":";
-      json_string(out, message);
+      append_json_string(out, message);
       out += "}";
       break;
     case Dialect::openai:
       out = "{\"error\":{\"message\":";
-      json_string(out, message);
+      append_json_string(out, message);
       out += ",\"type\":";
-      json_string(out, type);
+      append_json_string(out, type);
       out += ",\"param\":null,\"code\":null}}";
       break;
     case Dialect::anthropic:
       out = "{\"type\":\"error\",\"error\":{\"type\":";
-      json_string(out, type);
+      append_json_string(out, type);
       out += ",\"message\":";
-      json_string(out, message);
+      append_json_string(out, message);
       out += "}}";
       break;
   }

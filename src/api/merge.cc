@@ -5,6 +5,7 @@
 #include <set>
 
 #include "corral/api/errors.h"
+#include "corral/api/json.h"
 
 namespace corral::api {
 namespace {
@@ -50,6 +51,30 @@ Merged merge_lists(const std::vector<LegAnswer>& legs, std::string_view list_key
   r.body += "]}";
   if (!any && !legs.empty()) return no_answer(legs);
   return r;
+}
+
+std::string known_models_body(bool openai_list, const std::vector<KnownModel>& models) {
+  std::string out = openai_list ? "{\"object\":\"list\",\"data\":[" : "{\"models\":[";
+  for (size_t i = 0; i < models.size(); ++i) {
+    const KnownModel& m = models[i];
+    if (i) out.push_back(',');
+    if (openai_list) {
+      out += "{\"id\":";
+      append_json_string(out, m.name);
+      out += ",\"object\":\"model\",\"created\":0,\"owned_by\":";
+      append_json_string(out, m.owner.empty() ? "corral" : m.owner);
+      out += "}";
+      continue;
+    }
+    out += "{\"name\":";
+    append_json_string(out, m.name);
+    out += ",\"model\":";
+    append_json_string(out, m.name);
+    out += ",\"modified_at\":\"1970-01-01T00:00:00Z\",\"size\":0,\"digest\":\"\",\"details\":{\"parent_model\":";
+    append_json_string(out, m.parent);
+    out += ",\"format\":\"\",\"family\":\"\",\"families\":null,\"parameter_size\":\"\",\"quantization_level\":\"\"}}";
+  }
+  return out + "]}";
 }
 
 Merged merge_outcomes(const std::vector<LegAnswer>& legs) {

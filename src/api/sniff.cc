@@ -3,6 +3,26 @@
 #include <simdjson.h>
 
 namespace corral::api {
+namespace {
+
+// A message's text: a string (Ollama, OpenAI), or the first text part of a
+// list of parts (OpenAI content parts, Anthropic content blocks).
+std::string_view text_of(simdjson::simdjson_result<simdjson::ondemand::value> r) {
+  simdjson::ondemand::value v;
+  if (r.get(v) != simdjson::SUCCESS) return {};
+  std::string_view s;
+  if (v.get_string().get(s) == simdjson::SUCCESS) return s;
+  simdjson::ondemand::array parts;
+  if (v.get_array().get(parts) != simdjson::SUCCESS) return {};
+  for (auto part : parts) {
+    simdjson::ondemand::object po;
+    if (part.get_object().get(po) != simdjson::SUCCESS) continue;
+    if (po["text"].get_string().get(s) == simdjson::SUCCESS) return s;
+  }
+  return {};
+}
+
+}  // namespace
 
 void pad(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
@@ -40,8 +60,8 @@ RequestInfo analyze_request(std::string& body, size_t preview_bytes) {
       bool s;
       if (value.get_bool().get(s) == simdjson::SUCCESS) info.stream = s, info.has_stream = true;
     } else if (key == "prompt" || key == "system" || key == "input") {
-      std::string_view s;
-      if (value.get_string().get(s) == simdjson::SUCCESS) {
+      std::string_view s = text_of(value);  // Anthropic's system may be a list of blocks
+      if (!s.empty()) {
         add_text(s);
         if (key != "system") prompt = s;
         else system = s;
@@ -57,8 +77,8 @@ RequestInfo analyze_request(std::string& body, size_t preview_bytes) {
         for (auto mf : mo) {
           std::string_view k;
           if (mf.unescaped_key().get(k) != simdjson::SUCCESS) break;
-          std::string_view* dst = k == "role" ? &role : k == "content" ? &content : nullptr;
-          if (dst && mf.value().get_string().get(*dst) != simdjson::SUCCESS) *dst = {};
+          if (k == "role" && mf.value().get_string().get(role) != simdjson::SUCCESS) role = {};
+          if (k == "content") content = text_of(mf.value());
         }
         add_text(content);
         if (role == "user" && first_user.empty()) first_user = content;

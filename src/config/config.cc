@@ -10,6 +10,7 @@
 
 #include "corral/core/log.h"
 #include "corral/core/net.h"
+#include "hosted_yaml.h"
 #include "lifecycle_yaml.h"
 
 namespace corral::config {
@@ -42,9 +43,11 @@ bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& er
   std::string_view u = url;
   b.dns = u.starts_with("dns+http://");
   if (b.dns) u.remove_prefix(4);
+  b.https = u.starts_with("https://");
   if (u.starts_with("http://")) u.remove_prefix(7);
+  else if (b.https) u.remove_prefix(8);
   else if (u.find("://") != std::string_view::npos) {
-    err = "backend url '" + url + "': only http:// and dns+http:// are supported";
+    err = "backend url '" + url + "': only http://, https:// and dns+http:// are supported";
     return false;
   }
   while (!u.empty() && u.back() == '/') u.remove_suffix(1);
@@ -60,10 +63,10 @@ bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& er
       return false;
     }
     host.assign(u);
-    port = 11434;
+    port = b.https ? 443 : 11434;
   }
   if (host == "0.0.0.0") host = "127.0.0.1";
-  b.url = (b.dns ? "dns+http://" : "http://") + std::string(u);
+  b.url = (b.dns ? "dns+http://" : b.https ? "https://" : "http://") + std::string(u);
   b.host = host;
   b.port = port;
   b.name = std::string(u);
@@ -90,12 +93,25 @@ bool parse_analytics_spec(const std::string& spec, AnalyticsConfig& a, std::stri
 const char* usage() {
   return "usage: corral [--config FILE] [--listen HOST:PORT] [--backend URL]... [--workers N]\n"
          "              [--io auto|uring|epoll] [--log-level debug|info|warn|error]\n"
-         "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR]\n"
+         "              [--analytics sqlite[:PATH]|jsonl[:PATH]|none] [--data-dir DIR] [--auth[=on|off]]\n"
          "              [--check-config FILE] [--version] [--help]\n"
+         "       corral serve [flags]   (the same, and a local `ollama serve` when nothing answers on the backend)\n"
+         "       corral keys create|list|set|revoke|rotate … (API keys; corral keys --help)\n"
+         "       corral import-config OLLAMA_PROXY_YML [--env NAME]   (seed 003's file as corral YAML)\n"
          "Environment: CORRAL_LISTEN, CORRAL_BACKEND (comma-separated), CORRAL_WORKERS, CORRAL_IO,\n"
-         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT,\n"
-         "             ANALYTICS_BACKEND, ANALYTICS_DB_PATH, ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
+         "             CORRAL_LOG_LEVEL, CORRAL_DATA_DIR, CORRAL_AUTH (on|off), CORRAL_METRICS_SEED_NAMES (on|off),\n"
+         "             CORRAL_MAX_IN_FLIGHT,\n"
+         "             PROXY_PORT, OLLAMA_HOST, OLLAMA_BACKEND_PORT, ANALYTICS_BACKEND, ANALYTICS_DB_PATH,\n"
+         "             ANALYTICS_DIR, ANALYTICS_RETENTION_DAYS.\n"
          "Precedence: flags > environment > config file > defaults.\n";
+}
+
+// on|off (true|false as in the YAML file).
+static bool parse_switch(std::string_view s, bool& out) {
+  if (s == "on" || s == "true") out = true;
+  else if (s == "off" || s == "false") out = false;
+  else return false;
+  return true;
 }
 
 static bool parse_unsigned(std::string_view s, unsigned& out) {
@@ -138,6 +154,14 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
     else if (name == "--log-level") { if (!need()) return false; f.log_level = value; }
     else if (name == "--analytics") { if (!need()) return false; f.analytics = value; }
     else if (name == "--data-dir") { if (!need()) return false; f.data_dir = value; }
+    else if (name == "--auth") {
+      bool on = true;
+      if (inline_value && !parse_switch(a.substr(eq + 1), on)) {
+        err = "--auth: expected on or off, got '" + std::string(a.substr(eq + 1)) + "'";
+        return false;
+      }
+      f.auth = on;
+    }
     else if (name == "--workers") {
       if (!need()) return false;
       unsigned w;
@@ -152,6 +176,15 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
     }
   }
   return true;
+}
+
+std::string_view kind_name(BackendKind k) {
+  switch (k) {
+    case BackendKind::openai: return "openai";
+    case BackendKind::anthropic: return "anthropic";
+    case BackendKind::ollama: break;
+  }
+  return "ollama";
 }
 
 static const char* env_get(char** envp, const char* name) {
@@ -232,6 +265,21 @@ static bool apply_on_demand_env(Config& cfg, std::string& err, char** envp) {
   return true;
 }
 
+bool resolve_api_keys(Config& cfg, char** envp, std::string& err) {
+  for (size_t i = 0; i < cfg.backends.size(); ++i) {
+    BackendConfig& b = cfg.backends[i];
+    if (b.api_key_env.empty()) continue;
+    const char* v = env_get(envp, b.api_key_env.c_str());
+    if (!v || !*v) {
+      err = "backends[" + std::to_string(i) + "].api_key_env: environment variable " + b.api_key_env +
+            " is not set (backend " + b.name + ")";
+      return false;
+    }
+    b.api_key = v;
+  }
+  return true;
+}
+
 bool apply_env(Config& cfg, std::string& err, char** envp) {
   if (const char* v = env_get(envp, "PROXY_PORT")) {
     std::string host;
@@ -245,6 +293,16 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
     cfg.listen = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(p);
   }
   if (const char* v = env_get(envp, "CORRAL_LISTEN")) cfg.listen = v;
+  if (const char* v = env_get(envp, "CORRAL_TLS_LISTEN")) cfg.tls_listen.address = v;
+  if (const char* v = env_get(envp, "LITEBRAIN_METRICS_PORT")) {  // seed 001: the metrics server's port
+    unsigned p;
+    if (!parse_unsigned(v, p) || p == 0 || p > 65535) {
+      err = std::string("LITEBRAIN_METRICS_PORT: expected a port number, got '") + v + "'";
+      return false;
+    }
+    cfg.metrics.listen = "0.0.0.0:" + std::to_string(p);
+  }
+  if (const char* v = env_get(envp, "CORRAL_METRICS_LISTEN")) cfg.metrics.listen = v;
   const char* ohost = env_get(envp, "OLLAMA_HOST");
   const char* oport = env_get(envp, "OLLAMA_BACKEND_PORT");
   if (ohost || oport) {
@@ -270,8 +328,22 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
       return false;
     }
   }
+  if (const char* v = env_get(envp, "CORRAL_MAX_IN_FLIGHT")) {
+    if (!parse_unsigned(v, cfg.max_in_flight)) {
+      err = std::string("CORRAL_MAX_IN_FLIGHT: expected a number, got '") + v + "'";
+      return false;
+    }
+  }
   if (const char* v = env_get(envp, "CORRAL_IO")) cfg.io = v;
   if (const char* v = env_get(envp, "CORRAL_LOG_LEVEL")) cfg.log_level = v;
+  if (const char* v = env_get(envp, "CORRAL_AUTH"); v && !parse_switch(v, cfg.auth.enabled)) {
+    err = std::string("CORRAL_AUTH: expected on or off, got '") + v + "'";
+    return false;
+  }
+  if (const char* v = env_get(envp, "CORRAL_METRICS_SEED_NAMES"); v && !parse_switch(v, cfg.metrics.seed_names)) {
+    err = std::string("CORRAL_METRICS_SEED_NAMES: expected on or off, got '") + v + "'";
+    return false;
+  }
   return apply_analytics_env(cfg, err, envp) && apply_on_demand_env(cfg, err, envp);
 }
 
@@ -282,6 +354,7 @@ bool apply_flags(const Flags& f, Config& cfg, std::string& err) {
   if (f.io) cfg.io = *f.io;
   if (f.log_level) cfg.log_level = *f.log_level;
   if (f.data_dir) cfg.data_dir = *f.data_dir;
+  if (f.auth) cfg.auth.enabled = *f.auth;
   if (f.analytics && !parse_analytics_spec(*f.analytics, cfg.analytics, err)) {
     err = "--analytics: " + err;
     return false;
@@ -330,7 +403,7 @@ bool finalize(Config& cfg, std::string& err) {
     parse_backend_url("http://127.0.0.1:11435", b, err);
     cfg.backends.push_back(b);
   }
-  if (!check_fleet(cfg, err) || !finalize_lifecycle(cfg, err)) return false;
+  if (!check_fleet(cfg, err) || !finalize_lifecycle(cfg, err) || !finalize_hosted(cfg, err)) return false;
   for (const BackendConfig& b : cfg.backends) {
     if (!b.dns && b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
       err = "backend " + b.url + " is corral's own listen address " + cfg.listen + " (would loop)";
@@ -357,6 +430,10 @@ bool finalize(Config& cfg, std::string& err) {
   if (cfg.metrics.ns.empty() || !(std::isalpha(static_cast<unsigned char>(cfg.metrics.ns[0])) || cfg.metrics.ns[0] == '_') ||
       cfg.metrics.ns.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) {
     err = "metrics.namespace: expected a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*), got '" + cfg.metrics.ns + "'";
+    return false;
+  }
+  if (!cfg.metrics.listen.empty() && !core::split_host_port(cfg.metrics.listen, host, port)) {
+    err = "metrics.listen: expected HOST:PORT, got '" + cfg.metrics.listen + "'";
     return false;
   }
   if (cfg.backends.size() > 254) {

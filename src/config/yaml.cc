@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "corral/config/config.h"
+#include "hosted_yaml.h"
 #include "lifecycle_yaml.h"
 #include "yaml_setters.h"
 
@@ -46,10 +47,14 @@ bool one_backend(const YAML::Node& n, const std::string& key, BackendConfig& b, 
                          {"url", str(url)},
                          {"priority", num(b.priority, 0, 1000000)},
                          {"max_memory_gb", gigabytes(b.max_memory_gb, true)},
+                         {"max_loaded_models", num(b.max_loaded_models, 0, 1000)},
                          {"max_concurrent", num(b.max_concurrent, 0, 100000)},
                          {"enabled", boolean(b.enabled)},
                          {"accept_pulls", boolean(b.accept_pulls)},
                          {"models", string_list(b.models)},
+                         {"kind", backend_kind(b.kind)},
+                         {"api_key_env", env_name(b.api_key_env)},
+                         {"tls", backend_tls(b.tls, key)},
                          {"supervise", supervise(b.supervise, key)},
                          {"on_demand", on_demand(b.on_demand, key)}},
                         err)) {
@@ -170,6 +175,18 @@ Setter analytics_backend(AnalyticsConfig& dst) {
   };
 }
 
+Setter balance(bool& random) {
+  return [&random](const YAML::Node& n, std::string& err) {
+    std::string s;
+    if (scalar(n, s) && (s == "least_outstanding" || s == "random")) {
+      random = s == "random";
+      return true;
+    }
+    err = "expected least_outstanding or random";
+    return false;
+  };
+}
+
 Setter affinity(bool& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
@@ -198,13 +215,15 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
   AnalyticsConfig& a = cfg.analytics;
   std::map<std::string, Setter> keys = {
       {"listen", str(cfg.listen)},
+      {"tls_listen", tls_listen(cfg.tls_listen)},
       {"workers", num(cfg.workers, 0, 256)},
       {"io", str(cfg.io)},
       {"backends", backends(cfg)},
       {"log", section("log", {{"level", str(cfg.log_level)}, {"access", boolean(cfg.access_log)}})},
       {"limits", section("limits", {{"max_header_bytes", num(cfg.max_header_bytes, 1024, 1u << 20)},
                                     {"max_headers", num(cfg.max_headers, 8, 1000)},
-                                    {"max_body_bytes", num(cfg.max_body_bytes, 1024, 1ull << 34)}})},
+                                    {"max_body_bytes", num(cfg.max_body_bytes, 1024, 1ull << 34)},
+                                    {"max_in_flight", num(cfg.max_in_flight, 0, 1000000)}})},
       {"timeouts", section("timeouts", {{"header", dur(t.header_ms)},
                                         {"body", dur(t.body_ms)},
                                         {"keepalive", dur(t.keepalive_ms)},
@@ -223,9 +242,12 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
       {"discovery", section("discovery", {{"interval", dur(cfg.discovery_interval_ms)},
                                           {"startup_wait", dur(cfg.startup_wait_ms)}})},
       {"models", section("models", {{"assignments", assignments(cfg.models.assignments)},
+                                    {"aliases", aliases(cfg.models.aliases)},
                                     {"memory_overrides", overrides(cfg.models.memory_overrides)},
                                     {"memory_patterns", patterns(cfg.models.memory_patterns)}})},
       {"routing", section("routing", {{"affinity", affinity(r.affinity)},
+                                      {"prefer_loaded", boolean(r.prefer_loaded)},
+                                      {"balance", balance(r.balance_random)},
                                       {"queue_size", num(r.queue_size, 0, 1000000)},
                                       {"queue_timeout", dur(r.queue_timeout_ms)},
                                       {"retry_after", dur(r.retry_after_ms)},
@@ -233,11 +255,16 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                       {"circuit_failures", num(r.circuit_failures, 0, 1000)},
                                       {"circuit_cooldown", dur(r.circuit_cooldown_ms)},
                                       {"fanout_timeout", dur(r.fanout_timeout_ms)}})},
-      {"metrics", section("metrics", {{"namespace", str(cfg.metrics.ns)},
+      {"metrics", section("metrics", {{"listen", str(cfg.metrics.listen)},
+                                      {"namespace", str(cfg.metrics.ns)},
                                       {"max_models", num(cfg.metrics.max_models, 1, 254)},
-                                      {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)}})},
+                                      {"default_capacity", num(cfg.metrics.default_capacity, 1, 100000)},
+                                      {"seed_names", boolean(cfg.metrics.seed_names)},
+                                      {"key_labels", boolean(cfg.metrics.key_labels)},
+                                      {"max_keys", num(cfg.metrics.max_keys, 1, 254)}})},
       {"data_dir", str(cfg.data_dir)},
       {"scaling", scaling(cfg.scaling)},
+      {"auth", section("auth", {{"enabled", boolean(cfg.auth.enabled)}, {"metrics", boolean(cfg.auth.metrics)}})},
       {"analytics", section("analytics", {{"backend", analytics_backend(a)},
                                           {"path", str(a.path)},
                                           {"retention_days", num(a.retention_days, 0, 36500)},
@@ -265,7 +292,7 @@ bool load(const Flags& f, char** envp, Config& cfg, std::string& err) {
       return false;
     }
   }
-  return apply_env(cfg, err, envp) && apply_flags(f, cfg, err) && finalize(cfg, err);
+  return apply_env(cfg, err, envp) && apply_flags(f, cfg, err) && finalize(cfg, err) && resolve_api_keys(cfg, envp, err);
 }
 
 }  // namespace corral::config

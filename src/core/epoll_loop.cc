@@ -178,6 +178,26 @@ void EpollLoop::do_accept(Socket& s) {
   }
 }
 
+bool EpollLoop::watch(int fd, std::function<void()> on_readable) {
+  unwatch(fd);  // a number reused after its old descriptor was closed
+  auto w = std::make_unique<Watch>(Watch{fd, std::move(on_readable)});
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = reinterpret_cast<uint64_t>(w.get()) | 1;
+  if (epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  watches_[fd] = std::move(w);
+  return true;
+}
+
+void EpollLoop::unwatch(int fd) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  it->second->fd = -1;  // an event already fetched for it in this batch is skipped
+  unwatched_.push_back(std::move(it->second));
+  watches_.erase(it);
+}
+
 void EpollLoop::wake() {
   uint64_t one = 1;
   ssize_t rc = ::write(wake_fd_.get(), &one, sizeof one);
@@ -215,6 +235,11 @@ void EpollLoop::run(std::function<void()> tick, int tick_ms) {
     int n = epoll_wait(ep_.get(), events, 256, timeout);
     refresh_clock();
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 & 1) {
+        auto* w = reinterpret_cast<Watch*>(events[i].data.u64 & ~uint64_t(1));
+        if (w->fd >= 0) w->on_readable();
+        continue;
+      }
       auto* s = static_cast<Socket*>(events[i].data.ptr);
       if (s == nullptr) {
         uint64_t v;
@@ -233,6 +258,7 @@ void EpollLoop::run(std::function<void()> tick, int tick_ms) {
       if (!state(*s).closing && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && state(*s).want_read) on_readable(*s);
     }
     run_deferred();
+    unwatched_.clear();
     if (now_ms_ >= next_tick) {
       resume_accepts([this](Socket& s) { update(s); });
       tick();

@@ -2,6 +2,9 @@
 // Same contract as the io_uring loop; completions that finish inside a call
 // (an immediate send, an immediate connect) are delivered from the loop later.
 #pragma once
+#include <functional>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "corral/core/buffer_pool.h"
@@ -24,6 +27,8 @@ class EpollLoop final : public Loop {
   void close(Socket& s) override;
   void release(uint16_t buf_id) override;
   void run(std::function<void()> tick, int tick_ms) override;
+  bool watch(int fd, std::function<void()> on_readable) override;
+  void unwatch(int fd) override;
   void stop() override { stopped_ = true; }
   void wake() override;
 
@@ -47,6 +52,13 @@ class EpollLoop final : public Loop {
   bool stopped_ = false;
   std::vector<Deferred> deferred_;
   std::vector<Socket*> starved_;
+  // Watched descriptors; epoll's data for them is the Watch's address with bit 0 set.
+  struct Watch {
+    int fd;
+    std::function<void()> on_readable;
+  };
+  std::unordered_map<int, std::unique_ptr<Watch>> watches_;
+  std::vector<std::unique_ptr<Watch>> unwatched_;  // freed after the current batch of events
   int send_res_ = 0;
 };
 

@@ -31,6 +31,9 @@ void Loop::pause_accept(Socket& listener, int err) {
   }
 }
 
+bool Loop::watch(int, std::function<void()>) { return false; }
+void Loop::unwatch(int) {}
+
 int Loop::open_stream(Socket& s, SocketHandler* h, const SockAddr& a) {
   UniqueFd fd = tcp_socket(a);
   if (!fd) return -errno;

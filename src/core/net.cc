@@ -1,6 +1,7 @@
 #include "corral/core/net.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
@@ -120,6 +121,23 @@ std::string peer_ip(int fd) {
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) return {};
   if (a.storage.ss_family != AF_INET && a.storage.ss_family != AF_INET6) return {};
   return a.ip();
+}
+
+bool send_all(int fd, std::string_view data, int timeout_ms) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, timeout_ms) <= 0) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace corral::core

@@ -45,6 +45,7 @@ class UringLoop final : public Loop {
   void on_recv_cqe(Socket& s, int res, unsigned flags);
   void on_send_cqe(Socket& s, int res);
   void op_done(Socket& s);
+  void cancel(Socket& s, uint64_t op);
   void retry_starved();
   void run_deferred();
 

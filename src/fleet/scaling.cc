@@ -56,8 +56,12 @@ uint32_t Scaler::stabilize(int64_t now_ms, uint32_t recommended, uint32_t curren
 
 ScalingDecision Scaler::evaluate(int64_t now_ms, std::span<const RequestLoad> requests,
                                  std::span<const MemberView> members) {
+  return evaluate(now_ms, load(requests), members);
+}
+
+ScalingDecision Scaler::evaluate(int64_t now_ms, double load, std::span<const MemberView> members) {
   ScalingDecision d;
-  d.load = load(requests);
+  d.load = load;
   d.recommended = recommend(d.load, members);
   for (const MemberView& m : members) d.current += m.up ? 1 : 0;
   d.desired = stabilize(now_ms, d.recommended, d.current);

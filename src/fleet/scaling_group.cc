@@ -24,6 +24,10 @@ ScalingGroup::ScalingGroup(config::ScalingGroupConfig cfg, std::vector<OnDemandB
 
 const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, std::span<const RequestLoad> requests,
                                              std::span<const uint32_t> in_flight) {
+  return on_tick(now_ms, scaler_.load(requests), in_flight);
+}
+
+const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, double load, std::span<const uint32_t> in_flight) {
   std::vector<MemberView> views(members_.size());
   for (size_t i = 0; i < members_.size(); ++i) {
     Provisioning p = members_[i]->state();
@@ -32,7 +36,9 @@ const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, std::span<const Req
     views[i].in_flight = i < in_flight.size() ? in_flight[i] : 0;
     views[i].capacity = i < capacities_.size() ? capacities_[i] : 1;
   }
-  last_ = scaler_.evaluate(now_ms, requests, views);
+  last_ = scaler_.evaluate(now_ms, load, views);
+  if (last_.direction == ScaleDirection::up) ++ups_;
+  if (last_.direction == ScaleDirection::down) ++downs_;
   for (size_t i : last_.start) members_[i]->want_up(now_ms);
   for (size_t i : last_.stop) members_[i]->want_down(now_ms, views[i].in_flight);
   if (last_.direction != ScaleDirection::none) {

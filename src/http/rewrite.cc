@@ -33,6 +33,8 @@ std::string_view usable_request_id(const Head& h) {
 void build_upstream_request(const Head& h, const ForwardInfo& f, std::string& out) {
   std::string_view url = h.url();
   if (!f.path_prefix_strip.empty() && url.starts_with(f.path_prefix_strip)) url.remove_prefix(f.path_prefix_strip.size());
+  if (!f.path_override.empty()) url = f.path_override;
+  bool new_body = f.body_length >= 0;
   out.append(h.method()).append(" ").append(url).append(" HTTP/1.1\r\n");
   std::string_view forwarded_for;
   std::string_view host;
@@ -48,7 +50,17 @@ void build_upstream_request(const Head& h, const ForwardInfo& f, std::string& ou
       continue;
     }
     if (iequals(n, "x-request-id") || iequals(n, "x-forwarded-proto") || iequals(n, "x-forwarded-host")) continue;
+    if (f.drop_credentials && (iequals(n, "authorization") || iequals(n, "x-api-key"))) continue;
+    if (new_body && (iequals(n, "content-length") || iequals(n, "transfer-encoding") || iequals(n, "content-type") ||
+                     iequals(n, "anthropic-version") || iequals(n, "anthropic-beta"))) {
+      continue;
+    }
+    if ((new_body || f.identity_encoding) && iequals(n, "accept-encoding")) continue;
     add_header(out, n, h.value(i));
+  }
+  if (new_body) {
+    add_header(out, "Content-Type", "application/json");
+    out.append("Content-Length: ").append(std::to_string(f.body_length)).append("\r\n");
   }
   add_header(out, "Host", f.upstream_host);
   if (!host.empty()) add_header(out, "X-Forwarded-Host", host);
@@ -57,7 +69,7 @@ void build_upstream_request(const Head& h, const ForwardInfo& f, std::string& ou
   out.append(f.client_ip).append("\r\n");
   add_header(out, "X-Forwarded-Proto", "http");
   add_header(out, "X-Request-Id", f.request_id);
-  out.append("\r\n");
+  out.append(f.extra_headers).append("\r\n");
 }
 
 void build_client_response(const Head& h, std::string_view request_id, bool close, std::string& out) {

@@ -1,8 +1,8 @@
 #include "corral/metrics/registry.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <map>
 
 #include "corral/api/json.h"
@@ -18,8 +18,9 @@ constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302
                                                     408, 409, 413, 415, 422, 429, 431, 499, 500, 501, 502, 503, 504,
                                                     505};
 constexpr std::array<std::string_view, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-constexpr std::array<std::string_view, kRejectCount> kRejectNames = {"malformed", "header_too_large", "body_too_large",
-                                                                     "timeout", "queue_full", "queue_timeout", "auth"};
+constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
+    "malformed", "header_too_large", "body_too_large", "timeout", "queue_full", "queue_timeout",
+    "auth", "forbidden", "rate_limit"};
 constexpr std::array<std::string_view, kErrorKindCount> kErrorNames = {"connect", "closed_early", "timeout",
                                                                        "bad_response", "client_abort"};
 
@@ -28,20 +29,16 @@ uint64_t key(unsigned endpoint, unsigned code, unsigned category, unsigned model
   return 1ull | uint64_t(endpoint) << 1 | uint64_t(code) << 6 | uint64_t(category) << 12 | uint64_t(model) << 16 |
          uint64_t(backend) << 24;
 }
+static_assert(api::kEndpointCount <= 32, "endpoints fit the label key's 5 bits");
 unsigned k_endpoint(uint64_t k) { return (k >> 1) & 31; }
 unsigned k_code(uint64_t k) { return (k >> 6) & 63; }
 unsigned k_category(uint64_t k) { return (k >> 12) & 15; }
 uint8_t k_model(uint64_t k) { return static_cast<uint8_t>(k >> 16); }
 uint8_t k_backend(uint64_t k) { return static_cast<uint8_t>(k >> 24); }
 
-bool sane_model(std::string_view m) {
-  if (m.empty() || m.size() >= 64) return false;
-  for (char c : m) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-          c == '-' || c == ':' || c == '/'))
-      return false;
-  }
-  return true;
+std::string_view category_label(uint64_t k) {
+  unsigned c = k_category(k);
+  return c < api::kCategoryCount ? api::category_name(static_cast<api::Category>(c)) : "none";
 }
 
 std::string fmt(double v) {
@@ -96,25 +93,6 @@ std::string_view code_label(int index) {
   return kClasses[index - kCodes.size()];
 }
 
-uint8_t ModelNames::intern(std::string_view name) {
-  if (name.empty()) return kModelNone;
-  auto it = index_.find(name);
-  if (it != index_.end()) return it->second;
-  size_t n = count_.load(std::memory_order_relaxed);
-  if (n >= cap_ || !sane_model(name)) return kModelOther;
-  std::memcpy(names_[n], name.data(), name.size());
-  lens_[n] = static_cast<uint8_t>(name.size());
-  index_.emplace(std::string(name), static_cast<uint8_t>(n));
-  count_.store(n + 1, std::memory_order_release);
-  return static_cast<uint8_t>(n);
-}
-
-std::string_view ModelNames::name(uint8_t id) const {
-  if (id == kModelNone) return "";
-  if (id >= size()) return "other";
-  return {names_[id], lens_[id]};
-}
-
 Buckets::Buckets(std::vector<double> upper, double sum_scale) : le(std::move(upper)), scale(sum_scale) {
   for (double v : le) le_text.push_back(fmt(v));
 }
@@ -132,6 +110,10 @@ const Buckets& score_buckets() {
   static const Buckets b{{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 1};
   return b;
 }
+const Buckets& token_count_buckets() {
+  static const Buckets b{{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000}, 1};
+  return b;
+}
 
 void Histogram::observe(uint64_t k, double value) {
   std::atomic<uint64_t>* v = t_.slot(k);
@@ -142,8 +124,9 @@ void Histogram::observe(uint64_t k, double value) {
   bump(v[kMaxBuckets + 1], static_cast<uint64_t>(std::llround(std::max(0.0, value) * b_.scale)));
 }
 
-Shard::Shard(unsigned max_models)
-    : models(max_models),
+Shard::Shard(unsigned max_models, const Extras& e)
+    : extras(e),
+      models(max_models),
       requests(4096, key(api::kOther, code_index(500), kCategoryNone, kModelOther, kBackendNone)),
       tokens(512, key(0, 0, 0, kModelOther, 0)),
       request_duration(duration_buckets(), 1024),
@@ -152,7 +135,9 @@ Shard::Shard(unsigned max_models)
       model_load(duration_buckets(), 512),
       upstream_connect(duration_buckets(), 2),
       complexity(score_buckets(), 4),
-      queue_wait(duration_buckets(), 2) {}
+      queue_wait(duration_buckets(), 2),
+      tokens_generated(token_count_buckets(), e.seed_names ? 1024 : 2),
+      keys(e.key_labels ? e.max_keys : 0) {}
 
 void Shard::record(const RequestRecord& r) {
   uint8_t model = r.model_unknown ? kModelOther : models.intern(r.model);
@@ -170,10 +155,29 @@ void Shard::record(const RequestRecord& r) {
   }
   if (r.load_duration_ns >= 0) model_load.observe(key(0, 0, 0, model, 0), double(r.load_duration_ns) / 1e9);
   if (r.complexity_score >= 0) complexity.observe(key(0, 0, r.complexity, 0, 0), r.complexity_score);
+  if (extras.seed_names) record_seed(r, model);
+  if (extras.key_labels) record_key(r);
 }
 
-Registry::Registry(unsigned shards, unsigned max_models) {
-  for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(max_models));
+void Shard::record_seed(const RequestRecord& r, uint8_t model) {
+  if (r.completion_tokens >= 0) {
+    tokens_generated.observe(key(0, 0, r.category, model, 0), double(r.completion_tokens));
+  }
+  if (!api::is_local(r.endpoint)) {  // scrapes and health probes are not the fleet's load
+    last_minute.add(window_now_s(), static_cast<uint64_t>(std::llround(std::max(0.0, r.duration_s) * 1e6)));
+  }
+}
+
+void Shard::record_key(const RequestRecord& r) {
+  uint8_t id = keys.intern(r.key);
+  if (id == LabelNames::kNone) return;
+  bump(key_requests[id]);
+  uint64_t t = static_cast<uint64_t>(std::max<int64_t>(r.prompt_tokens, 0) + std::max<int64_t>(r.completion_tokens, 0));
+  if (t) bump(key_tokens[id], t);
+}
+
+Registry::Registry(unsigned shards, unsigned max_models, const Extras& extras) : extras_(extras) {
+  for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(max_models, extras));
 }
 
 namespace {
@@ -243,6 +247,51 @@ void render_by_enum(std::string& out, std::string_view ns, std::string_view name
 
 }  // namespace
 
+// Seed 000's gauges: the last minute's proxied requests and their mean duration, utilization as a percentage
+// (0-100, for HPA targets written against it) and the healthy backends under its name.
+void Registry::render_seed_gauges(std::string& out, std::string_view ns, double utilization, size_t healthy) const {
+  MinuteWindow::Totals t;
+  int64_t now = window_now_s();
+  for (const auto& s : shards_) {
+    MinuteWindow::Totals st = s->last_minute.sum(now);
+    t.requests += st.requests;
+    t.duration_us += st.duration_us;
+  }
+  family(out, ns, "requests_per_minute", "gauge", "Proxied requests finished in the last 60 seconds.");
+  sample(out, ns, "requests_per_minute", "", std::to_string(t.requests));
+  family(out, ns, "avg_response_time", "gauge",
+         "Mean duration in seconds of the proxied requests finished in the last 60 seconds (0 without any).");
+  sample(out, ns, "avg_response_time", "", fmt(t.requests ? double(t.duration_us) / 1e6 / double(t.requests) : 0));
+  family(out, ns, "utilization_percent", "gauge", "utilization_ratio as a percentage, capped at 100.");
+  sample(out, ns, "utilization_percent", "", fmt(std::min(100.0, utilization * 100)));
+  family(out, ns, "healthy_endpoints", "gauge", "Backends answering health checks (healthy_backends).");
+  sample(out, ns, "healthy_endpoints", "", std::to_string(healthy));
+}
+
+// Per-key counters summed by name: each worker numbers the keys it has seen in its own order.
+void Registry::render_keys(std::string& out, std::string_view ns) const {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_key;
+  for (const auto& s : shards_) {
+    size_t n = s->keys.size();
+    auto add = [&](uint8_t id) {
+      uint64_t r = s->key_requests[id].load(std::memory_order_relaxed);
+      uint64_t t = s->key_tokens[id].load(std::memory_order_relaxed);
+      if (!r && !t) return;
+      std::string l;
+      label(l, "key", s->keys.name(id));
+      auto& v = by_key[l];
+      v.first += r;
+      v.second += t;
+    };
+    for (size_t id = 0; id < n; ++id) add(static_cast<uint8_t>(id));
+    add(LabelNames::kOther);
+  }
+  family(out, ns, "key_requests_total", "counter", "Requests answered, by API key (metrics.key_labels).");
+  for (const auto& [l, v] : by_key) sample(out, ns, "key_requests_total", l, std::to_string(v.first));
+  family(out, ns, "key_tokens_total", "counter", "Prompt plus completion tokens reported by backends, by API key.");
+  for (const auto& [l, v] : by_key) sample(out, ns, "key_tokens_total", l, std::to_string(v.second));
+}
+
 void Registry::render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const {
   std::string_view ns = o.ns;
   auto backend_name = [&](uint8_t b) -> std::string_view {
@@ -254,7 +303,12 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
     return l;
   };
 
-  family(out, ns, "requests_total", "counter", "Requests answered, by API endpoint, model, backend, HTTP status sent and prompt category.");
+  std::string_view requests_help =
+      extras_.seed_names
+          ? "Requests answered, by API endpoint, model, backend, HTTP status sent (code, and status as seed 004 named "
+            "it) and prompt category (category, and prompt_category)."
+          : "Requests answered, by API endpoint, model, backend, HTTP status sent and prompt category.";
+  family(out, ns, "requests_total", "counter", requests_help);
   std::map<std::string, uint64_t> reqs;
   for (const auto& s : shards_) {
     s->requests.for_each([&](uint64_t k, const std::atomic<uint64_t>* v) {
@@ -263,8 +317,12 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       label(l, "model", s->models.name(k_model(k)));
       label(l, "backend", backend_name(k_backend(k)));
       label(l, "code", code_label(static_cast<int>(k_code(k))));
-      unsigned c = k_category(k);
-      label(l, "category", c < api::kCategoryCount ? api::category_name(static_cast<api::Category>(c)) : "none");
+      std::string_view category = category_label(k);
+      label(l, "category", category);
+      if (extras_.seed_names) {  // seed 004's names for the same two labels
+        label(l, "prompt_category", category);
+        label(l, "status", code_label(static_cast<int>(k_code(k))));
+      }
       reqs[l] += v[0].load(std::memory_order_relaxed);
     });
   }
@@ -291,6 +349,15 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
                      label(l, "complexity", api::complexity_name(static_cast<api::ComplexityClass>(k_category(k))));
                      return l;
                    });
+  if (extras_.seed_names) {
+    render_histogram(out, ns, "tokens_generated", "Tokens generated per answer (eval_count, usage.completion_tokens).",
+                     shards_, &Shard::tokens_generated, [](const Shard& s, uint64_t k) {
+                       std::string l;
+                       label(l, "model", s.models.name(k_model(k)));
+                       label(l, "prompt_category", category_label(k));
+                       return l;
+                     });
+  }
   render_histogram(out, ns, "queue_wait_seconds", "Time requests waited for admission (corral does not queue yet).",
                    shards_, &Shard::queue_wait, [](const Shard&, uint64_t) { return std::string(); });
 
@@ -306,6 +373,7 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   for (const auto& [l, t] : toks) sample(out, ns, "prompt_tokens_total", l, std::to_string(t.first));
   family(out, ns, "completion_tokens_total", "counter", "Generated tokens reported by backends (eval_count, usage.completion_tokens).");
   for (const auto& [l, t] : toks) sample(out, ns, "completion_tokens_total", l, std::to_string(t.second));
+  if (extras_.key_labels) render_keys(out, ns);
 
   uint64_t in_flight_total = 0;
   uint64_t capacity = 0;
@@ -353,8 +421,11 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   }
   family(out, ns, "healthy_backends", "gauge", "Backends answering health checks.");
   sample(out, ns, "healthy_backends", "", std::to_string(healthy));
+  double utilization = capacity ? double(in_flight_total) / double(capacity) : (in_flight_total ? 1 : 0);
   family(out, ns, "utilization_ratio", "gauge", "In-flight requests / capacity of healthy backends (the autoscaling signal).");
-  sample(out, ns, "utilization_ratio", "", capacity ? fmt(double(in_flight_total) / double(capacity)) : (in_flight_total ? "1" : "0"));
+  sample(out, ns, "utilization_ratio", "", fmt(utilization));
+  if (extras_.seed_names) render_seed_gauges(out, ns, utilization, healthy);
+  if (!o.groups.empty()) render_groups(out, ns, o.groups);
 
   struct Plain {
     std::string_view name, type, help;
@@ -393,6 +464,31 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
   out.append(ns).append("_build_info{version=\"" CORRAL_VERSION "\",io=\"").append(o.io).append("\"} 1\n");
   render_process_metrics(out);
+}
+
+// Seed 001's scaling signals, per group, so an HPA or KEDA can follow corral's own decision.
+void Registry::render_groups(std::string& out, std::string_view ns, const std::vector<GroupGauge>& groups) {
+  family(out, ns, "desired_replicas", "gauge", "Members the scaling group wants up (its last decision).");
+  for (const GroupGauge& g : groups) {
+    std::string l;
+    label(l, "group", g.name);
+    sample(out, ns, "desired_replicas", l, std::to_string(g.desired));
+  }
+  family(out, ns, "complexity_load", "gauge", "Weighted in-flight and queued load of the scaling group (model weight x complexity factor).");
+  for (const GroupGauge& g : groups) {
+    std::string l;
+    label(l, "group", g.name);
+    sample(out, ns, "complexity_load", l, fmt(g.load));
+  }
+  family(out, ns, "scaling_decisions_total", "counter", "Scale-up and scale-down decisions of the scaling group.");
+  for (const GroupGauge& g : groups) {
+    for (auto [dir, n] : {std::pair<std::string_view, uint64_t>{"up", g.ups}, {"down", g.downs}}) {
+      std::string l;
+      label(l, "group", g.name);
+      label(l, "direction", dir);
+      sample(out, ns, "scaling_decisions_total", l, std::to_string(n));
+    }
+  }
 }
 
 }  // namespace corral::metrics

@@ -3,24 +3,33 @@
 namespace corral::proxy {
 
 void AdmissionQueue::push(Waiter& w) {
-  w.prev = tail_;
+  Fifo& q = queues_[w.priority < kPriorities ? w.priority : kPriorities - 1];
+  w.prev = q.tail;
   w.next = nullptr;
-  if (tail_) tail_->next = &w;
-  else head_ = &w;
-  tail_ = &w;
+  if (q.tail) q.tail->next = &w;
+  else q.head = &w;
+  q.tail = &w;
   w.queued = true;
   ++size_;
 }
 
 void AdmissionQueue::remove(Waiter& w) {
   if (!w.queued) return;
+  Fifo& q = queues_[w.priority < kPriorities ? w.priority : kPriorities - 1];
   if (w.prev) w.prev->next = w.next;
-  else head_ = w.next;
+  else q.head = w.next;
   if (w.next) w.next->prev = w.prev;
-  else tail_ = w.prev;
+  else q.tail = w.prev;
   w.prev = w.next = nullptr;
   w.queued = false;
   --size_;
+}
+
+Waiter* AdmissionQueue::shed_for(uint8_t priority) {
+  for (int p = kPriorities - 1; p > priority; --p) {
+    if (queues_[p].tail) return queues_[p].tail;
+  }
+  return nullptr;
 }
 
 }  // namespace corral::proxy

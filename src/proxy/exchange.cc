@@ -23,6 +23,7 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   counted = false;
   request_id.clear();
   facts.model.clear();
+  facts.alias.clear();
   facts.source.clear();
   facts.affinity = 0;
   facts.pull = false;
@@ -35,11 +36,20 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   body.clear();
   plain_body.text.clear();
   up_request.clear();
+  keys.reset();
+  key = nullptr;
+  admission = auth::Admission();
+  denied = false;
+  refusal = http::LocalResponse();
   route.begin();
   fanout.reset();
   sample.sample.clear(response_sample_bytes);
+  plan.reset();
+  transform.reset();
+  error_body.text.clear();
   backend = metrics::kBackendNone;
   attempt_open = false;
+  holding_for.clear();
   status = 0;
   response_done = head_queued = false;
   out_head.clear();
@@ -72,6 +82,9 @@ Exchange* ExchangePool::take(WorkerContext& ctx, upstream::ClientUser& user) {
 void ExchangePool::give(Exchange* e) {
   e->client.abort();
   e->fanout.reset();
+  e->transform.reset();
+  e->admission = auth::Admission();  // the key's concurrency slot, if it still held one
+  e->keys.reset();
   if (free_.size() >= kFreeExchanges) {
     delete e;
     return;

@@ -3,8 +3,16 @@
 namespace corral::proxy {
 
 void ClientOutput::push(const char* p, uint32_t n, const core::IoBuf* buf) {
-  segs_.push_back({p, n, buf ? buf->owner : nullptr, buf ? buf->id : uint16_t(0)});
+  segs_.push_back({p, n, buf ? buf->owner : nullptr, buf ? buf->id : uint16_t(0), false});
   queued_ += n;
+}
+
+void ClientOutput::push_owned(std::string bytes) {
+  if (bytes.empty()) return;
+  owned_.push_back(std::move(bytes));
+  const std::string& s = owned_.back();  // a deque keeps its elements in place as it grows
+  segs_.push_back({s.data(), static_cast<uint32_t>(s.size()), nullptr, 0, true});
+  queued_ += static_cast<uint32_t>(s.size());
 }
 
 void ClientOutput::flush(transport::Transport& t) {
@@ -17,6 +25,7 @@ uint32_t ClientOutput::sent() {
   Segment s = segs_[pos_++];
   queued_ -= s.n;
   if (s.owner) s.owner->release(s.id);
+  if (s.owned) owned_.pop_front();
   if (pos_ == segs_.size()) {
     segs_.clear();
     pos_ = 0;
@@ -29,6 +38,7 @@ void ClientOutput::clear() {
     if (segs_[i].owner) segs_[i].owner->release(segs_[i].id);
   }
   segs_.clear();
+  owned_.clear();
   pos_ = 0;
   queued_ = 0;
 }

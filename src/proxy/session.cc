@@ -13,7 +13,8 @@ constexpr uint32_t kPendingInMax = 65536;
 constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
-Session::Session(WorkerContext& ctx, int fd, std::string_view peer) : ctx_(ctx) {
+Session::Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_ptr<transport::TlsServerContext> tls)
+    : ctx_(ctx) {
   peer.copy(client_ip_, sizeof client_ip_ - 1);
   next = ctx_.sessions;
   if (next) next->prev = this;
@@ -21,7 +22,8 @@ Session::Session(WorkerContext& ctx, int fd, std::string_view peer) : ctx_(ctx) 
   ++ctx_.session_count;
   metrics::bump(ctx_.metrics->client_connections);
   set_deadline(ctx_.cfg->timeouts.header_ms);
-  client_ = transport::plain_accepted(*ctx_.loop, fd, this);
+  client_ = tls ? transport::tls_accepted(*ctx_.loop, *ctx_.tls_plain, std::move(tls), fd, this)
+               : transport::plain_accepted(*ctx_.loop, fd, this);
 }
 
 void Session::set_deadline(uint32_t ms) { deadline_ = ctx_.loop->now_ms() + ms; }
@@ -54,7 +56,7 @@ void Session::consume(const char* p, size_t n) {
       reject(ex_->req.error_status(), ex_->req.error_text());
       return;
     }
-    if (state_ == State::body) ex_->body.append(p, r.used);
+    if (state_ == State::body && !ex_->denied) ex_->body.append(p, r.used);
     p += r.used;
     n -= r.used;
     if (r.status == http::MessageParser::Status::head) {
@@ -91,22 +93,37 @@ void Session::on_request_head() {
     x.request_id.assign(buf);
   }
   count_started();
+  set_deadline(ctx_.cfg->timeouts.body_ms);
+  if (ctx_.keys && !authorize()) {
+    if (close_after_) {  // a body not worth reading: answer now and close
+      client_->pause();
+      client_paused_ = true;
+      pending_in_.clear();
+      respond_local(x.refusal, true);
+    }
+    return;
+  }
   if (x.req.chunked()) x.req.set_sink(&x.plain_body);  // the plan reads what was sent, not its framing
   std::string_view expect = h.get("expect");
   if (!expect.empty() && http::has_token(expect, "100-continue") && (x.req.content_length() > 0 || x.req.chunked())) {
     interim_sending_ = true;
     client_->send(k100Continue, sizeof k100Continue - 1);
   }
-  set_deadline(ctx_.cfg->timeouts.body_ms);
 }
 
 void Session::on_request_done() {
   if (!ex_->keep_alive || ctx_.draining) close_after_ = true;
+  if (ex_->denied) {
+    respond_local(ex_->refusal, false);
+    return;
+  }
+  if (misplaced()) return;
   if (api::is_local(ex_->endpoint)) {
     answer_local();
     return;
   }
   plan();
+  if (!model_allowed()) return;
   route_request();
 }
 
@@ -258,6 +275,10 @@ void Session::on_deadline() {
       break;
     case State::queued:
       leave_queue();
+      if (!ex_->holding_for.empty()) {  // routing.hold passed and the backend is not up yet
+        answer_provisioning(ex_->holding_for, {});
+        break;
+      }
       ctx_.metrics->reject(metrics::kRejectQueueTimeout);
       respond_local(busy_response("server busy: no backend capacity for this request within routing.queue_timeout"),
                     false);

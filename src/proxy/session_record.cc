@@ -1,11 +1,29 @@
 // What a finished request tells the metrics shard, the analytics ring and the
 // access log.
+#include <algorithm>
+
 #include "corral/analytics/service.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/proxy/session.h"
 
 namespace corral::proxy {
+namespace {
+
+// What a translated answer cost, as the final-stats scan would have read it.
+api::StreamStats usage_stats(const api::Usage& u) {
+  api::StreamStats st;
+  st.found = u.prompt_tokens >= 0 || u.completion_tokens >= 0;
+  st.prompt_tokens = u.prompt_tokens;
+  st.completion_tokens = u.completion_tokens;
+  st.total_duration_ns = u.total_duration_ns;
+  st.load_duration_ns = u.load_duration_ns;
+  st.prompt_eval_duration_ns = u.prompt_eval_duration_ns;
+  st.eval_duration_ns = u.eval_duration_ns;
+  return st;
+}
+
+}  // namespace
 
 void Session::count_started() {
   ex_->counted = true;
@@ -17,11 +35,18 @@ void Session::count_finished() {
   if (!x.counted) return;
   x.counted = false;
   api::StreamStats st;
-  if ((metrics::kEnabled || ctx_.records) && x.backend != metrics::kBackendNone && x.status == 200) {
+  if (x.transform.active()) {
+    st = usage_stats(x.transform.usage());
+  } else if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone &&
+             x.status == 200) {
     st = api::extract_final_stats(x.sample.sample.tail());
   }
   record_metrics(st);
   if (ctx_.records && !api::is_local(x.endpoint)) record_analytics(st);
+  if (x.admission) {  // tpm counts what the request cost; its concurrency slot comes back
+    int64_t tokens = std::max<int64_t>(st.prompt_tokens, 0) + std::max<int64_t>(st.completion_tokens, 0);
+    x.admission.finish(static_cast<uint64_t>(tokens), core::mono_us());
+  }
   metrics::bump(ctx_.metrics->requests_finished);
 }
 
@@ -41,6 +66,7 @@ void Session::record_metrics(const api::StreamStats& st) {
   r.category = x.facts.category;
   r.complexity_score = x.facts.complexity_score;
   r.complexity = x.facts.complexity;
+  if (x.key) r.key = x.key->key.name;
   r.duration_s = double(now - x.start_us) / 1e6;
   if (api::info(x.endpoint).generation && x.first_byte_us > 0) r.ttft_s = double(x.first_byte_us - x.start_us) / 1e6;
   if (x.backend != metrics::kBackendNone && x.client.connect_us() >= 0) r.connect_s = double(x.client.connect_us()) / 1e6;
@@ -83,9 +109,11 @@ void Session::record_analytics(const api::StreamStats& st) {
   rec->set(analytics::kRequestId, x.request_id);
   rec->set(analytics::kClientIp, client_ip_);
   rec->set(analytics::kUserAgent, h.get("user-agent"));
+  if (x.key) rec->set(analytics::kKeyName, x.key->key.name);
   rec->set(analytics::kMethod, h.method());
   rec->set(analytics::kPath, h.path());
   rec->set(analytics::kModel, x.facts.model);
+  rec->set(analytics::kModelAlias, x.facts.alias);
   if (x.backend != metrics::kBackendNone) rec->set(analytics::kBackend, ctx_.backend(x.backend).name);
   if (x.status == 499) rec->set(analytics::kError, "client closed the connection before the answer was complete");
   rec->set(analytics::kPromptPreview, x.facts.prompt_preview);
@@ -107,6 +135,7 @@ void Session::log_access() {
   if (!x.facts.model.empty()) f.append(" model=").append(log::quote(x.facts.model));
   f.append(" bytes_out=").append(std::to_string(x.bytes_out)).append(" client=").append(client_ip_);
   f.append(" request_id=").append(x.request_id);
+  if (x.key) f.append(" key=").append(log::quote(x.key->key.name));
   if (x.backend != metrics::kBackendNone) f.append(" backend=").append(ctx_.backend(x.backend).url);
   log::write(log::Level::info, "access", f);
 }

@@ -5,36 +5,16 @@
 #include <cmath>
 
 #include "corral/api/errors.h"
-#include "corral/api/sniff.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/http/rewrite.h"
 #include "corral/proxy/session.h"
 
 namespace corral::proxy {
-
-// What routing, metrics and affinity need from the body; the bytes stay as they are.
-void Session::plan() {
-  Exchange& x = *ex_;
-  std::string_view path = x.req.head().path();
-  if (x.endpoint == api::kOaiModels && path.starts_with("/v1/models/")) x.facts.model.assign(path.substr(11));
-  std::string& body = x.req.chunked() ? x.plain_body.text : x.body;
-  if (body.empty()) return;
-  api::RequestInfo info = api::analyze_request(body, ctx_.prompt_preview_bytes);
-  if (!info.json) return;
-  RequestFacts& f = x.facts;
-  if (info.has_stream) f.stream = info.stream;
-  f.prompt_preview = std::move(info.prompt_preview);
-  f.model = std::move(info.model);
-  f.source = std::move(info.source);
-  f.affinity = info.prefix_hash;
-  f.prompt_chars = static_cast<uint32_t>(info.prompt_chars);
-  if (info.prompt_chars > 0) {
-    f.category = info.category;
-    f.complexity_score = info.complexity.score;
-    f.complexity = info.complexity.cls;
-  }
-}
+namespace {
+constexpr std::string_view kQueueFull =
+    "server busy: every backend for this request is at max_concurrent and the queue is full";
+}  // namespace
 
 RouteQuestion Session::question() const {
   const RequestFacts& f = ex_->facts;
@@ -52,13 +32,19 @@ void Session::route_request() {
 
 void Session::try_route() {
   route::Pick p = ex_->route.pick(ctx_, question());
+  if (p.status == route::PickStatus::ok && !ex_->route.take_fleet_place(ctx_)) {
+    route::release(ctx_.backend(p.slot));  // the fleet is at limits.max_in_flight: wait like for a full backend
+    p.status = route::PickStatus::busy;
+  }
   if (p.status == route::PickStatus::busy) {
     if (state_ != State::queued) enqueue(p.slot);
     return;
   }
+  if (p.status != route::PickStatus::ok && !ex_->route.any_failed() && wait_for_on_demand()) return;
   if (state_ == State::queued) leave_queue();
   if (p.status == route::PickStatus::ok) {
     ex_->route.admitted(p.slot);
+    if (p.cold) ctx_.fleet->control->refresh_soon();  // a model starts loading there: /api/ps will say so
     start_upstream(p.slot);
     return;
   }
@@ -75,17 +61,66 @@ void Session::try_route() {
   route_failed(p.status);
 }
 
+// Nothing up serves the model, but an on-demand backend would: it is asked to
+// start, and the request waits for it (hold) or gets seed 002's 503.
+bool Session::wait_for_on_demand() {
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  const route::LifecycleView* l = s.on_demand_for(ex_->facts.model);
+  if (!l) return false;
+  l->demand->note(ctx_.worker_id);
+  if (state_ == State::queued) return true;  // still holding; the deadline ends it
+  if (l->hold_ms > 0) {
+    ex_->holding_for = l->name;
+    ex_->route.weigh(ctx_, l->name, ex_->facts.model, ex_->facts.complexity_score);
+    state_ = State::queued;
+    ex_->route.enqueue(ctx_, *this, kNoBackend, ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1);
+    set_deadline(l->hold_ms);
+    return true;
+  }
+  answer_provisioning(l->name, l->state == "error" ? l->error : std::string());
+  return true;
+}
+
+// {"error":"backend X is starting, retry shortly","provisioning":true}, as seed 002 answered.
+void Session::answer_provisioning(const std::string& backend, const std::string& error) {
+  std::string msg = error.empty() ? "backend " + backend + " is starting, retry shortly"
+                                  : "backend " + backend + " failed to start (" + error + "), retrying";
+  http::LocalResponse r = error_response(503, msg);
+  if (api::info(ex_->endpoint).dialect == api::Dialect::ollama) {
+    r.body = api::ollama_error(msg);
+    r.body.insert(r.body.size() - 1, ",\"provisioning\":true");
+  }
+  r.retry_after = std::max(1, static_cast<int>(std::ceil(ctx_.snapshot().routing.retry_after_ms / 1000.0)));
+  respond_local(r, false);
+}
+
 void Session::route_failed(route::PickStatus why) {
   const std::string& m = ex_->facts.model;
   if (why == route::PickStatus::not_found) {  // Ollama's own words, per endpoint
     respond_error(404, api::model_not_found(ex_->endpoint, m));
   } else if (why == route::PickStatus::too_big) {
     respond_error(404, "model \"" + m + "\" is larger than max_memory_gb of every backend that has it");
+  } else if (std::string down = why_down(m); !down.empty()) {
+    respond_error(502, down);  // every member that has it failed its probes: say how
   } else {
     std::string what = m.empty() ? std::string("no healthy backend") : "no healthy backend has model \"" + m + "\"";
     if (ex_->facts.pull) what = "no healthy backend accepts pulls of \"" + m + "\"";
     respond_local(busy_response(what), false);
   }
+}
+
+// The members that list `model` but are down, with their probes' last errors ("" if none is).
+std::string Session::why_down(const std::string& model) {
+  if (model.empty()) return {};
+  std::string out;
+  for (const route::MemberView& mv : ctx_.snapshot().members) {
+    if (mv.healthy || mv.last_error.empty() || !mv.cfg.enabled) continue;
+    bool has = false;
+    for (const route::ModelInfo& mi : mv.models) has = has || mi.name == model || mi.name == model + ":latest";
+    if (!has) continue;
+    out += (out.empty() ? "" : "; ") + std::string("backend ") + ctx_.backend(mv.slot).url + " unreachable: " + mv.last_error;
+  }
+  return out;
 }
 
 http::LocalResponse Session::busy_response(std::string_view why) {
@@ -116,30 +151,43 @@ void Session::attempt_failed(int status, std::string why, bool circuit) {
   fail_upstream(ex_->route.fail_status(), ex_->route.fail_why());
 }
 
-// A 5xx head: another candidate gets the request when there is one free now;
-// else the 5xx goes to the client as it is. Ollama's 503 is backpressure, not a fault.
+// A 5xx or 429 head: another candidate gets the request when there is one free
+// now; else the answer goes to the client as it is (Retry-After included).
+// Ollama's 503 and a provider's 429 are backpressure, not faults.
 bool Session::fail_over_on_status(int status) {
   const route::RoutingSnapshot& s = ctx_.snapshot();
-  if (status < 500 || ex_->route.attempts() + 1u >= s.routing.max_attempts) return false;
+  bool backpressure = status == 429 || status == 503;  // a provider's rate limit, Ollama's "busy"
+  if ((status < 500 && status != 429) || ex_->route.attempts() + 1u >= s.routing.max_attempts) return false;
   route::Pick p = ex_->route.pick(ctx_, question(), ex_->backend);
   if (p.status != route::PickStatus::ok) return false;
   route::release(ctx_.backend(p.slot));  // attempt_failed picks again; this only proved one is free
   attempt_failed(status, "backend " + ctx_.backend(ex_->backend).url + " answered " + std::to_string(status),
-                 status != 503);
+                 !backpressure);
   return true;
 }
 
 void Session::enqueue(uint8_t first_choice) {
   const route::RoutingSnapshot& s = ctx_.snapshot();
+  uint8_t priority = ex_->key ? static_cast<uint8_t>(ex_->key->key.priority) : 1;
   if (ctx_.waiting.size() >= s.routing.queue_size) {
-    ctx_.metrics->reject(metrics::kRejectQueueFull);
-    respond_local(busy_response("server busy: every backend for this request is at max_concurrent and the queue is full"),
-                  false);
-    return;
+    Waiter* victim = ctx_.waiting.shed_for(priority);
+    if (!victim) {
+      ctx_.metrics->reject(metrics::kRejectQueueFull);
+      respond_local(busy_response(kQueueFull), false);
+      return;
+    }
+    victim->session->shed();
   }
   state_ = State::queued;
-  ex_->route.enqueue(ctx_, *this, first_choice);
+  ex_->route.enqueue(ctx_, *this, first_choice, priority);
+  ex_->route.weigh(ctx_, ctx_.backend(first_choice).name, ex_->facts.model, ex_->facts.complexity_score);
   set_deadline(s.routing.queue_timeout_ms);
+}
+
+void Session::shed() {
+  leave_queue();
+  ctx_.metrics->reject(metrics::kRejectQueueFull);
+  respond_local(busy_response(kQueueFull), false);
 }
 
 void Session::leave_queue() {
@@ -149,17 +197,6 @@ void Session::leave_queue() {
 
 void Session::retry_queued() {
   if (state_ == State::queued) try_route();
-}
-
-// The request as the backend in `slot` gets it.
-void Session::build_request(uint8_t slot, std::string& out) {
-  const http::Head& h = ex_->req.head();
-  http::ForwardInfo fi;
-  fi.path_prefix_strip = api::strip_proxy_prefix(h.path()).size() != h.path().size() ? api::kProxyPrefix : "";
-  fi.upstream_host = ctx_.backend(slot).host_header;
-  fi.client_ip = client_ip_;
-  fi.request_id = ex_->request_id;
-  http::build_upstream_request(h, fi, out);
 }
 
 void Session::start_fanout() {
@@ -177,6 +214,11 @@ void Session::start_fanout() {
       if (m.cfg.enabled) slots.push_back(m.slot);
     }
   }
+  // Hosted members are not asked: their models are known (fanout_done lists them).
+  std::erase_if(slots, [&](uint8_t slot) {
+    const route::MemberView* m = s.member(slot);
+    return m && route::dialect_of(m->cfg) != api::Dialect::ollama;
+  });
   if (slots.size() == 1) x.backend = slots[0];
   std::vector<std::string> requests;
   for (uint8_t slot : slots) {
@@ -190,10 +232,29 @@ void Session::start_fanout() {
   x.fanout->start();
 }
 
+// What corral lists itself: the models of hosted members, then the aliases of models someone has.
+std::vector<api::KnownModel> Session::known_models() {
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  std::vector<api::KnownModel> out;
+  for (const route::MemberView& m : s.members) {
+    if (route::dialect_of(m.cfg) == api::Dialect::ollama || !m.cfg.enabled) continue;
+    for (const route::ModelInfo& mi : m.models) out.push_back({mi.name, m.cfg.name, ""});
+  }
+  for (const auto& [alias, real] : s.models_cfg.aliases) {
+    if (s.route(real)) out.push_back({alias, "corral", real});
+  }
+  return out;
+}
+
 void Session::fanout_done() {
   Exchange& x = *ex_;
   std::vector<api::LegAnswer> legs = x.fanout->answers();
   bool holders = api::info(x.endpoint).fanout == api::Fanout::holders;
+  std::string known;  // hosted backends' models and aliases, listed without asking
+  if (!holders && x.endpoint != api::kPs) {
+    known = api::known_models_body(x.endpoint == api::kOaiModels, known_models());
+    legs.push_back({200, known, ""});
+  }
   api::Merged m = holders                        ? api::merge_outcomes(legs)
                   : x.endpoint == api::kOaiModels ? api::merge_lists(legs, "data", "id", "{\"object\":\"list\",\"data\":[")
                                                   : api::merge_lists(legs, "models", "name", "{\"models\":[");

@@ -1,7 +1,10 @@
 // Backend side of a session: the exchange with the chosen backend (the
 // upstream::Client does the HTTP/1 work), the response head rewritten for the
 // client, the body relayed verbatim and zero-copy, backpressure, and errors.
+#include <cstdlib>
 #include <cstring>
+
+#include "corral/api/alias.h"
 
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
@@ -18,12 +21,14 @@ void Session::start_upstream(uint8_t slot) {
   Exchange& x = *ex_;
   state_ = State::upstream;
   x.backend = slot;
+  if (!prepare_attempt(slot)) return;
   x.up_request.clear();
   build_request(slot, x.up_request);
   upstream_paused_ = false;
-  http::BodySink* sink = metrics::kEnabled || ctx_.records ? &x.sample : nullptr;
+  http::BodySink* sink = metrics::kEnabled || ctx_.records || x.admission ? &x.sample : nullptr;
+  std::string_view body = x.plan.rewritten ? std::string_view(x.plan.body) : std::string_view(x.body);
   int err = 0;
-  if (!x.client.start(ctx_.target(slot), {x.up_request, x.body, x.head_only}, sink, err)) {
+  if (!x.client.start(ctx_.target(slot), {x.up_request, body, x.head_only}, sink, err)) {
     ctx_.metrics->error(metrics::kErrConnect);
     if (core::local_shortage(-err)) {  // corral's own limit: no backend is to blame, none would do better
       fail_upstream(503, std::string("corral cannot open a backend connection: ") + std::strerror(-err) +
@@ -35,6 +40,12 @@ void Session::start_upstream(uint8_t slot) {
   }
   x.attempt_open = true;
   metrics::bump(ctx_.metrics->backend_started[slot]);
+  x.route.weigh(ctx_, ctx_.backend(slot).name, x.facts.model, x.facts.complexity_score);
+  const route::RoutingSnapshot& s = ctx_.snapshot();
+  if (!s.lifecycles.empty()) {  // a ready on-demand backend's requests keep its idle clock at zero
+    const route::LifecycleView* l = s.lifecycle(ctx_.backend(slot).name);
+    if (l && l->on_demand) l->demand->note(ctx_.worker_id);
+  }
   set_deadline(x.client.connecting() ? ctx_.cfg->timeouts.connect_ms : ctx_.cfg->timeouts.first_byte_ms);
 }
 
@@ -53,7 +64,7 @@ bool Session::on_response_head(const http::Head& h) {
   Exchange& x = *ex_;
   if (fail_over_on_status(h.status())) return false;
   const route::RoutingSnapshot& s = ctx_.snapshot();
-  if (h.status() != 503) {  // Ollama's 503 is "busy": neither fault nor health
+  if (h.status() != 503 && h.status() != 429) {  // busy or rate-limited: neither fault nor health
     route::record_outcome(ctx_.backend(x.backend), h.status() < 500, s.routing.circuit_failures,
                           s.routing.circuit_cooldown_ms, static_cast<uint64_t>(core::mono_us() / 1000));
   }
@@ -62,14 +73,49 @@ bool Session::on_response_head(const http::Head& h) {
   set_deadline(ctx_.cfg->timeouts.stream_idle_ms);
   if (x.client.body_until_eof() || ctx_.draining) close_after_ = true;
   x.out_head.clear();
+  if (x.plan.translate || x.plan.rename) return transform_head(h);
   http::build_client_response(h, x.request_id, close_after_, x.out_head);
+  return true;
+}
+
+// The answer changes on its way (plan.translate or plan.rename): a 2xx body
+// goes through the translator, re-framed as chunks; a translated request's
+// error is kept whole and put in the client's shape when it ends.
+bool Session::transform_head(const http::Head& h) {
+  Exchange& x = *ex_;
+  std::string_view model = x.facts.alias.empty() ? std::string_view(x.facts.model) : x.facts.alias;
+  if (h.status() >= 300) {
+    if (x.plan.translate) x.client.set_sink(&x.error_body);
+    else http::build_client_response(h, x.request_id, close_after_, x.out_head);  // a renamed pass-through's error
+    return true;
+  }
+  std::unique_ptr<api::ResponseTranslator> t =
+      x.plan.translate ? api::make_response_translator(x.plan.call, x.plan.backend, x.plan.stream, model,
+                                                       api::system_clock(), x.plan.include_usage)
+                       : api::make_model_renamer(x.facts.model, x.facts.alias, h.get("content-type"));
+  std::string ct(t->content_type());
+  x.transform.start(std::move(t), x.out, x.sample.sample);
+  x.client.set_sink(&x.transform);
+  x.out_head.append("HTTP/1.1 ").append(std::to_string(h.status())).append(" ").append(http::reason_phrase(h.status()));
+  x.out_head.append("\r\nContent-Type: ").append(ct).append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ");
+  x.out_head.append(x.request_id).append(close_after_ ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
+  x.head_queued = true;  // before the body the transform makes from this very read
+  x.out.push(x.out_head.data(), static_cast<uint32_t>(x.out_head.size()));
   return true;
 }
 
 void Session::on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) {
   Exchange& x = *ex_;
-  if (len > 0 && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
   set_deadline(ctx_.cfg->timeouts.stream_idle_ms);
+  if (x.plan.translate || x.transform.active()) {
+    // The client gets what the transform made of these bytes (or the error at the end), not them.
+    if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
+    buf.release();
+    watch_backpressure();
+    flush();
+    return;
+  }
+  if (len > 0 && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
   if (!x.head_queued) {
     x.head_queued = true;
     if (len <= kCoalesceBytes) {
@@ -102,8 +148,28 @@ void Session::on_response_done() {
   Exchange& x = *ex_;
   end_attempt();
   upstream_paused_ = false;
+  if (x.plan.translate && !x.transform.active()) {  // the backend's error, in the client's shape
+    answer_translated_error();
+    return;
+  }
+  if (x.transform.active()) {
+    x.transform.finish();
+    if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
+    flush();
+  }
   x.response_done = true;
   if (x.out.empty() && !client_->send_busy()) finish_request();
+}
+
+void Session::answer_translated_error() {
+  Exchange& x = *ex_;
+  const http::Head& h = x.client.response_head();
+  http::LocalResponse r;
+  r.status = x.status;
+  r.body = api::translate_error(x.plan.backend, x.plan.call, x.status, x.error_body.text);
+  std::string_view retry = h.get("retry-after");
+  if (!retry.empty()) r.retry_after = std::atoi(std::string(retry).c_str());
+  respond_local(r, false);
 }
 
 void Session::on_failure(upstream::Failure why, int err) {

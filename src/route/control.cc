@@ -2,18 +2,22 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <ctime>
 #include <functional>
 #include <utility>
 
+#include "corral/core/clock.h"
 #include "corral/core/log.h"
+#include "corral/core/notify.h"
 #include "corral/route/discovery.h"
 
 namespace corral::route {
 namespace {
 
-constexpr int kTickMs = 250;  // round timing and probe timeouts; events and wake() need no tick
+constexpr int kTickMs = 250;  // round timing, probe timeouts, keys.db checks; events and wake() need no tick
 constexpr uint32_t kControlBuffers = 64;  // probe answers are small; touched lazily
 constexpr uint32_t kControlBufferSize = 16384;
 
@@ -29,6 +33,7 @@ Control::~Control() { stop(); }
 bool Control::resolve(const config::Config& cfg, Resolved& out, std::string& err) {
   out.cfg = cfg;
   for (size_t i = 0; i < cfg.backends.size(); ++i) {
+    if (cfg.backends[i].url == "auto") continue;  // an on-demand backend's address comes from its start hook
     std::vector<core::SockAddr> addrs;
     std::string why;
     if (!resolve_all(cfg.backends[i], addrs, why)) {
@@ -41,17 +46,70 @@ bool Control::resolve(const config::Config& cfg, Resolved& out, std::string& err
     }
     for (const core::SockAddr& a : addrs) out.addrs.emplace_back(i, a);
   }
+  return make_tls(out, err);
+}
+
+// A TLS context per https:// backend (its CA store loaded here, off the
+// workers); one whose settings did not change is kept, with its resumable session.
+bool Control::make_tls(Resolved& r, std::string& err) {
+  r.tls.resize(r.cfg.backends.size());
+  for (size_t i = 0; i < r.cfg.backends.size(); ++i) {
+    const config::BackendConfig& b = r.cfg.backends[i];
+    if (!b.https) continue;
+    transport::TlsClientOptions o;
+    o.ca_file = b.tls.ca_file;
+    o.verify = b.tls.verify;
+    o.server_name = b.tls.server_name;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::shared_ptr<transport::TlsClientContext>& kept = tls_by_name_[b.name];
+    bool same = kept && kept->options().ca_file == o.ca_file && kept->options().verify == o.verify &&
+                kept->options().server_name == o.server_name;
+    r.tls[i] = same ? kept : transport::TlsClientContext::create(o, err);
+    if (!r.tls[i]) {
+      err = "backends[" + std::to_string(i) + "].tls: " + err;
+      return false;
+    }
+    kept = r.tls[i];
+    if (!o.verify) {
+      log::write(log::Level::warn, "tls_unverified", "backend=" + b.name +
+                                                         " action=\"certificates are not checked (tls.verify: false)\"");
+    }
+  }
   return true;
+}
+
+// Where the on-demand backends with url auto are now (control thread: the lifecycles tell).
+void Control::add_remote_addresses(Resolved& r) {
+  if (!life_) return;
+  for (size_t i = 0; i < r.cfg.backends.size(); ++i) {
+    config::BackendConfig& b = r.cfg.backends[i];
+    if (b.url != "auto") continue;
+    std::string url = life_->remote_url(b.name);
+    config::BackendConfig at;
+    core::SockAddr addr;
+    std::string err;
+    if (url.empty()) continue;
+    if (!config::parse_backend_url(url, at, err) || !core::resolve(at.host, at.port, addr, err)) {
+      log::write(log::Level::warn, "remote_url_bad", "backend=" + b.name + " url=" + log::quote(url) +
+                                                         " error=" + log::quote(err));
+      continue;
+    }
+    b.host = at.host;
+    b.port = at.port;
+    r.addrs.emplace_back(i, addr);
+  }
 }
 
 // Members for the resolved addresses; a member seen before keeps its slot and what was learned of it.
 void Control::apply(Resolved r) {
+  add_remote_addresses(r);
   cfg_ = std::move(r.cfg);
   std::vector<Member> next;
   for (const auto& [i, addr] : r.addrs) {
     const config::BackendConfig& bc = cfg_.backends[i];
     std::string key = bc.name + "|" + addr.to_string();
-    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc));
+    Backend* b = table_.find_or_add(key, bc.name, addr, bc.dns ? "http://" + addr.to_string() : bc.url, host_header(bc),
+                                    bc.https ? bc.host : std::string());
     if (!b) {
       log::write(log::Level::error, "backend_slots_full", "backend=" + key + " max=" + std::to_string(kMaxSlots));
       continue;
@@ -62,6 +120,12 @@ void Control::apply(Resolved r) {
     }
     m.view.slot = b->slot;
     m.view.cfg = bc;
+    m.view.tls = r.tls[i];
+    if (bc.kind != config::BackendKind::ollama && !bc.models.empty()) {  // a provider's models, as configured
+      m.view.models.clear();
+      for (const std::string& name : bc.models) m.view.models.push_back({name, 0});
+      m.view.models_known = true;
+    }
     m.view.address = addr.to_string();
     m.view.key_hash = std::hash<std::string>{}(key);
     next.push_back(std::move(m));
@@ -83,8 +147,8 @@ bool Control::reload(const config::Config& cfg, std::string& err) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     pending_ = std::move(r);
-    refresh_ = true;
   }
+  refresh_.store(true, std::memory_order_relaxed);
   loop_->wake();
   return true;
 }
@@ -125,8 +189,84 @@ void Control::judge(Member& m, bool ok, const std::string& err, MemberView probe
 void Control::publish() {
   std::vector<MemberView> views;
   views.reserve(members_.size());
-  for (const Member& m : members_) views.push_back(m.view);
-  box_.publish(build_snapshot(std::move(views), cfg_, ++version_));
+  for (const Member& m : members_) {
+    for (const LoadedModel& l : m.view.loaded) forget_loading(*m.b, l.name);  // /api/ps says so now
+    views.push_back(m.view);
+  }
+  std::vector<LifecycleView> lives;
+  std::vector<ScalingView> groups;
+  if (life_) {
+    life_->describe(static_cast<int64_t>(loop_->now_ms()), lives);
+    life_->scaling(groups);
+  }
+  for (MemberView& v : views) {  // an on-demand member is routed to only while it is up
+    for (const LifecycleView& l : lives) {
+      if (l.name == v.cfg.name && !l.ready()) v.healthy = false;
+    }
+  }
+  published_lives_ = lifecycle_states(lives);
+  published_scaling_ = scaling_states();
+  box_.publish(build_snapshot(std::move(views), cfg_, ++version_, std::move(lives), std::move(groups)));
+}
+
+// What of the lifecycles a new snapshot must show: states, errors and addresses.
+std::string Control::lifecycle_states(const std::vector<LifecycleView>& lives) const {
+  std::string s;
+  for (const LifecycleView& l : lives) s += l.name + "=" + l.state + "|" + l.error + "|" + life_->remote_url(l.name) + ";";
+  return s;
+}
+
+// What of the scaling groups a new snapshot must show: decisions and load (to 1/100).
+std::string Control::scaling_states() const {
+  std::vector<ScalingView> groups;
+  if (life_) life_->scaling(groups);
+  std::string s;
+  for (const ScalingView& g : groups) {
+    s += g.group + "=" + std::to_string(g.desired) + "|" + std::to_string(g.ups) + "|" + std::to_string(g.downs) + "|" +
+         std::to_string(std::llround(g.load * 100)) + ";";
+  }
+  return s;
+}
+
+// The lifecycles' turn in a tick: their timers, then members for on-demand
+// backends that came up or went away, and a snapshot when anything they show changed.
+void Control::tick_lifecycles(int64_t now_ms) {
+  if (!life_) return;
+  life_->on_tick(now_ms, [this](std::string_view name) {
+    uint32_t n = 0;
+    for (const Member& m : members_) {
+      if (m.view.cfg.name == name) n += m.b->inflight.load(std::memory_order_relaxed);
+    }
+    return n;
+  });
+  watch_lifecycle_fds();
+  std::vector<LifecycleView> lives;
+  life_->describe(now_ms, lives);
+  if (lifecycle_states(lives) != published_lives_) {
+    Resolved r;
+    std::string err;
+    if (resolve(cfg_, r, err)) apply(std::move(r));  // an on-demand member's address came or went
+    publish();
+  } else if (scaling_states() != published_scaling_) {
+    publish();
+  }
+}
+
+// Watches exactly the descriptors the lifecycles have now (a restarted child has new ones).
+void Control::watch_lifecycle_fds() {
+  std::vector<int> now;
+  life_->fds(now);
+  for (int fd : watched_) {
+    if (std::find(now.begin(), now.end(), fd) == now.end()) loop_->unwatch(fd);
+  }
+  for (int fd : now) {
+    if (std::find(watched_.begin(), watched_.end(), fd) != watched_.end()) continue;
+    loop_->watch(fd, [this, fd] {
+      life_->on_ready(fd, static_cast<int64_t>(loop_->now_ms()));
+      loop_->wake();  // the next tick looks at what changed
+    });
+  }
+  watched_ = std::move(now);
 }
 
 Control::Control(BackendTable& table, SnapshotBox& box)
@@ -149,10 +289,7 @@ bool Control::wait_first_round(uint32_t ms) {
 }
 
 void Control::refresh_soon() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    refresh_ = true;
-  }
+  refresh_.store(true, std::memory_order_relaxed);  // workers call this: no lock
   loop_->wake();
 }
 
@@ -171,18 +308,32 @@ void Control::stop() {
 void Control::tick() {
   std::unique_lock<std::mutex> lock(mu_);
   bool stopping = stopping_;
-  want_refresh_ = want_refresh_ || std::exchange(refresh_, false);
+  want_refresh_ = refresh_.exchange(false, std::memory_order_relaxed) || want_refresh_;
   if (pending_) next_config_ = std::move(pending_);
   pending_.reset();
   lock.unlock();
+  uint64_t now = loop_->now_ms();
   if (stopping) {
     probes_.clear();
     round_active_ = false;
     pool_->drain();
-    if (pool_->live() == 0) loop_->stop();
+    if (life_ && !life_stopping_) {  // the workers have drained: supervised processes go now
+      life_stopping_ = true;
+      life_->stop(static_cast<int64_t>(now));
+    }
+    if (life_) {
+      life_->on_tick(static_cast<int64_t>(now), [](std::string_view) { return 0u; });
+      watch_lifecycle_fds();
+    }
+    if (pool_->live() == 0 && (!life_ || life_->stopped())) loop_->stop();
     return;
   }
-  uint64_t now = loop_->now_ms();
+  if (keys_) keys_->poll(core::mono_us());
+  if (life_ && !life_begun_) {
+    life_begun_ = true;
+    life_->begin(static_cast<int64_t>(now));
+  }
+  tick_lifecycles(static_cast<int64_t>(now));
   if (round_active_) {
     for (auto& p : probes_) p->tick(now);
     if (!round_finished()) return;
@@ -213,7 +364,13 @@ void Control::start_round(bool discover) {
   }
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
-    probes_[i]->start({m.b->slot, &m.b->addr, m.b->host_header}, discover, cfg_.health.timeout_ms, m.view);
+    upstream::Target t;
+    t.slot = m.b->slot;
+    t.addr = &m.b->addr;
+    t.host_header = m.b->host_header;
+    t.tls = m.view.tls;
+    t.tls_host = m.b->tls_host;
+    probes_[i]->start(t, discover, cfg_.health.timeout_ms, m.view);
   }
   starting_ = false;
   probe_done();
@@ -240,11 +397,15 @@ void Control::end_round() {
       log::write(log::Level::warn, "probe_skipped", "backend=" + members_[i].b->url + " error=" + log::quote(p.error()));
       continue;
     }
-    judge(members_[i], p.result() == ProbeResult::ok, p.error(), std::move(p.view()));
+    bool ok = p.result() == ProbeResult::ok;
+    if (life_) life_->on_health(members_[i].view.cfg.name, ok, static_cast<int64_t>(loop_->now_ms()));
+    judge(members_[i], ok, p.error(), std::move(p.view()));
   }
   probes_.clear();
   publish();
-  next_round_ms_ = loop_->now_ms() + cfg_.health.interval_ms;
+  core::notify_watchdog();
+  // Under a systemd watchdog a round comes at least every WatchdogSec/2, whatever health.interval says.
+  next_round_ms_ = loop_->now_ms() + core::watchdog_bounded_ms(cfg_.health.interval_ms);
   std::lock_guard<std::mutex> lock(mu_);
   if (!first_done_) {
     first_done_ = true;

@@ -57,6 +57,19 @@ bool parse_version(const std::string& body, std::string& out) {
   return true;
 }
 
+bool parse_model_list(const std::string& body, std::vector<ModelInfo>& out) {
+  out.clear();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array list;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS || root["data"].get(list) != simdjson::SUCCESS) return false;
+  for (simdjson::dom::element m : list) {
+    std::string_view id;
+    if (m["id"].get(id) == simdjson::SUCCESS) out.push_back({std::string(id), 0});
+  }
+  return true;
+}
+
 bool resolve_all(const config::BackendConfig& b, std::vector<core::SockAddr>& out, std::string& err) {
   if (!core::resolve_all(b.host, b.port, out, err)) return false;
   if (!b.dns) out.resize(1);

@@ -32,12 +32,13 @@ bool commit(Backend& b, const Candidate& c, uint64_t now_ms, bool ignore_circuit
   return false;
 }
 
-// Rendezvous hashing over every usable candidate: the same conversation lands
-// on the same backend while it is usable and has room.
-bool pick_affine(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r, Pick& out) {
+// Rendezvous hashing over the group's usable candidates: the same conversation
+// lands on the same backend while it is usable and has room.
+bool pick_affine(const Candidate* const* group, size_t n, BackendTable& t, const PickRequest& r, Pick& out) {
   const Candidate* best = nullptr;
   uint64_t best_score = 0;
-  for (const Candidate& c : cs) {
+  for (size_t i = 0; i < n; ++i) {
+    const Candidate& c = *group[i];
     if (!usable(t[c.slot], c, r, false)) continue;
     uint64_t score = mix(r.affinity ^ c.key_hash);
     if (!best || score > best_score) best = &c, best_score = score;
@@ -49,15 +50,17 @@ bool pick_affine(const std::vector<Candidate>& cs, BackendTable& t, const PickRe
 
 // The less loaded of two random picks; a small tier is scanned whole (least
 // in flight, ties broken by a random start), which is exact and just as cheap.
-size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uint64_t& rnd) {
+// routing.balance random: any of them.
+size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uint64_t& rnd, bool random) {
   constexpr size_t kScanWhole = 8;
   if (n == 1) return 0;
   rnd = mix(rnd + 0x9e3779b97f4a7c15ull);
+  if (random) return rnd % n;
   if (n <= kScanWhole) {
-    size_t best = rnd % n;
+    size_t start = rnd % n, best = start;
     uint32_t best_load = t[room[best]->slot].inflight.load(std::memory_order_relaxed);
     for (size_t k = 1; k < n; ++k) {
-      size_t j = (best + k) % n;
+      size_t j = (start + k) % n;  // every one once, from a random start
       uint32_t l = t[room[j]->slot].inflight.load(std::memory_order_relaxed);
       if (l < best_load) best = j, best_load = l;
     }
@@ -70,44 +73,105 @@ size_t least_loaded(const Candidate* const* room, size_t n, BackendTable& t, uin
   return lb < la ? b : a;
 }
 
-// One tier: the least loaded among those with room.
-bool pick_in_tier(const Candidate* begin, const Candidate* end, BackendTable& t, const PickRequest& r,
-                  bool ignore_circuit, uint64_t& rnd, Pick& out, const Candidate*& first_full) {
+// One pick over a sorted candidate list; the state that carries across its groups.
+struct Picking {
+  BackendTable& t;
+  const PickRequest& r;
+  bool random;
+  uint64_t rnd;
+  bool ignore_circuit = false;
+  const Candidate* first_full = nullptr;
+  Pick out;
+};
+
+// A group of equally preferred candidates: the conversation's own (affinity),
+// else the least loaded among those with room.
+bool pick_group(const Candidate* const* group, size_t count, Picking& p) {
+  if (p.r.affinity && !p.ignore_circuit && pick_affine(group, count, p.t, p.r, p.out)) return true;
   const Candidate* room[kMaxSlots];
   size_t n = 0;
-  for (const Candidate* c = begin; c != end; ++c) {
-    if (!usable(t[c->slot], *c, r, ignore_circuit)) continue;
-    if (has_room(t[c->slot], *c)) room[n++] = c;
-    else if (!first_full) first_full = c;
+  for (size_t i = 0; i < count; ++i) {
+    const Candidate* c = group[i];
+    if (!usable(p.t[c->slot], *c, p.r, p.ignore_circuit)) continue;
+    if (has_room(p.t[c->slot], *c)) room[n++] = c;
+    else if (!p.first_full) p.first_full = c;
   }
   while (n > 0) {
-    size_t i = least_loaded(room, n, t, rnd);
-    if (commit(t[room[i]->slot], *room[i], r.now_ms, ignore_circuit)) {
-      out = {PickStatus::ok, room[i]->slot};
+    size_t i = least_loaded(room, n, p.t, p.rnd, p.random);
+    if (commit(p.t[room[i]->slot], *room[i], p.r.now_ms, p.ignore_circuit)) {
+      p.out = {PickStatus::ok, room[i]->slot};
       return true;
     }
-    if (!first_full) first_full = room[i];
+    if (!p.first_full) p.first_full = room[i];
     room[i] = room[--n];
   }
   return false;
 }
 
-Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r) {
-  Pick out;
-  if (r.affinity && pick_affine(cs, t, r, out)) return out;
-  uint64_t rnd = r.random;
-  const Candidate* first_full = nullptr;
-  const Candidate* data = cs.data();
+// Consecutive candidates of equal tier from `list`, in order, until one is picked.
+bool pick_by_tier(const Candidate* const* list, size_t n, Picking& p) {
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && list[j]->tier == list[i]->tier) ++j;
+    if (pick_group(list + i, j - i, p)) return true;
+    i = j;
+  }
+  return false;
+}
+
+// Any of them usable (full or not): the model runs there.
+bool any_usable(const Candidate* const* list, size_t n, BackendTable& t, const PickRequest& r) {
+  for (size_t i = 0; i < n; ++i) {
+    if (usable(t[list[i]->slot], *list[i], r, false)) return true;
+  }
+  return false;
+}
+
+// Tiers in order; before the members that would have to load the model, those
+// already loading it for an earlier request (when loaded-model preference is on).
+// While the model runs somewhere, a second copy goes only where it fits beside
+// what is loaded: making room would unload a model others are using, so the
+// request waits for its own model instead.
+Pick pick_from(const std::vector<Candidate>& cs, BackendTable& t, const PickRequest& r, const RoutingSnapshot& s) {
+  Picking p{t, r, s.routing.balance_random, r.random, false, nullptr, {}};
+  size_t cold = cs.size();  // the first candidate not loaded by /api/ps
+  for (size_t i = 0; i < cs.size() && cold == cs.size(); ++i) {
+    if (cs[i].tier >= kRoomTier) cold = i;
+  }
+  const Candidate* list[kMaxSlots];
+  size_t loaded = 0, loading = 0, rest = 0;
+  for (size_t i = 0; i < cold && loaded < kMaxSlots; ++i) list[loaded++] = &cs[i];
+  if (pick_by_tier(list, loaded, p)) return p.out;  // the common case: loaded there, with room
+  bool follow = s.routing.prefer_loaded && !r.model.empty() && !r.pull && r.backend.empty();
+  if (follow) {
+    for (size_t i = cold; i < cs.size() && loaded + loading < kMaxSlots; ++i) {
+      if (is_loading(t[cs[i].slot], r.model, r.now_ms)) list[loaded + loading++] = &cs[i];
+    }
+  }
+  bool running = follow && any_usable(list, loaded + loading, t, r);
+  // Members just sent another model to load come last: the room they show may be taken.
+  for (bool placed : {false, true}) {
+    for (size_t i = cold; i < cs.size() && loaded + loading + rest < kMaxSlots; ++i) {
+      if (running && cs[i].tier >= kEvictTier) break;
+      uint64_t v = t[cs[i].slot].placed_version.load(std::memory_order_relaxed);
+      if ((follow && v && v + 1 >= s.version) == placed) list[loaded + loading + rest++] = &cs[i];
+    }
+  }
   // Open circuits are skipped while another candidate is left; when every one is
   // open, they are tried anyway (as nginx never fails its last server).
   for (bool ignore_circuit : {false, true}) {
-    for (size_t i = 0; i < cs.size();) {
-      size_t j = i + 1;
-      while (j < cs.size() && cs[j].tier == cs[i].tier) ++j;
-      if (pick_in_tier(data + i, data + j, t, r, ignore_circuit, rnd, out, first_full)) return out;
-      i = j;
+    p.ignore_circuit = ignore_circuit;
+    if (ignore_circuit && pick_by_tier(list, loaded, p)) return p.out;
+    if (pick_by_tier(list + loaded, loading, p)) return p.out;
+    if (pick_by_tier(list + loaded + loading, rest, p)) {
+      if (follow) {
+        note_loading(t[p.out.slot], r.model, r.now_ms);
+        t[p.out.slot].placed_version.store(s.version, std::memory_order_relaxed);
+      }
+      p.out.cold = !r.model.empty() && !r.pull && r.backend.empty();
+      return p.out;
     }
-    if (first_full) return {PickStatus::busy, first_full->slot};
+    if (p.first_full) return {PickStatus::busy, p.first_full->slot};
   }
   return {PickStatus::unavailable, 0};
 }
@@ -145,7 +209,7 @@ Pick pick(const RoutingSnapshot& s, BackendTable& table, const PickRequest& r) {
     cs = candidates_for(s, r.model, why);
   }
   if (cs->empty()) return {why, 0};
-  return pick_from(*cs, table, r);
+  return pick_from(*cs, table, r, s);
 }
 
 std::vector<uint8_t> holders(const RoutingSnapshot& s, std::string_view model) {

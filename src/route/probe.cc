@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "corral/api/provider.h"
 #include "corral/core/clock.h"
 #include "corral/route/discovery.h"
 
@@ -10,7 +11,7 @@ namespace {
 constexpr size_t kMaxBody = 16u << 20;
 
 const char* path_of(int step) {
-  static const char* const kPaths[] = {"/api/version", "/api/ps", "/api/tags"};
+  static const char* const kPaths[] = {"/api/version", "/api/ps", "/api/tags", "/v1/models"};
   return kPaths[step];
 }
 }  // namespace
@@ -27,7 +28,19 @@ void MemberProbe::start(const upstream::Target& t, bool discover, uint32_t timeo
   view_ = std::move(seed);
   err_.clear();
   result_ = ProbeResult::pending;
-  send(Step::version);
+  api::Dialect d = dialect_of(view_.cfg);
+  if (d == api::Dialect::ollama) {
+    send(Step::version);
+    return;
+  }
+  if (!discover) {  // passive between discovery rounds: as it was last seen
+    result_ = view_.healthy || view_.last_seen_unix == 0 ? ProbeResult::ok : ProbeResult::failed;
+    if (result_ == ProbeResult::failed) err_ = view_.last_error;
+    if (done_) done_();
+    return;
+  }
+  headers_ = api::provider_headers(d, view_.cfg.api_key);
+  send(Step::models);
 }
 
 void MemberProbe::send(Step s) {
@@ -35,7 +48,7 @@ void MemberProbe::send(Step s) {
   status_ = 0;
   body_.clear();
   request_ = std::string("GET ") + path_of(static_cast<int>(s)) + " HTTP/1.1\r\nHost: " + host_ +
-             "\r\nUser-Agent: corral-health\r\n\r\n";
+             "\r\nUser-Agent: corral-health\r\n" + headers_ + "\r\n";
   deadline_ms_ = static_cast<uint64_t>(core::mono_us() / 1000) + timeout_ms_;
   sent_us_ = core::mono_us();
   int err = 0;
@@ -101,7 +114,32 @@ void MemberProbe::step_done(int status) {
       finish(ProbeResult::ok);
       return;
     }
+    case Step::models:
+      hosted_answer(status);
+      return;
   }
+}
+
+// A hosted member's GET /v1/models: reachable and the key accepted is healthy;
+// its list is the models unless the config names them.
+void MemberProbe::hosted_answer(int status) {
+  if (status == 401 || status == 403) {
+    err_ = "GET /v1/models: status " + std::to_string(status) + " (the provider refused the key in " +
+           view_.cfg.api_key_env + ")";
+    finish(ProbeResult::failed);
+    return;
+  }
+  if (status == 0 || status >= 500) {
+    if (status >= 500) err_ = "GET /v1/models: status " + std::to_string(status);
+    finish(ProbeResult::failed);
+    return;
+  }
+  std::vector<ModelInfo> models;
+  if (view_.cfg.models.empty() && status == 200 && parse_model_list(body_, models)) {
+    view_.models = std::move(models);
+    view_.models_known = true;
+  }
+  finish(ProbeResult::ok);
 }
 
 void MemberProbe::finish(ProbeResult r) {

@@ -6,10 +6,17 @@
 namespace corral::route {
 namespace {
 
-constexpr uint32_t kLoadedTier = 0, kPresentTier = 1u << 20, kUnknownTier = 2u << 20;
-
 Candidate candidate(const MemberView& m, uint32_t tier) {
   return {m.slot, m.cfg.max_concurrent, tier + m.cfg.priority, m.key_hash};
+}
+
+// A member that has room for the model (`gb`: memory left over) or must make
+// room (`gb`: memory to free): by priority, then the fewest GB, whole, so that
+// big holes stay for big models and as little as possible is unloaded; equals
+// are then balanced by outstanding requests.
+Candidate fit_candidate(const MemberView& m, uint32_t tier, int64_t bytes) {
+  uint32_t gb = static_cast<uint32_t>(std::clamp<int64_t>((bytes + 999999999) / 1000000000, 0, 1023));
+  return {m.slot, m.cfg.max_concurrent, tier + std::min<uint32_t>(m.cfg.priority, 1023) * 1024 + gb, m.key_hash};
 }
 
 bool loaded_on(const MemberView& m, std::string_view model) {
@@ -20,6 +27,16 @@ bool loaded_on(const MemberView& m, std::string_view model) {
 }
 
 bool routable(const MemberView& m) { return m.healthy && m.cfg.enabled; }
+
+// Memory left beside the models in the member's /api/ps (0 once it holds
+// max_loaded_models); -1 without max_memory_gb.
+int64_t free_memory(const MemberView& m) {
+  if (m.cfg.max_memory_gb <= 0) return -1;
+  if (m.cfg.max_loaded_models && m.loaded.size() >= m.cfg.max_loaded_models) return 0;
+  int64_t used = 0;
+  for (const LoadedModel& l : m.loaded) used += l.size_vram > 0 ? l.size_vram : l.size;
+  return static_cast<int64_t>(m.cfg.max_memory_gb * 1e9) - used;
+}
 
 // The bare name of a ":latest" model, which clients may use too; empty otherwise.
 std::string_view bare_alias(std::string_view name) {
@@ -40,10 +57,12 @@ void add_assignments(RouteMap& routes, const std::vector<MemberView>& members, c
   }
 }
 
-void add_reported(RouteMap& routes, const std::vector<MemberView>& members, const MemoryEstimator& memory) {
+void add_reported(RouteMap& routes, const std::vector<MemberView>& members, const MemoryEstimator& memory,
+                  bool prefer_loaded) {
   std::unordered_map<std::string_view, bool> unfit;  // model → present somewhere it does not fit
   for (const MemberView& m : members) {
     if (!m.models_known) continue;
+    int64_t free = free_memory(m);
     for (const ModelInfo& mi : m.models) {
       ModelRoute& r = routes[mi.name];
       if (r.assigned) continue;
@@ -53,7 +72,14 @@ void add_reported(RouteMap& routes, const std::vector<MemberView>& members, cons
         unfit[mi.name] = true;
         continue;
       }
-      r.candidates.push_back(candidate(m, loaded_on(m, mi.name) ? kLoadedTier : kPresentTier));
+      // Loaded: no load to wait for (without prefer_loaded: as good as room for it, needing none).
+      bool loaded = loaded_on(m, mi.name), known = free >= 0 && r.memory_bytes >= 0;
+      std::vector<Candidate>& cs = r.candidates;
+      if (loaded && prefer_loaded) cs.push_back(candidate(m, kLoadedTier));
+      else if (loaded) cs.push_back(free < 0 ? candidate(m, kPresentTier) : fit_candidate(m, kRoomTier, free));
+      else if (!known) cs.push_back(candidate(m, kPresentTier));
+      else if (r.memory_bytes <= free) cs.push_back(fit_candidate(m, kRoomTier, free - r.memory_bytes));
+      else cs.push_back(fit_candidate(m, kEvictTier, r.memory_bytes - free));
     }
   }
   for (auto& [name, r] : routes) {
@@ -98,9 +124,12 @@ const ModelRoute* RoutingSnapshot::route(std::string_view model) const {
 }
 
 std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> members, const config::Config& cfg,
-                                                      uint64_t version) {
+                                                      uint64_t version, std::vector<LifecycleView> lifecycles,
+                                                      std::vector<ScalingView> scaling) {
   auto s = std::make_shared<RoutingSnapshot>();
   s->version = version;
+  s->lifecycles = std::move(lifecycles);
+  s->scaling = std::move(scaling);
   s->routing = cfg.routing;
   s->models_cfg = cfg.models;
   s->members = std::move(members);
@@ -109,7 +138,7 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
 
   MemoryEstimator memory(s->models_cfg);
   add_assignments(s->models, s->members, cfg);
-  add_reported(s->models, s->members, memory);
+  add_reported(s->models, s->members, memory, cfg.routing.prefer_loaded);
   for (const MemberView& m : s->members) {
     if (!routable(m)) continue;
     s->any.push_back(candidate(m, 0));
@@ -128,18 +157,25 @@ std::shared_ptr<const RoutingSnapshot> build_snapshot(std::vector<MemberView> me
   return s;
 }
 
-void SnapshotBox::publish(std::shared_ptr<const RoutingSnapshot> s) {
-  uint64_t v = s->version;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::move(s);
+const LifecycleView* RoutingSnapshot::on_demand_for(std::string_view model) const {
+  if (model.empty()) return nullptr;
+  std::string tagged = model.find(':') == std::string_view::npos ? std::string(model) + ":latest" : std::string();
+  for (const LifecycleView& l : lifecycles) {
+    if (!l.on_demand || l.ready()) continue;
+    const ModelRoute* r = route(model);
+    if (l.models.empty() && (!r || r->candidates.empty())) return &l;
+    for (const std::string& m : l.models) {
+      if (m == model || m == tagged) return &l;
+    }
   }
-  version_.store(v, std::memory_order_release);
+  return nullptr;
 }
 
-std::shared_ptr<const RoutingSnapshot> SnapshotBox::get() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return current_;
+const LifecycleView* RoutingSnapshot::lifecycle(std::string_view backend) const {
+  for (const LifecycleView& l : lifecycles) {
+    if (l.name == backend) return &l;
+  }
+  return nullptr;
 }
 
 }  // namespace corral::route

@@ -31,6 +31,8 @@ Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metr
   }
   ctx_.cfg = &cfg;
   ctx_.fleet = &fleet;
+  ctx_.keys = fleet.keys;
+  ctx_.key_admin = fleet.key_admin;
   ctx_.registry = &registry;
   ctx_.metrics = &registry.shard(id);
   ctx_.worker_id = id;
@@ -41,7 +43,7 @@ Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metr
 
 Worker::~Worker() { join(); }
 
-bool Worker::setup(const core::SockAddr& listen, bool want_uring, std::string& err) {
+bool Worker::setup(const std::vector<ListenSpec>& listen, bool want_uring, std::string& err) {
   pool_mem_ = std::make_unique<core::BufferPool>(cfg_.buffer_count, cfg_.buffer_size);
   core::LoopChoice choice = core::make_loop(want_uring, *pool_mem_);
   loop_ = std::move(choice.loop);
@@ -51,16 +53,25 @@ bool Worker::setup(const core::SockAddr& listen, bool want_uring, std::string& e
   upstreams_ = std::make_unique<upstream::Pool>(*loop_, cfg_.upstream_max_idle, cfg_.upstream_idle_timeout_ms,
                                                 ctx_.metrics);
   ctx_.pool = upstreams_.get();
-  core::UniqueFd fd = core::listen_tcp(listen, 4096, err);
-  if (!fd) return false;
-  loop_->attach(listener_, fd.release(), this);
+  ctx_.tls_plain = &tls_plain_;
+  for (const ListenSpec& spec : listen) {
+    core::UniqueFd fd = core::listen_tcp(spec.addr, 4096, err);
+    if (!fd) {
+      err = spec.addr.to_string() + ": " + err;
+      return false;
+    }
+    auto l = std::make_unique<Listener>();
+    l->role = spec.role;
+    loop_->attach(l->sock, fd.release(), this);
+    listeners_.push_back(std::move(l));
+  }
   ctx_.fleet->loops[id_].store(loop_.get(), std::memory_order_release);
   return true;
 }
 
 // The ring is created on the worker's own thread: with SINGLE_ISSUER only the
 // creating thread may submit to it.
-bool Worker::start(const core::SockAddr& listen, bool want_uring, int cpu, std::string& err) {
+bool Worker::start(const std::vector<ListenSpec>& listen, bool want_uring, int cpu, std::string& err) {
   std::promise<std::string> ready;
   auto result = ready.get_future();
   thread_ = std::thread([&, cpu] {
@@ -75,20 +86,30 @@ bool Worker::start(const core::SockAddr& listen, bool want_uring, int cpu, std::
     bool ok = setup(listen, want_uring, why);
     ready.set_value(ok ? std::string() : why);
     if (!ok) return;
-    loop_->accept(listener_);
+    for (auto& l : listeners_) loop_->accept(l->sock);
     loop_->run([this] { tick(); }, kTickMs);
   });
   err = result.get();
   return err.empty();
 }
 
-void Worker::on_accept(core::Socket&, int fd) {
+void Worker::on_accept(core::Socket& s, int fd) {
   if (ctx_.draining) {
     ::close(fd);
     return;
   }
   core::set_nodelay(fd);
-  new proxy::Session(ctx_, fd, core::peer_ip(fd));
+  ListenerRole role = ListenerRole::client;
+  for (const auto& l : listeners_) {
+    if (&l->sock == &s) role = l->role;
+  }
+  std::shared_ptr<transport::TlsServerContext> tls;
+  if (role == ListenerRole::client_tls) {
+    ctx_.fleet->tls_server->refresh(tls_server_, tls_server_version_);
+    tls = tls_server_;
+  }
+  auto* session = new proxy::Session(ctx_, fd, core::peer_ip(fd), std::move(tls));
+  if (role == ListenerRole::admin) session->serve_local_only();
 }
 
 void Worker::drain(uint64_t ms) {
@@ -102,7 +123,7 @@ void Worker::tick() {
   if (drain_ms != 0 && !ctx_.draining) {
     ctx_.draining = true;
     drain_deadline_ = now + drain_ms;
-    loop_->close(listener_);
+    for (auto& l : listeners_) loop_->close(l->sock);
     upstreams_->drain();
   }
   ctx_.waiting.for_each([](proxy::Session& s) { s.retry_queued(); });  // admission: places may have freed up
@@ -123,7 +144,7 @@ void Worker::tick() {
   }
   // Stop only once the kernel has let go of everything, the listener included:
   // a listener left open would keep taking connections nobody serves.
-  if (ctx_.session_count == 0 && upstreams_->live() == 0 && listener_closed_) loop_->stop();
+  if (ctx_.session_count == 0 && upstreams_->live() == 0 && listeners_closed_ == listeners_.size()) loop_->stop();
 }
 
 void Worker::join() {

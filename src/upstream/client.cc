@@ -159,6 +159,11 @@ void Client::drop(bool reusable) {
 
 void Client::abort() { drop(false); }
 
+void Client::set_sink(http::BodySink* sink) {
+  sink_ = sink;
+  parser_.set_sink(sink);
+}
+
 void Client::pause() {
   if (!conn_ || paused_) return;
   paused_ = true;

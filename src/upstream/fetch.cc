@@ -48,7 +48,10 @@ int fetch(const core::SockAddr& addr, std::string_view path, uint32_t timeout_ms
   {
     Client client(pool, f);
     int e = 0;
-    if (!client.start({0, &addr, host}, {req, {}, false}, &f, e)) {
+    upstream::Target target;
+    target.addr = &addr;
+    target.host_header = host;
+    if (!client.start(target, {req, {}, false}, &f, e)) {
       err = std::string("no socket: ") + std::strerror(-e);
       return 0;
     }

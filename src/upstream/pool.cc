@@ -54,7 +54,8 @@ Connection* Pool::acquire(const Target& t, transport::TransportUser* user, bool 
     if (metrics_) metrics::bump(metrics_->upstream_reuses);
     return c;
   }
-  auto* c = new Connection(*this, t.slot, transport::plain(loop_));
+  auto io = t.tls ? transport::tls_client(loop_, plain_, t.tls, t.tls_host) : transport::plain(loop_);
+  auto* c = new Connection(*this, t.slot, std::move(io));
   c->user_ = user;
   err = c->io_->connect(*t.addr);
   if (err < 0) {

@@ -104,7 +104,8 @@ TEST(Fleet, LowerPriorityNumberWins) {
 }
 
 TEST(Fleet, PowerOfTwoChoicesSpreadsEqualBackends) {
-  Sim a({"--models", "m=1000"}), b({"--models", "m=1000"}), c({"--models", "m=1000"});
+  // Loaded on all three: equals (a model loaded nowhere follows its first load instead).
+  Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"}), c({"--models", "m=1000:loaded"});
   Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b") + entry(c, "c"));
   // 12 concurrent slow requests: least outstanding requests keeps them even.
   std::vector<std::future<int>> rs;
@@ -175,7 +176,7 @@ TEST(Fleet, ChunkedChatGoesToTheBackendWithTheModel) {
 class FleetIo : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FleetIo, FailoverWhenABackendIsKilledMidRun) {
-  Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
+  Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"});  // equals: both get requests
   Corral corral({}, GetParam(), std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b"));
   for (int i = 0; i < 40; ++i) {
     if (i == 15) a.proc.kill_now();
@@ -223,7 +224,8 @@ TEST(Fleet, CircuitBreakerOpensAfterConsecutiveFailures) {
 }
 
 TEST(Fleet, HalfOpenTrialClosesTheCircuitWhenTheBackendRecovered) {
-  Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
+  // Loaded on both: the circuit decides, not where the model was sent to load.
+  Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"});
   Corral corral({}, "uring", std::string(kQuiet) + "routing: {max_attempts: 1, circuit_failures: 1, circuit_cooldown: 300ms}\n" +
                                  "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Status: 500"}).status, 500);
@@ -294,7 +296,7 @@ TEST(Fleet, AdmissionQueueTimesOut) {
 }
 
 TEST(Fleet, AffinityKeepsAConversationOnOneBackend) {
-  Sim a({"--models", "m=1000"}), b({"--models", "m=1000"}), c({"--models", "m=1000"});
+  Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"}), c({"--models", "m=1000:loaded"});
   Corral corral({}, "uring", std::string(kQuiet) + "routing: {affinity: prefix}\n" + "backends:\n" + entry(a, "a") +
                                  entry(b, "b") + entry(c, "c"));
   auto chat = [](int conv, int turn) {

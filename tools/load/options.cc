@@ -48,9 +48,13 @@ bool read_prompts(const std::string& path, std::vector<std::string>& out, std::s
 const char* usage() {
   return "usage: corral-load --url http://HOST:PORT [--endpoint generate|chat|openai-chat|embed|get:/PATH]\n"
          "                   [--stream|--no-stream] [--model NAME[=WEIGHT],...] [--prompts FILE] [--prompt-words N]\n"
+         "                   [--turns N] [--system-words N]\n"
          "                   [--concurrency N | --rate REQ_PER_S] [--duration 10s | --requests N] [--warmup 1s]\n"
          "                   [--timeout 300s] [--json FILE] [--max-error-rate 0.01] [--io uring|epoll]\n"
-         "Closed loop with --concurrency; open loop (Poisson arrivals, latency from the scheduled time) with --rate.\n";
+         "Closed loop with --concurrency; open loop (Poisson arrivals, latency from the scheduled time) with --rate.\n"
+         "Chat endpoints: --turns N makes conversations of N turns (a request is the next turn of an answered\n"
+         "conversation with probability 1-1/N, and carries all of it); --system-words N starts each with the\n"
+         "model's system prompt of N words, the same for every conversation of that model.\n";
 }
 
 bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& err) {
@@ -103,6 +107,12 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
       if (!read_prompts(v, o.prompts, err)) return false;
     } else if (a == "--prompt-words") {
       if (!number(v, o.prompt_words) || o.prompt_words < 1) return bad("a number >= 1");
+    } else if (a == "--turns") {
+      if (!number(v, d) || d < 1 || d > 1000 || d != static_cast<int>(d)) return bad("a whole number 1..1000");
+      o.turns = static_cast<int>(d);
+    } else if (a == "--system-words") {
+      if (!number(v, d) || d > 100000 || d != static_cast<size_t>(d)) return bad("a whole number 0..100000");
+      o.system_words = static_cast<size_t>(d);
     } else if (a == "--concurrency") {
       if (!number(v, d) || d < 1 || d > 100000) return bad("1..100000");
       o.concurrency = static_cast<int>(d);
@@ -131,6 +141,11 @@ bool parse_options(int argc, char** argv, Options& o, bool& help, std::string& e
   }
   if (!have_url) {
     err = "--url is required";
+    return false;
+  }
+  bool chat = o.endpoint == "chat" || o.endpoint == "openai-chat";
+  if (!chat && (o.turns > 1 || o.system_words > 0)) {
+    err = "--turns and --system-words need --endpoint chat or openai-chat";
     return false;
   }
   return true;

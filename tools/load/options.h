@@ -19,6 +19,8 @@ struct Options {
   std::vector<WeightedModel> models{{"llama3.2", 1}};
   std::vector<std::string> prompts;   // from --prompts FILE; else generated
   double prompt_words = 30;           // mean words of generated prompts (exponential)
+  int turns = 1;                      // chat: turns per conversation (each carries the ones before)
+  size_t system_words = 0;            // chat: a system prompt of this many words per model
   int concurrency = 1;                // closed loop
   double rate = 0;                    // open loop, requests/s (Poisson); 0 = closed loop
   uint32_t duration_ms = 10000;

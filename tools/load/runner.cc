@@ -37,6 +37,7 @@ class Conn final : public corral::core::SocketHandler {
     if (!connecting_) r_.loop().send(sock_, req_.data(), static_cast<uint32_t>(req_.size()));
   }
   int64_t scheduled_us() const { return scheduled_us_; }
+  uint64_t conversation = 0;
   const StreamTiming& timing() const { return timing_; }
   int status() const { return status_; }
   void close() { r_.loop().close(sock_); }
@@ -103,7 +104,8 @@ class Conn final : public corral::core::SocketHandler {
   bool connecting_ = false;
 };
 
-Runner::Runner(const Options& o, const corral::core::SockAddr& target) : o_(o), target_(target) {
+Runner::Runner(const Options& o, const corral::core::SockAddr& target)
+    : o_(o), target_(target), chats_(o.turns, o.system_words) {
   pool_ = std::make_unique<corral::core::BufferPool>(1024, 65536);
   loop_ = corral::core::make_loop(!o.epoll, *pool_).loop;
 }
@@ -120,19 +122,28 @@ std::string Runner::prompt() {
   return p;
 }
 
-std::string Runner::request_bytes() {
+const std::string& Runner::pick_model() {
   double total = 0;
   for (const auto& m : o_.models) total += m.weight;
   double pick = std::uniform_real_distribution<double>(0, total)(rng_);
-  std::string model = o_.models.back().name;
   for (const auto& m : o_.models) {
-    if ((pick -= m.weight) < 0) {
-      model = m.name;
-      break;
-    }
+    if ((pick -= m.weight) < 0) return m.name;
   }
-  std::string path, body, p;
-  corral::api::json_escape(p, prompt());
+  return o_.models.back().name;
+}
+
+std::string Runner::request_bytes(uint64_t& conversation) {
+  std::string model = pick_model();
+  std::string path, body, p, messages;
+  conversation = 0;
+  if (o_.endpoint == "chat" || o_.endpoint == "openai-chat") {
+    Conversations::Turn t = chats_.next(rng_, model, prompt());
+    conversation = t.id;
+    model = t.model;
+    messages = t.messages;
+  } else {
+    corral::api::json_escape(p, prompt());
+  }
   std::string m, stream = o_.stream ? "true" : "false";
   corral::api::json_escape(m, model);
   if (o_.endpoint.rfind("get:", 0) == 0) {
@@ -142,10 +153,10 @@ std::string Runner::request_bytes() {
     body = "{\"model\":\"" + m + "\",\"prompt\":\"" + p + "\",\"stream\":" + stream + "}";
   } else if (o_.endpoint == "chat") {
     path = "/api/chat";
-    body = "{\"model\":\"" + m + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + p + "\"}],\"stream\":" + stream + "}";
+    body = "{\"model\":\"" + m + "\",\"messages\":" + messages + ",\"stream\":" + stream + "}";
   } else if (o_.endpoint == "openai-chat") {
     path = "/v1/chat/completions";
-    body = "{\"model\":\"" + m + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + p + "\"}],\"stream\":" + stream +
+    body = "{\"model\":\"" + m + "\",\"messages\":" + messages + ",\"stream\":" + stream +
            (o_.stream ? ",\"stream_options\":{\"include_usage\":true}" : "") + "}";
   } else {
     path = "/api/embed";
@@ -180,13 +191,16 @@ void Runner::start_one(int64_t scheduled_us) {
   ++started_;
   ++busy_;
   c->in_flight = true;
-  c->start(request_bytes(), scheduled_us);
+  std::string req = request_bytes(c->conversation);
+  c->start(std::move(req), scheduled_us);
 }
 
 void Runner::done(Conn& c, bool ok, const std::string& kind, bool reusable) {
   --busy_;
   ++finished_;
   int64_t now = mono_us();
+  if (c.conversation && ok) chats_.answered(c.conversation, c.timing().tokens());
+  else if (c.conversation) chats_.failed(c.conversation);
   if (c.scheduled_us() >= measure_from_us_) {
     const StreamTiming& t = c.timing();
     if (ok) {

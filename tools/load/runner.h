@@ -11,6 +11,7 @@
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
 #include "corral/core/net.h"
+#include "conversation.h"
 #include "histogram.h"
 #include "options.h"
 
@@ -31,7 +32,8 @@ class Runner {
   ~Runner();
   // Runs the whole load (warm-up included) and returns the measured part.
   Results run(bool progress);
-  std::string request_bytes();  // the next request, per endpoint/model/prompt
+  // The next request, per endpoint/model/prompt; `conversation`: its chat's id (0: none).
+  std::string request_bytes(uint64_t& conversation);
 
   // Used by connections.
   corral::core::Loop& loop() { return *loop_; }
@@ -44,6 +46,7 @@ class Runner {
   bool more_to_start() const;
   void start_one(int64_t scheduled_us);
   std::string prompt();
+  const std::string& pick_model();
 
   const Options& o_;
   corral::core::SockAddr target_;
@@ -56,6 +59,7 @@ class Runner {
   int64_t t0_us_ = 0, measure_from_us_ = 0, end_us_ = 0, next_arrival_us_ = 0, last_progress_us_ = 0;
   bool progress_ = false;
   std::mt19937_64 rng_{42};
+  Conversations chats_;
   Results r_;
 };
 

@@ -2,31 +2,22 @@
 
 namespace load {
 
-void StreamTiming::chunk_done() {
-  bool sse_meta = line_.rfind("data: [DONE]", 0) == 0;
-  bool counts = line_has_data_ && !sse_meta && line_.rfind("event:", 0) != 0 && line_.rfind(":", 0) != 0;
-  if (counts) {
-    ++chunks_;
-    if (first_us_ == 0) first_us_ = now_us_;
-    else gaps_.push_back(now_us_ - last_us_);
-    last_us_ = now_us_;
-  }
-  line_.clear();
-  line_has_data_ = false;
+// A line is a chunk unless it is blank, SSE's end marker, an event name or a comment.
+void StreamTiming::line_done(std::string_view line) {
+  bool blank = line.find_first_not_of(" \r") == std::string_view::npos;
+  bool meta = line.starts_with("data: [DONE]") || line.starts_with("event:") || line.starts_with(":");
+  if (blank || meta) return;
+  ++chunks_;
+  if (first_us_ == 0) first_us_ = now_us_;
+  else gaps_.push_back(now_us_ - last_us_);
+  last_us_ = now_us_;
 }
 
 void StreamTiming::on_body(const char* p, size_t n) {
   bytes_ += n;
   tail_.add(p, n);
-  for (size_t i = 0; i < n; ++i) {
-    char c = p[i];
-    if (c == '\n') {
-      chunk_done();
-      continue;
-    }
-    if (c != '\r' && c != ' ') line_has_data_ = true;
-    if (line_.size() < 16) line_.push_back(c);
-  }
+  lines_.push(std::string_view(p, n));
+  for (std::string_view line; lines_.next(line);) line_done(line);
 }
 
 int64_t StreamTiming::tokens() const {

@@ -1,5 +1,6 @@
 // Per-request timing from the bytes of a response body as they arrive: each
-// NDJSON line or SSE "data:" event is one chunk; the first is the first token,
+// NDJSON line or SSE "data:" line is one chunk (framed by corral's own
+// api::LineFramer, the one the proxy's translators read streams with); the first is the first token,
 // gaps between chunks are inter-token latency. Final stats (tokens) come from
 // the tail, as corral reads them.
 #pragma once
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "corral/api/final_stats.h"
+#include "corral/api/framer.h"
 #include "corral/http/parser.h"
 
 namespace load {
@@ -26,11 +28,10 @@ class StreamTiming final : public corral::http::BodySink {
   int64_t tokens() const;
 
  private:
-  void chunk_done();
+  void line_done(std::string_view line);
   int64_t start_us_ = 0, now_us_ = 0, first_us_ = 0, last_us_ = 0;
   uint64_t chunks_ = 0, bytes_ = 0;
-  std::string line_;  // the current line (bounded)
-  bool line_has_data_ = false;
+  corral::api::LineFramer lines_;
   std::vector<int64_t> gaps_;
   corral::api::BodySample tail_;
 };

@@ -11,6 +11,7 @@
 #include "sim_net.h"
 #include "sim_server.h"
 #include "sim_state.h"
+#include "sim_timers.h"
 
 int main(int argc, char** argv) {
   sim::Options opt = sim::parse_args(argc, argv);
@@ -33,7 +34,16 @@ int main(int argc, char** argv) {
 
   static sim::State state(opt.models);
   static sim::Stats stats;
-  static sim::Ctx ctx{opt, state, stats};
+  static std::unique_ptr<sim::Resources> res;
+  if (opt.res.enabled()) {
+    res = std::make_unique<sim::Resources>(opt.res);
+    for (const sim::ModelSpec& m : opt.models) {
+      if (m.loaded && !res->preload(m.name, m.size, sim::now_ns()))
+        std::fprintf(stderr, "corral-sim: %s does not fit in --vram-gb beside the models before it; not loaded\n",
+                     m.name.c_str());
+    }
+  }
+  static sim::Ctx ctx{opt, state, stats, res.get()};
   std::vector<std::unique_ptr<sim::Worker>> workers;
   for (int fd : fds) workers.push_back(std::make_unique<sim::Worker>(fd, ctx));
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "sim_json.h"
+#include "sim_timers.h"
 
 namespace sim {
 
@@ -17,6 +18,8 @@ Reply openai_error(int status, std::string_view message) {
 
 namespace {
 
+constexpr int64_t kMs = 1000000;
+
 Reply not_found_page() { return text_reply(404, "text/plain", "404 page not found"); }
 
 // Status lines of pull/push/create: the first after the TTFT delay, the rest
@@ -25,7 +28,7 @@ class LinesStream final : public Producer {
  public:
   LinesStream(std::vector<std::string> lines, const Knobs& k)
       : lines_(std::move(lines)), first_(k.ttft_ms), delay_(k.token_delay_ms) {}
-  int next_delay_ms() override { return i_ >= lines_.size() ? -1 : i_ == 0 ? first_ : delay_; }
+  int64_t next_delay_ns() override { return i_ >= lines_.size() ? kDone : (i_ == 0 ? first_ : delay_) * kMs; }
   void next(Chunk& c) override {
     c.token = true;
     c.data = std::move(lines_[i_++]) + "\n";
@@ -63,20 +66,35 @@ std::string layer_line(std::string_view verb, std::string_view digest, int64_t t
   return j.end_object().take();
 }
 
-std::string model_entry(const Model& m, bool ps) {
+// /api/tags entry, or with `ps` an /api/ps one (expires_at, size_vram).
+std::string model_entry(const Model& m, const LoadedView* ps) {
+  constexpr int64_t kForever = 100ll * 365 * 86400;  // keep_alive < 0
   Json j;
   j.begin_object().str("name", m.name).str("model", m.name);
   if (!ps) j.str("modified_at", m.modified_at);
   j.num("size", m.size).str("digest", model_digest(m.name)).raw("details", details_json(m));
-  if (ps) j.str("expires_at", rfc3339_now(300)).num("size_vram", m.size);
+  if (ps) {
+    j.str("expires_at", rfc3339_now(ps->expires_in_ns < 0 ? kForever : (ps->expires_in_ns + 500000000) / 1000000000));
+    j.num("size_vram", ps->size_vram);
+  }
   return j.end_object().take();
 }
 
 Reply list_models(Ctx& ctx, bool ps) {
   Json j;
   j.begin_object().key("models").begin_array();
-  for (const Model& m : ctx.state.models()) {
-    if (!ps || m.loaded) j.raw(model_entry(m, ps));
+  if (ps && ctx.res) {
+    std::vector<LoadedView> loaded = ctx.res->loaded(now_ns());
+    for (auto it = loaded.rbegin(); it != loaded.rend(); ++it) {  // most recently used first
+      Model m;
+      if (!ctx.state.find(it->name, &m)) m = Model{it->name, it->size, true, ""};
+      j.raw(model_entry(m, &*it));
+    }
+  } else {
+    for (const Model& m : ctx.state.models()) {
+      LoadedView v{m.name, m.size, m.size, 300000000000};
+      if (!ps || m.loaded) j.raw(model_entry(m, ps ? &v : nullptr));
+    }
   }
   return json_reply(200, j.end_array().end_object().take());
 }
@@ -124,7 +142,17 @@ Reply sim_stats(Ctx& ctx) {
   Json j;
   j.begin_object().num("connections_open", ctx.stats.connections_open.load());
   j.num("connections_total", ctx.stats.connections_total.load()).num("requests_total", ctx.stats.requests_total.load());
-  j.num("streams_aborted", ctx.stats.streams_aborted.load()).end_object();
+  j.num("streams_aborted", ctx.stats.streams_aborted.load());
+  if (ctx.res) {  // the resource model's counters
+    size_t loaded = ctx.res->loaded(now_ns()).size();  // expiries due now are counted
+    const ResourceStats& r = ctx.res->stats();
+    j.num("loads_total", r.loads).num("load_model_ms_total", r.load_ns / 1000000).num("evictions_total", r.evictions);
+    j.num("expirations_total", r.expirations).num("unloads_total", r.unloads).num("busy_503_total", r.refused);
+    j.num("prefix_hits_total", r.prefix_hits).num("prefix_tokens_saved_total", r.prefix_tokens_saved);
+    j.num("models_loaded", static_cast<int64_t>(loaded)).num("vram_used_bytes", ctx.res->vram_used());
+    j.num("slots_busy", ctx.res->busy_slots()).num("queued", ctx.res->waiting());
+  }
+  j.end_object();
   return json_reply(200, j.take());
 }
 
@@ -261,7 +289,8 @@ Reply route(const Request& req, Ctx& ctx) {
   }
   if (p == "/api/show") return show(m);
   if (p == "/api/generate" || p == "/api/chat") return ollama_generate(req, b, name, p == "/api/chat", ctx);
-  if (p == "/v1/chat/completions" || p == "/v1/completions") return openai_generate(req, b, name, p == "/v1/chat/completions");
+  if (p == "/v1/chat/completions" || p == "/v1/completions")
+    return openai_generate(req, b, name, p == "/v1/chat/completions", ctx);
   return embed_reply(p, req, b, name);
 }
 

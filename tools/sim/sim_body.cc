@@ -89,21 +89,32 @@ bool Body::has_messages() const {
   return ok_ && root_["messages"].get(arr) == SUCCESS && arr.size() > 0;
 }
 
-int64_t Body::message_words() const {
+std::vector<Body::Message> Body::messages() const {
+  std::vector<Message> out;
   simdjson::dom::array arr;
-  if (!ok_ || root_["messages"].get(arr) != SUCCESS) return 0;
-  int64_t n = 0;
+  if (!ok_ || root_["messages"].get(arr) != SUCCESS) return out;
   for (auto m : arr) {
-    std::string_view c;
+    Message msg;
+    std::string_view v;
     simdjson::dom::array parts;
-    if (m["content"].get(c) == SUCCESS) {
-      n += count_words(c);
+    if (m["role"].get(v) == SUCCESS) msg.role = v;
+    if (m["content"].get(v) == SUCCESS) {
+      msg.text = v;
     } else if (m["content"].get(parts) == SUCCESS) {
       for (auto p : parts) {
-        if (p["text"].get(c) == SUCCESS) n += count_words(c);
+        if (p["text"].get(v) != SUCCESS) continue;
+        if (!msg.text.empty()) msg.text += ' ';
+        msg.text += v;
       }
     }
+    out.push_back(std::move(msg));
   }
+  return out;
+}
+
+int64_t Body::message_words() const {
+  int64_t n = 0;
+  for (const Message& m : messages()) n += count_words(m.text);
   return n;
 }
 

@@ -29,7 +29,12 @@ class Body {
 
   // Texts of a string-or-array-of-strings field ("input", "prompt").
   std::vector<std::string> strings(const char* key) const;
-  // Words in "messages"[].content (string or [{type:"text",text}] parts).
+  // "messages"[]: role and text (content string, or its [{type:"text",text}] parts joined by spaces).
+  struct Message {
+    std::string role, text;
+  };
+  std::vector<Message> messages() const;
+  // Words in "messages"[].content.
   int64_t message_words() const;
   bool has_messages() const;  // a non-empty "messages" array
 

@@ -28,6 +28,21 @@ const char kUsage[] =
     "  --threads N              event-loop threads, each with its own SO_REUSEPORT listener (default 2)\n"
     "  --help                   this text\n"
     "\n"
+    "Resource model (off unless --vram-gb is given; then one loop thread, and every duration,\n"
+    "--ttft-ms and --token-delay-ms included, is model time scaled by --time-scale):\n"
+    "  --vram-gb G              GPU memory; models load into it on first use (\":loaded\" ones at start)\n"
+    "  --max-loaded-models N    OLLAMA_MAX_LOADED_MODELS (default 3); beyond it or VRAM, the least\n"
+    "                           recently used idle model is unloaded, and new requests wait meanwhile\n"
+    "  --num-parallel N         OLLAMA_NUM_PARALLEL: slots per model (default 4)\n"
+    "  --max-queue N            OLLAMA_MAX_QUEUE: requests waiting (for a slot or a load) before 503\n"
+    "                           \"server busy\" (default 512)\n"
+    "  --keep-alive D           OLLAMA_KEEP_ALIVE: idle time before unload, e.g. 5m, 30s, -1 (default 5m);\n"
+    "                           a request's keep_alive overrides it\n"
+    "  --load-s-per-gb S        cold load time per GB of model (default 1.0)\n"
+    "  --prompt-ms-per-token X  prompt evaluation per token not in the slot's KV cache (default 0.5)\n"
+    "  --slot-slowdown F        per-token time grows by F for each further busy slot on the GPU (default 0.1)\n"
+    "  --time-scale F           wall seconds per model second, e.g. 0.1 runs ten times faster (default 1)\n"
+    "\n"
     "Per-request headers: X-Sim-Tokens: N, X-Sim-TTFT-Ms: N, X-Sim-Token-Delay-Ms: N, X-Sim-Token-Pad: N\n"
     "(N '.' appended to every token), X-Sim-Status: CODE, X-Sim-Disconnect-After: K, X-Sim-Stall-After: K.\n"
     "GET /sim/stats shows connection and stream counters.\n";
@@ -45,6 +60,32 @@ long long parse_int(const std::string& flag, const std::string& v, long long lo,
     fail(flag + " expects an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v + "'");
   }
   return x;
+}
+
+double parse_real(const std::string& flag, const std::string& v, double lo, double hi) {
+  errno = 0;
+  char* end = nullptr;
+  double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end || errno || !(x >= lo && x <= hi)) {
+    fail(flag + " expects a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + v + "'");
+  }
+  return x;
+}
+
+// The resource model's flags; false when `a` is not one of them.
+bool resource_flag(const std::string& a, const std::string& v, ResourceOptions& r) {
+  if (a == "--vram-gb") r.vram_gb = parse_real(a, v, 0.001, 1e6);
+  else if (a == "--max-loaded-models") r.max_loaded = static_cast<int>(parse_int(a, v, 1, 1000));
+  else if (a == "--num-parallel") r.num_parallel = static_cast<int>(parse_int(a, v, 1, 1000));
+  else if (a == "--max-queue") r.max_queue = static_cast<int>(parse_int(a, v, 0, 10000000));
+  else if (a == "--load-s-per-gb") r.load_s_per_gb = parse_real(a, v, 0, 3600);
+  else if (a == "--prompt-ms-per-token") r.prompt_ms_per_token = parse_real(a, v, 0, 60000);
+  else if (a == "--slot-slowdown") r.slot_slowdown = parse_real(a, v, 0, 100);
+  else if (a == "--time-scale") r.time_scale = parse_real(a, v, 1e-6, 1000);
+  else if (a == "--keep-alive") {
+    if (!parse_keep_alive(v, r.keep_alive_ms)) fail("--keep-alive expects a duration like 5m, 30s or -1: '" + v + "'");
+  } else return false;
+  return true;
 }
 
 void parse_listen(const std::string& v, Options& o) {
@@ -97,6 +138,8 @@ bool parse_models(const std::string& spec, std::vector<ModelSpec>& out, std::str
 Options parse_args(int argc, char** argv) {
   Options o;
   std::string models = kDefaultModels;
+  std::string resource_seen;  // a resource flag given, for "needs --vram-gb"
+  bool threads_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -112,7 +155,9 @@ Options parse_args(int argc, char** argv) {
       v = argv[++i];
     } else if (a.rfind("--", 0) == 0) {
       const char* known[] = {"--listen", "--models", "--tokens", "--ttft-ms", "--token-delay-ms",
-                             "--version-string", "--fail-status", "--threads"};
+                             "--version-string", "--fail-status", "--threads", "--vram-gb", "--max-loaded-models",
+                             "--num-parallel", "--max-queue", "--keep-alive", "--load-s-per-gb",
+                             "--prompt-ms-per-token", "--slot-slowdown", "--time-scale"};
       for (const char* k : known) {
         if (a == k) fail(a + " needs a value");
       }
@@ -126,9 +171,20 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--ttft-ms") o.ttft_ms = static_cast<int>(parse_int(a, v, 0, 86400000));
     else if (a == "--token-delay-ms") o.token_delay_ms = static_cast<int>(parse_int(a, v, 0, 86400000));
     else if (a == "--fail-status") o.fail_status = static_cast<int>(parse_int(a, v, 200, 599));
-    else if (a == "--threads") o.threads = static_cast<int>(parse_int(a, v, 1, 256));
     else if (a == "--version-string") o.version = v;
-    else fail("unknown flag '" + a + "'");
+    else if (a == "--threads") {
+      o.threads = static_cast<int>(parse_int(a, v, 1, 256));
+      threads_given = true;
+    } else if (resource_flag(a, v, o.res)) {
+      if (a != "--vram-gb") resource_seen = a;
+    } else {
+      fail("unknown flag '" + a + "'");
+    }
+  }
+  if (!o.res.enabled() && !resource_seen.empty()) fail(resource_seen + " belongs to the resource model: add --vram-gb");
+  if (o.res.enabled()) {  // one scheduler, as one Ollama server has
+    if (threads_given && o.threads != 1) fail("the resource model (--vram-gb) runs on one thread: --threads must be 1");
+    o.threads = 1;
   }
   std::string err;
   if (!parse_models(models, o.models, err)) fail("--models: " + err);

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "sim_resources.h"
+
 namespace sim {
 
 struct ModelSpec {
@@ -22,6 +24,7 @@ struct Options {
   int fail_status = 0;  // 0: off
   int threads = 2;
   std::string version = "0.5.7";
+  ResourceOptions res;  // off unless --vram-gb
 };
 
 extern const char* const kDefaultModels;

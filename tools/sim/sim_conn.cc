@@ -245,8 +245,9 @@ void Conn::dispatch() {
 
 void Conn::start(Reply r) {
   reply_ = std::move(r);
-  have_delay_ = head_sent_ = drop_ = false;
+  have_delay_ = head_sent_ = drop_ = parked_ = false;
   tokens_sent_ = 0;
+  body_.clear();
   const Knobs& k = req_.knobs;
   bool knobs = knobs_apply();
   if (!reply_.stream) {
@@ -297,13 +298,17 @@ void Conn::pump() {
       if (closed() || out_.size() - out_off_ >= kHighWater) return;  // EPOLLOUT resumes us
     }
     if (!have_delay_) {
-      int delay = reply_.stream->next_delay_ms();
+      int64_t delay = reply_.stream->next_delay_ns();
+      if (delay == Producer::kWait) {
+        park();
+        return;
+      }
       if (delay < 0) {
         end_stream();
         return;
       }
       have_delay_ = true;
-      next_at_ += delay * kMs;
+      next_at_ += delay;
     }
     int64_t now = now_ns();
     if (next_at_ > now) {
@@ -336,6 +341,16 @@ void Conn::pump() {
   }
 }
 
+// The producer waits for something else (a slot, a model load): no timer until it wakes us.
+void Conn::park() {
+  flush();
+  if (closed()) return;
+  parked_ = true;
+  Timers& timers = env_.timers;
+  uint64_t id = id_, seq = ++timer_seq_;
+  reply_.stream->park([&timers, id, seq] { timers.push(now_ns(), id, seq); });
+}
+
 void Conn::stream_head() {
   if (head_sent_) return;
   out_ += response_head(reply_.status, reply_.content_type, -1, http10_ || !keep_alive_, !http10_);
@@ -343,6 +358,10 @@ void Conn::stream_head() {
 }
 
 void Conn::emit(const Chunk& c) {
+  if (reply_.buffered) {
+    body_ += c.data;
+    return;
+  }
   stream_head();  // Ollama's head goes out with the first chunk, after the TTFT
   if (http10_) {  // no chunked encoding in HTTP/1.0: the body ends when the connection does
     out_ += c.data;
@@ -356,6 +375,14 @@ void Conn::emit(const Chunk& c) {
 }
 
 void Conn::end_stream() {
+  if (reply_.buffered) {
+    bool body = !head_only_ && status_has_body(reply_.status);
+    out_ += response_head(reply_.status, reply_.content_type, static_cast<int64_t>(body_.size()), !keep_alive_);
+    if (body) out_ += body_;
+    std::string().swap(body_);
+    finish_reply();
+    return;
+  }
   stream_head();
   if (http10_) keep_alive_ = false;
   else out_ += "0\r\n\r\n";
@@ -376,6 +403,10 @@ void Conn::finish_reply() {
 
 void Conn::on_timer(uint64_t seq) {
   if (seq != timer_seq_ || closed()) return;
+  if (parked_) {  // woken: the schedule goes on from now
+    parked_ = false;
+    next_at_ = now_ns();
+  }
   if (st_ == St::waiting) send_whole();
   else if (st_ == St::streaming) pump();
 }

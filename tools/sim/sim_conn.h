@@ -57,6 +57,7 @@ class Conn {
   void start(Reply r);
   void send_whole();
   void pump();
+  void park();
   void stream_head();
   void emit(const Chunk& c);
   void end_stream();
@@ -89,7 +90,8 @@ class Conn {
   St st_ = St::idle;
   Reply reply_;
   Chunk chunk_;
-  bool have_delay_ = false, head_sent_ = false, drop_ = false, peer_eof_ = false, in_parse_ = false;
+  bool have_delay_ = false, head_sent_ = false, drop_ = false, peer_eof_ = false, in_parse_ = false, parked_ = false;
+  std::string body_;  // a buffered reply's body (Reply::buffered)
   int tokens_sent_ = 0;
   int64_t next_at_ = 0;
 };

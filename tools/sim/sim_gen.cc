@@ -4,6 +4,8 @@
 
 #include "sim_api.h"
 #include "sim_json.h"
+#include "sim_paced.h"
+#include "sim_timers.h"
 
 namespace sim {
 
@@ -28,9 +30,17 @@ struct Gen {
   int64_t prompt_count = 1;
   std::string done_reason = "stop";
   std::string context;  // generate only: the "context" array
+  std::shared_ptr<const Measured> measured;  // resource model: what it took
 
-  // Ollama's final statistics, deterministic from the configured delays.
+  // Ollama's final statistics: what the resource model measured, else
+  // deterministic from the configured delays.
   void stats(Json& j) const {
+    if (measured) {
+      j.num("total_duration", measured->total_ns).num("load_duration", measured->load_ns);
+      j.num("prompt_eval_count", measured->prompt_eval_count).num("prompt_eval_duration", measured->prompt_eval_ns);
+      j.num("eval_count", tokens).num("eval_duration", measured->eval_ns);
+      return;
+    }
     int64_t load = kMs;
     int64_t prompt_eval = ttft_ms > 0 ? ttft_ms * kMs : kMs;
     int64_t eval = static_cast<int64_t>(tokens) * (delay_ms > 0 ? delay_ms * kMs : kMs);
@@ -63,10 +73,10 @@ struct Gen {
 class OllamaStream final : public Producer {
  public:
   explicit OllamaStream(Gen g) : g_(std::move(g)) {}
-  int next_delay_ms() override {
-    if (i_ < g_.tokens) return i_ == 0 ? g_.ttft_ms : g_.delay_ms;
-    if (done_) return -1;
-    return g_.tokens == 0 ? g_.ttft_ms : 0;
+  int64_t next_delay_ns() override {
+    if (i_ < g_.tokens) return (i_ == 0 ? g_.ttft_ms : g_.delay_ms) * kMs;
+    if (done_) return kDone;
+    return g_.tokens == 0 ? g_.ttft_ms * kMs : 0;
   }
   void next(Chunk& c) override {
     if (i_ < g_.tokens) {
@@ -109,21 +119,49 @@ bool keep_alive_zero(const Body& body) {
   return s == "0" || s == "0s" || s == "0m" || s == "0h";
 }
 
+std::string reply_text(int tokens, int pad) {
+  std::string text;
+  for (int i = 0; i < tokens; ++i) text += token_text(i, pad);
+  return text;
+}
+
+// Under the resource model: `p` (a stream, or a whole body) played on the
+// scheduler's times; Ollama's 503 when its queue is full.
+Reply paced_reply(Ctx& ctx, Job job, std::unique_ptr<Producer> p, int tokens, const Knobs& k, bool stream,
+                  const char* content_type, std::shared_ptr<Measured> measured, bool openai) {
+  std::unique_ptr<Producer> s =
+      paced(*ctx.res, std::move(job), std::move(p), tokens, k.token_delay_ms, std::move(measured));
+  if (!s) return openai ? openai_error(503, kServerBusy) : error_reply(503, kServerBusy);
+  Reply r;
+  r.content_type = content_type;
+  r.stream = std::move(s);
+  r.buffered = !stream;
+  return r;
+}
+
 }  // namespace
 
 Reply ollama_generate(const Request& req, const Body& body, const std::string& model_name, bool chat, Ctx& ctx) {
   const Knobs& k = req.knobs;
   std::string prompt = chat ? "" : body.str("system") + " " + body.str("prompt");
   bool empty = chat ? !body.has_messages() : body.str("prompt").empty();
+  Model m;
+  ctx.state.find(model_name, &m);
   if (empty) {  // Ollama: an empty prompt only loads (or, with keep_alive 0, unloads) the model
     bool unload = keep_alive_zero(body);
-    ctx.state.set_loaded(model_name, !unload);
     Json j;
     j.begin_object().str("model", model_name).str("created_at", rfc3339_now());
     if (chat) j.key("message").begin_object().str("role", "assistant").str("content", "").end_object();
     else j.str("response", "");
     j.boolean("done", true).str("done_reason", unload ? "unload" : "load").end_object();
-    return json_reply(200, j.take());
+    std::string answer = j.take();
+    if (ctx.res && !unload) {  // answered once the model is in VRAM
+      return paced_reply(ctx, make_job(body, chat, m, k, 0, ctx.opt.res), whole_body(0, [answer] { return answer; }), 0,
+                         k, false, kJson, std::make_shared<Measured>(), false);
+    }
+    if (ctx.res) ctx.res->unload(m.name, now_ns());
+    else ctx.state.set_loaded(model_name, !unload);
+    return json_reply(200, answer);
   }
   Gen g;
   g.model = model_name;
@@ -140,15 +178,24 @@ Reply ollama_generate(const Request& req, const Body& body, const std::string& m
   g.prompt_count = std::max<int64_t>(1, chat ? body.message_words() : count_words(prompt));
   if (!chat) g.context = context_array(prompt, g.tokens);
 
-  if (body.flag("stream", true)) {
+  bool stream = body.flag("stream", true);
+  if (ctx.res) {
+    auto measured = std::make_shared<Measured>();
+    g.measured = measured;
+    Job job = make_job(body, chat, m, k, g.tokens, ctx.opt.res);
+    std::unique_ptr<Producer> p;
+    if (stream) p = std::make_unique<OllamaStream>(g);
+    else p = whole_body(g.tokens, [g] { return g.final_object(reply_text(g.tokens, g.pad)); });
+    return paced_reply(ctx, std::move(job), std::move(p), g.tokens, k, stream, stream ? kNdjson : kJson, measured,
+                       false);
+  }
+  if (stream) {
     Reply r;
     r.content_type = kNdjson;
     r.stream = std::make_unique<OllamaStream>(std::move(g));
     return r;
   }
-  std::string text;
-  for (int i = 0; i < g.tokens; ++i) text += token_text(i, g.pad);
-  Reply r = json_reply(200, g.final_object(text));
+  Reply r = json_reply(200, g.final_object(reply_text(g.tokens, g.pad)));
   r.delay_ms = g.ttft_ms + g.tokens * g.delay_ms;
   r.tokens = g.tokens;
   return r;
@@ -205,11 +252,11 @@ struct OaiGen {
 class OpenAIStream final : public Producer {
  public:
   OpenAIStream(OaiGen g, bool include_usage) : g_(std::move(g)), usage_(include_usage) {}
-  int next_delay_ms() override {
-    if (i_ < g_.tokens) return i_ == 0 ? g_.ttft_ms : g_.delay_ms;
+  int64_t next_delay_ns() override {
+    if (i_ < g_.tokens) return (i_ == 0 ? g_.ttft_ms : g_.delay_ms) * kMs;
     if (phase_ == 1 && !usage_) phase_ = 2;
-    if (phase_ > 2) return -1;
-    return phase_ == 0 && g_.tokens == 0 ? g_.ttft_ms : 0;
+    if (phase_ > 2) return kDone;
+    return phase_ == 0 && g_.tokens == 0 ? g_.ttft_ms * kMs : 0;
   }
   void next(Chunk& c) override {
     c.token = i_ < g_.tokens;
@@ -232,7 +279,7 @@ class OpenAIStream final : public Producer {
 
 }  // namespace
 
-Reply openai_generate(const Request& req, const Body& body, const std::string& model_name, bool chat) {
+Reply openai_generate(const Request& req, const Body& body, const std::string& model_name, bool chat, Ctx& ctx) {
   const Knobs& k = req.knobs;
   thread_local std::minstd_rand rng(std::random_device{}());
   OaiGen g;
@@ -257,22 +304,35 @@ Reply openai_generate(const Request& req, const Body& body, const std::string& m
   }
   g.prompt_tokens = std::max<int64_t>(1, words);
 
-  if (body.flag("stream", false)) {
+  bool stream = body.flag("stream", false);
+  bool usage = body.object_flag("stream_options", "include_usage", false);
+  auto whole = [g] {
+    Json j;
+    g.head(j, false);
+    j.key("choices").begin_array();
+    g.choice(j, reply_text(g.tokens, g.pad), false, g.finish.c_str());
+    j.end_array();
+    g.usage(j);
+    j.end_object();
+    return j.take();
+  };
+  if (ctx.res) {
+    Model m;
+    ctx.state.find(model_name, &m);
+    Job job = make_job(body, chat, m, k, g.tokens, ctx.opt.res);
+    std::unique_ptr<Producer> p;
+    if (stream) p = std::make_unique<OpenAIStream>(g, usage);
+    else p = whole_body(g.tokens, whole);
+    return paced_reply(ctx, std::move(job), std::move(p), g.tokens, k, stream, stream ? kSse : kJson,
+                       std::make_shared<Measured>(), true);
+  }
+  if (stream) {
     Reply r;
     r.content_type = kSse;
-    r.stream = std::make_unique<OpenAIStream>(std::move(g), body.object_flag("stream_options", "include_usage", false));
+    r.stream = std::make_unique<OpenAIStream>(std::move(g), usage);
     return r;
   }
-  std::string text;
-  for (int i = 0; i < g.tokens; ++i) text += token_text(i, g.pad);
-  Json j;
-  g.head(j, false);
-  j.key("choices").begin_array();
-  g.choice(j, text, false, g.finish.c_str());
-  j.end_array();
-  g.usage(j);
-  j.end_object();
-  Reply r = json_reply(200, j.take());
+  Reply r = json_reply(200, whole());
   r.delay_ms = g.ttft_ms + g.tokens * g.delay_ms;
   r.tokens = g.tokens;
   return r;

@@ -2,6 +2,7 @@
 // parsed request, and a reply that is either a whole body or a chunk stream.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,13 +34,17 @@ struct Chunk {
   bool token = false;  // counts for X-Sim-Stall-After / X-Sim-Disconnect-After
 };
 
-// A streamed reply, played by the connection: wait next_delay_ms() after the
+// A streamed reply, played by the connection: wait next_delay_ns() after the
 // previous chunk, then take next() (built when due, so timestamps are real).
 class Producer {
  public:
+  static constexpr int64_t kDone = -1;
+  static constexpr int64_t kWait = -2;  // not due yet: park(), then ask again once woken
   virtual ~Producer() = default;
-  virtual int next_delay_ms() = 0;  // -1 once the stream is complete
+  virtual int64_t next_delay_ns() = 0;
   virtual void next(Chunk& c) = 0;
+  // After kWait: `wake` is called (once) when the producer can go on.
+  virtual void park(std::function<void()> wake) { (void)wake; }
 };
 
 struct Reply {
@@ -49,6 +54,8 @@ struct Reply {
   std::unique_ptr<Producer> stream;  // chunked (Transfer-Encoding) when set
   int delay_ms = 0;  // whole-body replies: time before the reply is sent
   int tokens = 0;    // whole-body replies: tokens it carries (for stall/disconnect)
+  // With `stream`: played on its schedule, but sent as one Content-Length body at the end.
+  bool buffered = false;
 };
 
 extern const char* const kJson;    // application/json; charset=utf-8

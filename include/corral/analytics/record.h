@@ -10,7 +10,7 @@
 namespace corral::analytics {
 
 enum Field : uint8_t {
-  kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kBackend, kError,
+  kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kModelAlias, kBackend, kError,
   kPromptPreview, kResponseHead, kFieldCount
 };
 
@@ -32,7 +32,7 @@ struct RecordNumbers {
 class Record {
  public:
   static constexpr size_t kSize = 4096;
-  static constexpr uint16_t kCap[kFieldCount] = {64, 46, 256, 64, 16, 256, 200, 128, 256, 1024, 0xffff};
+  static constexpr uint16_t kCap[kFieldCount] = {64, 46, 256, 64, 16, 256, 200, 200, 128, 256, 1024, 0xffff};
 
   void reset();  // empty again: numbers to their defaults, no text
   // Appends a field (fields go in Field order); text past its cap is cut.

@@ -18,7 +18,7 @@ struct Column {
 };
 
 enum Col : uint8_t {
-  cTimeMs, cRequestId, cClientIp, cUserAgent, cKeyName, cUser, cMethod, cEndpoint, cPath, cModel, cBackend,
+  cTimeMs, cRequestId, cClientIp, cUserAgent, cKeyName, cUser, cMethod, cEndpoint, cPath, cModel, cModelAlias, cBackend,
   cStatus, cStream, cError, cPromptPreview, cResponsePreview, cPromptChars, cPromptTokens, cCompletionTokens,
   cTtftMs, cDurationMs, cTokensPerSecond, cLoadMs, cComplexity, cCategory, cBytesIn, cBytesOut, kColumnCount
 };

@@ -12,8 +12,8 @@ enum class Dialect : uint8_t { ollama, openai, anthropic };
 
 enum Endpoint : unsigned char {
   kRoot, kGenerate, kChat, kEmbed, kEmbeddings, kTags, kPs, kShow, kPull, kPush, kCreate, kCopy,
-  kDelete, kVersion, kBlobs, kOaiChat, kOaiCompletions, kOaiEmbeddings, kOaiModels, kHealth, kMetrics, kStatus,
-  kAnalytics, kOther, kEndpointCount
+  kDelete, kVersion, kBlobs, kOaiChat, kOaiCompletions, kOaiEmbeddings, kOaiModels, kMessages, kHealth, kMetrics,
+  kStatus, kAnalytics, kAdmin, kTest, kOther, kEndpointCount
 };
 
 // How corral treats a route.

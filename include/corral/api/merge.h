@@ -24,6 +24,17 @@ struct Merged {
 Merged merge_lists(const std::vector<LegAnswer>& legs, std::string_view list_key, std::string_view id_key,
                    std::string_view prefix);
 
+// A model corral lists without asking anyone: a hosted backend's (configured
+// or found at discovery) or an alias.
+struct KnownModel {
+  std::string name;
+  std::string owner;   // the backend serving it (OpenAI's owned_by)
+  std::string parent;  // an alias: the model it names
+};
+
+// {"models":[…]} (Ollama /api/tags items) or {"object":"list","data":[…]} (/v1/models), for merge_lists.
+std::string known_models_body(bool openai_list, const std::vector<KnownModel>& models);
+
 // /api/delete, /api/copy: 200 when any backend did it, else the first backend's answer.
 Merged merge_outcomes(const std::vector<LegAnswer>& legs);
 

@@ -27,14 +27,30 @@ struct OnDemandConfig {
   uint32_t hold_ms = 0;                // > 0: requests wait this long for it instead of a 503
 };
 
+// The API a backend speaks (seed 003's external hosts are openai or anthropic).
+enum class BackendKind : uint8_t { ollama, openai, anthropic };
+
+// How corral checks a TLS backend's certificate.
+struct BackendTls {
+  std::string ca_file;      // PEM bundle to trust; empty: the system store
+  bool verify = true;       // false: not checked at all (logged as a warning at start)
+  std::string server_name;  // SNI and the name checked; empty: the url's host
+};
+
 struct BackendConfig {
   std::string name;  // default: HOST:PORT from the url
-  std::string url;   // http://host:port, or dns+http://name:port (every A/AAAA record, re-resolved)
+  std::string url;   // http(s)://host:port, or dns+http://name:port (every A/AAAA record, re-resolved)
   std::string host;  // parsed from url
   int port = 0;
   bool dns = false;
+  bool https = false;            // TLS to the backend (https:// url)
+  BackendKind kind = BackendKind::ollama;
+  BackendTls tls;
+  std::string api_key_env;       // the environment variable holding the provider's key
+  std::string api_key;           // its value, read at load (a secret: never logged or shown)
   uint32_t priority = 1;         // lower number is preferred
   double max_memory_gb = 0;      // 0 = unlimited; larger models never go here
+  uint32_t max_loaded_models = 0;  // its OLLAMA_MAX_LOADED_MODELS (0 = unknown): no room beside that many
   uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
   bool enabled = true;
   bool accept_pulls = true;      // /api/pull and /api/create may land here
@@ -50,12 +66,15 @@ struct MemoryPattern {
 
 struct ModelsConfig {
   std::vector<std::pair<std::string, std::string>> assignments;  // model → backend name
+  std::vector<std::pair<std::string, std::string>> aliases;      // client-facing name → real name
   std::vector<std::pair<std::string, double>> memory_overrides;  // model → GB
   std::vector<MemoryPattern> memory_patterns;                    // first match wins
 };
 
 struct RoutingConfig {
   bool affinity = false;             // "prefix": same model + system + first user message → same backend
+  bool prefer_loaded = true;         // members with the model in memory (/api/ps) before the others
+  bool balance_random = false;       // balance "random": ignore outstanding requests among equals
   uint32_t queue_size = 1024;        // requests waiting for admission, per worker
   uint32_t queue_timeout_ms = 30000; // then 503
   uint32_t retry_after_ms = 2000;    // Retry-After on 503 overflow (whole seconds, at least 1)
@@ -73,9 +92,13 @@ struct HealthConfig {
 };
 
 struct MetricsConfig {
+  std::string listen;              // HOST:PORT of an admin port (seed 000's 9090); set: local endpoints only there
   std::string ns = "corral";       // metric name prefix; "ollama" gives seed 004's names
   uint32_t max_models = 100;       // model label values per worker; others → "other"
   uint32_t default_capacity = 4;   // concurrent requests a backend without max_concurrent counts for
+  bool seed_names = false;         // also seed 000's and seed 004's metric and label names
+  bool key_labels = false;         // per-key series (key_requests_total, key_tokens_total)
+  uint32_t max_keys = 100;         // key label values per worker; others → "other"
 };
 
 // Where finished requests are recorded (seed 004's sqlite|jsonl|none).
@@ -116,6 +139,12 @@ struct ScalingConfig {
   std::vector<ScalingGroupConfig> groups;
 };
 
+// API keys (keys.db in data_dir, managed with `corral keys`).
+struct AuthConfig {
+  bool enabled = false;  // proxied requests, /status, /analytics* and /admin/* need a key
+  bool metrics = false;  // /metrics needs a key too
+};
+
 struct Timeouts {
   uint32_t header_ms = 30000;        // request head must arrive within
   uint32_t body_ms = 30000;          // max gap while reading a request body
@@ -126,8 +155,16 @@ struct Timeouts {
   uint32_t drain_ms = 10000;         // SIGTERM grace for in-flight requests
 };
 
+// corral terminating TLS itself, beside the plain listener (HTTP/1.1, ALPN).
+struct TlsListenConfig {
+  std::string address;  // HOST:PORT; empty: no TLS listener
+  std::string cert;     // PEM certificate (chain allowed)
+  std::string key;      // PEM private key
+};
+
 struct Config {
   std::string listen = "127.0.0.1:11434";
+  TlsListenConfig tls_listen;
   std::vector<BackendConfig> backends;  // default: 127.0.0.1:11435
   unsigned workers = 0;                 // 0 = one per online CPU
   std::string io = "auto";              // auto | uring | epoll
@@ -136,6 +173,7 @@ struct Config {
   uint32_t max_header_bytes = 16384;
   uint32_t max_headers = 100;
   uint64_t max_body_bytes = 64ull << 20;
+  uint32_t max_in_flight = 0;  // proxied requests at once over the whole fleet (seed 004's semaphore); 0: no limit
   Timeouts timeouts;
   uint32_t upstream_max_idle = 64;         // idle keep-alive connections per backend per worker
   uint32_t upstream_idle_timeout_ms = 30000;
@@ -150,6 +188,7 @@ struct Config {
   std::string data_dir;  // default: $STATE_DIRECTORY (systemd), else ./corral-data
   AnalyticsConfig analytics;
   ScalingConfig scaling;
+  AuthConfig auth;
 };
 
 // Flags given on the command line; unset ones leave the config as it is.
@@ -157,6 +196,7 @@ struct Flags {
   std::optional<std::string> config_file, listen, io, log_level, analytics, data_dir;
   std::vector<std::string> backends;
   std::optional<unsigned> workers;
+  std::optional<bool> auth;  // --auth, --auth=on|off
   bool version = false, help = false, check_config = false;
 };
 
@@ -168,12 +208,16 @@ const char* usage();
 bool apply_yaml(const std::string& text, Config& cfg, std::string& err);
 bool apply_env(Config& cfg, std::string& err, char** envp);
 bool apply_flags(const Flags& f, Config& cfg, std::string& err);
-// Parses "http://host:port" or "dns+http://name:port" into b; false with err.
+// Parses "http(s)://host:port" or "dns+http://name:port" into b; false with err.
 bool parse_backend_url(const std::string& url, BackendConfig& b, std::string& err);
 // Final checks and defaults (default backend, power-of-two buffers).
 bool finalize(Config& cfg, std::string& err);
 
-// Whole pipeline: defaults → file → env → flags → finalize.
+// Reads every backend's api_key_env; false with err naming the backend and the variable.
+bool resolve_api_keys(Config& cfg, char** envp, std::string& err);
+std::string_view kind_name(BackendKind k);
+
+// Whole pipeline: defaults → file → env → flags → finalize → API keys.
 bool load(const Flags& f, char** envp, Config& cfg, std::string& err);
 
 // "sqlite", "sqlite:PATH", "jsonl", "jsonl:PATH" or "none" into a; false with err.

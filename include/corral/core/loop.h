@@ -101,6 +101,12 @@ class Loop : public BufferOwner {
   // 0, or -errno when no socket could be made (on_connected reports the rest).
   virtual int open_stream(Socket& s, SocketHandler* h, const SockAddr& a);
 
+  // Calls on_readable (from the loop) whenever fd is readable, until unwatch(fd):
+  // pidfds, pipes and eventfds of the control thread. false where the loop does
+  // not watch plain descriptors (io_uring workers have no use for it).
+  virtual bool watch(int fd, std::function<void()> on_readable);
+  virtual void unwatch(int fd);
+
   // Runs until stop() (a later run() goes on); tick() is called about every tick_ms milliseconds.
   virtual void run(std::function<void()> tick, int tick_ms) = 0;
   virtual void stop() = 0;  // from the loop thread

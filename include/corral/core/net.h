@@ -40,6 +40,10 @@ inline bool local_shortage(int err) { return err == EMFILE || err == ENFILE || e
 
 void set_nodelay(int fd);
 
+// Writes all of data to a (possibly non-blocking) socket, waiting up to
+// timeout_ms for room each time; false when the peer is gone or too slow.
+bool send_all(int fd, std::string_view data, int timeout_ms);
+
 // The address at the other end of a connected socket, as text (empty when unknown).
 std::string peer_ip(int fd);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "corral/core/fd.h"
+#include "corral/route/lifecycle.h"
 
 namespace corral::fleet {
 
@@ -27,13 +28,13 @@ class Wakeup {
   std::atomic<bool> armed_{false};
 };
 
-class Demand {
+class Demand final : public route::DemandSignal {
  public:
   // workers: how many worker threads may call note(); wakeup may be null (no early wake-up).
   Demand(unsigned workers, std::shared_ptr<Wakeup> wakeup);
 
   // Worker thread `worker`: one request routed to, or waiting for, this backend. Wait-free.
-  void note(unsigned worker) noexcept;
+  void note(unsigned worker) noexcept override;
   // Control thread: requests noted so far (only grows).
   uint64_t collect() noexcept;
 

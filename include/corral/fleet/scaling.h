@@ -51,6 +51,8 @@ class Scaler {
   explicit Scaler(config::ScalingGroupConfig g) : g_(std::move(g)) {}
 
   ScalingDecision evaluate(int64_t now_ms, std::span<const RequestLoad> requests, std::span<const MemberView> members);
+  // The same with the load already weighed (the workers' ScalingLoad).
+  ScalingDecision evaluate(int64_t now_ms, double load, std::span<const MemberView> members);
 
   double weight(std::string_view model) const;
   double factor(uint32_t complexity) const;

@@ -24,6 +24,10 @@ class ScalingGroup {
   // member i now. Starts and stops members; the decision is for metrics and /status.
   const ScalingDecision& on_tick(int64_t now_ms, std::span<const RequestLoad> requests,
                                  std::span<const uint32_t> in_flight);
+  // The same with the group's load already weighed (the workers' ScalingLoad).
+  const ScalingDecision& on_tick(int64_t now_ms, double load, std::span<const uint32_t> in_flight);
+  uint64_t ups() const { return ups_; }
+  uint64_t downs() const { return downs_; }
 
   const std::string& name() const { return scaler_.config().name; }
   const ScalingDecision& last() const { return last_; }
@@ -33,6 +37,7 @@ class ScalingGroup {
   std::vector<OnDemandBackend*> members_;
   std::vector<uint32_t> capacities_;
   ScalingDecision last_;
+  uint64_t ups_ = 0, downs_ = 0;  // decisions so far, by direction
 };
 
 }  // namespace corral::fleet

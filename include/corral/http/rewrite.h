@@ -17,6 +17,13 @@ struct ForwardInfo {
   std::string_view upstream_host;      // Host header for the backend
   std::string_view client_ip;
   std::string_view request_id;
+  bool drop_credentials = false;  // Authorization and x-api-key stay behind
+  // A body corral wrote instead of the client's (a translation, an alias): a new
+  // path, its own Content-Length and JSON type, and no compression asked for.
+  std::string_view path_override;
+  int64_t body_length = -1;
+  bool identity_encoding = false;  // Accept-Encoding stays behind: corral reads the answer
+  std::string_view extra_headers;  // whole "Name: value\r\n" lines added (a provider's key)
 };
 
 // "METHOD url HTTP/1.1" + filtered headers + X-Forwarded-* + X-Request-Id.

@@ -1,19 +1,20 @@
 // Per-worker metric shards (single writer, relaxed atomics, cache-line aligned)
 // summed at scrape time into Prometheus text format 0.0.4. Labels are bounded:
-// endpoints are a fixed list, models are capped per shard (others → "other"),
-// backends are the fleet's slots, codes are folded into a fixed set.
+// endpoints are a fixed list, models and keys are capped per shard (others →
+// "other"), backends are the fleet's slots, codes are folded into a fixed set.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "corral/api/prompt.h"
-#include "corral/metrics/table.h"
 #include "corral/api/endpoint.h"
+#include "corral/api/prompt.h"
+#include "corral/metrics/names.h"
+#include "corral/metrics/table.h"
+#include "corral/metrics/window.h"
 
 namespace corral::metrics {
 
@@ -35,31 +36,10 @@ inline void bump(Counter& c, uint64_t by = 1) {
   if constexpr (kEnabled) c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
-inline constexpr uint8_t kModelOther = 254;  // past the cap or not a sane name
-inline constexpr uint8_t kModelNone = 255;   // the request names no model
+inline constexpr uint8_t kModelOther = LabelNames::kOther;
+inline constexpr uint8_t kModelNone = LabelNames::kNone;
 inline constexpr uint8_t kBackendNone = 255; // answered by corral itself
 inline constexpr uint8_t kCategoryNone = 15;
-
-// Model names seen by one worker: written by it, read by the scrape.
-class ModelNames {
- public:
-  explicit ModelNames(unsigned cap) : cap_(cap > kModelOther ? kModelOther : cap) {}
-  uint8_t intern(std::string_view name);  // writer only
-  size_t size() const { return count_.load(std::memory_order_acquire); }
-  std::string_view name(uint8_t id) const;
-
- private:
-  static constexpr size_t kNameMax = 64;
-  char names_[kModelOther][kNameMax] = {};
-  uint8_t lens_[kModelOther] = {};
-  std::atomic<size_t> count_{0};
-  unsigned cap_;
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, uint8_t, Hash, std::equal_to<>> index_;  // writer-side lookup, no copy per find
-};
 
 struct Buckets {
   Buckets(std::vector<double> upper, double sum_scale);
@@ -70,6 +50,7 @@ struct Buckets {
 const Buckets& duration_buckets();
 const Buckets& rate_buckets();
 const Buckets& score_buckets();
+const Buckets& token_count_buckets();
 
 inline constexpr size_t kMaxBuckets = 20;
 
@@ -86,7 +67,10 @@ class Histogram {
   LabeledCounters<kMaxBuckets + 2> t_;
 };
 
-enum RejectReason : uint8_t { kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout, kRejectAuth, kRejectCount };
+enum RejectReason : uint8_t {
+  kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout,
+  kRejectAuth, kRejectForbidden, kRejectRateLimit, kRejectCount
+};
 enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadResponse, kErrClientAbort, kErrorKindCount };
 
 // What one finished request contributes.
@@ -104,15 +88,24 @@ struct RequestRecord {
   double connect_s = -1;
   int64_t prompt_tokens = -1, completion_tokens = -1;
   int64_t eval_duration_ns = -1, load_duration_ns = -1;
+  std::string_view key;  // the API key's name (auth on); empty: none
+};
+
+// Families beyond corral's own, fixed at start (metrics.seed_names, metrics.key_labels, metrics.max_keys).
+struct Extras {
+  bool seed_names = false;  // seed 000's per-minute gauges, seed 004's tokens_generated and label names
+  bool key_labels = false;  // key_requests_total{key}, key_tokens_total{key}
+  unsigned max_keys = 100;  // key label values per worker; others → "other"
 };
 
 struct alignas(64) Shard {
-  explicit Shard(unsigned max_models);
+  explicit Shard(unsigned max_models, const Extras& extras = {});
   void record(const RequestRecord& r);
   void reject(RejectReason why) { bump(rejected[why]); }
   void error(ErrorKind k) { bump(errors[k]); }
 
-  ModelNames models;
+  Extras extras;
+  LabelNames models;
   LabeledCounters<1> requests;       // endpoint, model, backend, code, category
   LabeledCounters<2> tokens;         // model → prompt, completion
   Histogram request_duration;        // endpoint, model
@@ -122,6 +115,11 @@ struct alignas(64) Shard {
   Histogram upstream_connect;        // —
   Histogram complexity;              // complexity class
   Histogram queue_wait;              // —
+  Histogram tokens_generated;        // model, category (seed_names only)
+  MinuteWindow last_minute;          // proxied requests (seed_names only)
+  LabelNames keys;                   // key_labels only
+  Counter key_requests[256] = {};    // by key id (LabelNames::kOther included)
+  Counter key_tokens[256] = {};      // prompt + completion
   Counter backend_started[256] = {}; // in flight per backend = started - finished
   Counter backend_finished[256] = {};
   Counter queue_in[256] = {};        // waiting for admission per first-choice backend = in - out
@@ -140,6 +138,10 @@ struct alignas(64) Shard {
   Counter bytes_received{0};
   Counter bytes_sent{0};
   Counter client_connections{0};
+
+ private:
+  void record_seed(const RequestRecord& r, uint8_t model);
+  void record_key(const RequestRecord& r);
 };
 
 // One per backend slot (index = slot); departed members keep their slot but are not present.
@@ -152,6 +154,14 @@ struct BackendGauge {
   int64_t vram_bytes = -1;
 };
 
+// A scaling group's last decision (corral_desired_replicas and friends).
+struct GroupGauge {
+  std::string name;
+  double load = 0;
+  uint32_t desired = 0;
+  uint64_t ups = 0, downs = 0;
+};
+
 struct RenderOptions {
   std::string_view ns = "corral";
   std::string_view io = "io_uring";
@@ -159,15 +169,21 @@ struct RenderOptions {
   int64_t analytics_written = -1;  // -1: analytics off
   int64_t analytics_write_errors = 0;
   int64_t analytics_backlog = 0;  // spooled, not stored yet
+  std::vector<GroupGauge> groups;  // scaling groups; empty: none configured
 };
 
 class Registry {
  public:
-  Registry(unsigned shards, unsigned max_models);
+  Registry(unsigned shards, unsigned max_models, const Extras& extras = {});
   Shard& shard(unsigned i) { return *shards_[i]; }
   void render(std::string& out, const RenderOptions& o, const std::vector<BackendGauge>& backends) const;
 
  private:
+  void render_seed_gauges(std::string& out, std::string_view ns, double utilization, size_t healthy) const;
+  void render_keys(std::string& out, std::string_view ns) const;
+  static void render_groups(std::string& out, std::string_view ns, const std::vector<GroupGauge>& groups);
+
+  Extras extras_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

@@ -11,8 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "corral/auth/table.h"
 #include "corral/config/config.h"
+#include "corral/fleet/scaling_load.h"
 #include "corral/core/loop.h"
+#include "corral/core/published.h"
+#include "corral/transport/buffers.h"
+#include "corral/transport/tls.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/admission.h"
@@ -27,6 +32,10 @@ class Service;
 class RecordRing;
 }  // namespace corral::analytics
 
+namespace corral::admin {
+class KeyAdmin;
+}
+
 namespace corral::proxy {
 
 class Session;
@@ -37,6 +46,13 @@ struct Fleet {
   route::BackendTable* table = nullptr;
   route::SnapshotBox* box = nullptr;
   route::Control* control = nullptr;
+  const auth::KeyTableBox* keys = nullptr;  // null: auth off
+  admin::KeyAdmin* key_admin = nullptr;     // null: auth off
+  fleet::ScalingLoad* scaling = nullptr;    // null: no scaling groups
+  std::atomic<uint32_t> in_flight{0};       // requests holding a place under limits.max_in_flight
+  std::atomic<uint32_t> waiting{0};         // requests queued on any worker while that limit is set
+  // The TLS listener's certificate (tls_listen), replaced by a reload; null: no TLS listener.
+  const core::Published<transport::TlsServerContext>* tls_server = nullptr;
   std::array<std::atomic<core::Loop*>, 256> loops{};  // every worker's loop, to wake waiters elsewhere
 };
 
@@ -75,21 +91,27 @@ struct WorkerContext {
   size_t session_count = 0;
   AdmissionQueue waiting;       // requests waiting for a backend place
   ExchangePool exchanges;
+  const auth::KeyTableBox* keys = nullptr;   // fleet->keys
+  admin::KeyAdmin* key_admin = nullptr;      // fleet->key_admin
+  std::shared_ptr<const auth::KeyTable> key_table;  // this worker's copy, refreshed when the version moves
+  transport::PlainBuffers* tls_plain = nullptr;      // decrypted bytes of TLS clients
 
   // The current routing snapshot; reloaded only when the control thread published a new one.
   const route::RoutingSnapshot& snapshot() {
-    uint64_t v = fleet->box->version();
-    if (v != snapshot_version_) {
-      snapshot_ = fleet->box->get();
-      snapshot_version_ = v;
-    }
+    fleet->box->refresh(snapshot_, snapshot_version_);
     return *snapshot_;
   }
   route::Backend& backend(uint8_t slot) { return (*fleet->table)[slot]; }
   uint64_t random() { return rng = rng * 6364136223846793005ull + 1442695040888963407ull; }
   upstream::Target target(uint8_t slot) {
     const route::Backend& b = backend(slot);
-    return {slot, &b.addr, b.host_header};
+    upstream::Target t;
+    t.slot = slot;
+    t.addr = &b.addr;
+    t.host_header = b.host_header;
+    if (const route::MemberView* m = snapshot().member(slot)) t.tls = m->tls;
+    t.tls_host = b.tls_host;
+    return t;
   }
 
  private:

@@ -9,10 +9,13 @@
 #include "corral/api/endpoint.h"
 #include "corral/api/final_stats.h"
 #include "corral/api/prompt.h"
+#include "corral/auth/gate.h"
 #include "corral/http/parser.h"
+#include "corral/http/response.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/output.h"
 #include "corral/proxy/route_attempt.h"
+#include "corral/proxy/transform.h"
 #include "corral/upstream/client.h"
 
 namespace corral::proxy {
@@ -36,7 +39,8 @@ class ResponseSample final : public http::BodySink {
 
 // What the request body says (the bytes stay as they are).
 struct RequestFacts {
-  std::string model;
+  std::string model;  // the real name (an alias resolved)
+  std::string alias;  // the name the client asked for, when it was an alias
   std::string source;  // /api/copy
   uint64_t affinity = 0;
   bool pull = false;
@@ -67,14 +71,25 @@ struct Exchange {
   BodyCopy plain_body;     // the same, de-chunked, when it came chunked
   std::string up_request;  // rewritten head for the backend
 
+  // Who is asking (auth on): the key, its table (kept alive for the request) and its concurrency slot.
+  std::shared_ptr<const auth::KeyTable> keys;
+  const auth::KeyEntry* key = nullptr;
+  auth::Admission admission;
+  bool denied = false;           // refused on its head: the body is read and dropped, then `refusal` sent
+  http::LocalResponse refusal;
+
   // The answer.
   ClientOutput out;
   RouteAttempt route;
   upstream::Client client;
   std::unique_ptr<Fanout> fanout;
   ResponseSample sample;   // response body: final stats (tail), analytics preview (head)
+  AttemptPlan plan;        // how this attempt's request and answer differ from the client's and the backend's
+  AnswerTransform transform;
+  ErrorBody error_body;    // a translated request's error answer, put in the client's shape
   uint8_t backend = metrics::kBackendNone;
-  bool attempt_open = false;  // counted as started at the backend, not yet finished
+  bool attempt_open = false;
+  std::string holding_for;  // waiting (on_demand.hold) for this on-demand backend to come up  // counted as started at the backend, not yet finished
   int status = 0;
   bool response_done = false;
   bool head_queued = false;

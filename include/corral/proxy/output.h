@@ -1,8 +1,11 @@
 // What goes out to the client, in order: byte ranges that are either corral's
-// own (a head it wrote) or a backend's receive buffer, sent as they are and
-// released once sent. One send in flight at a time.
+// own (a head it wrote), a backend's receive buffer (sent as it is and
+// released once sent), or bytes corral made for this answer (a translated
+// chunk) and owns until they are sent. One send in flight at a time.
 #pragma once
 #include <cstdint>
+#include <deque>
+#include <string>
 #include <vector>
 
 #include "corral/core/loop.h"
@@ -14,6 +17,8 @@ class ClientOutput {
  public:
   // Queues n bytes at p; buf (may be null) is released once they are sent.
   void push(const char* p, uint32_t n, const core::IoBuf* buf = nullptr);
+  // Queues bytes the output keeps until they are sent.
+  void push_owned(std::string bytes);
   // Starts sending the next range unless a send is in flight.
   void flush(transport::Transport& t);
   // The range in flight was sent: its size (its buffer released).
@@ -28,8 +33,10 @@ class ClientOutput {
     uint32_t n;
     core::BufferOwner* owner;  // null: corral's own bytes
     uint16_t id;
+    bool owned;                // the front of owned_
   };
   std::vector<Segment> segs_;
+  std::deque<std::string> owned_;  // in the order their segments go out
   size_t pos_ = 0;
   uint32_t queued_ = 0;
 };

@@ -23,13 +23,20 @@ struct RouteQuestion {
   std::string_view pinned_backend;  // X-Corral-Backend on pull-like requests
 };
 
+// A waiter's first choice when it waits for an on-demand backend to come up.
+inline constexpr uint8_t kNoBackend = 255;
+
 class RouteAttempt {
  public:
   void begin();  // a new request: nothing tried, nothing held
   // Picks among the candidates not tried yet, also skipping `skip` (>= 0).
   route::Pick pick(WorkerContext& ctx, const RouteQuestion& q, int skip = -1) const;
   void admitted(uint8_t slot) { admitted_ = slot; }
-  void release(WorkerContext& ctx);  // gives back the admission place, wakes waiters
+  // A place under limits.max_in_flight, held until release(); true also when there is no limit.
+  bool take_fleet_place(WorkerContext& ctx);
+  void release(WorkerContext& ctx);  // gives back the admission place and the scaling weight, wakes waiters
+  // Counts the request in the scaling load of `backend`'s group, once, until release().
+  void weigh(WorkerContext& ctx, std::string_view backend, std::string_view model, int complexity);
   // The attempt on slot failed before any response byte reached the client.
   void failed(uint8_t slot, int status, std::string why);
   bool attempts_left(uint32_t max_attempts) const { return attempts_ < max_attempts; }
@@ -39,7 +46,7 @@ class RouteAttempt {
   int fail_status() const { return fail_status_; }
   const std::string& fail_why() const { return fail_why_; }
 
-  void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice);
+  void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority);
   void leave_queue(WorkerContext& ctx);
   bool queued() const { return waiter_.queued; }
 
@@ -47,6 +54,10 @@ class RouteAttempt {
   route::SlotSet tried_;
   uint8_t attempts_ = 0;
   int16_t admitted_ = -1;  // backend slot whose admission place this request holds
+  bool fleet_place_ = false;   // holds one of limits.max_in_flight's places
+  bool counted_waiting_ = false;  // counted in Fleet::waiting
+  int16_t weighed_group_ = -1;  // scaling group this request is counted in
+  int64_t weight_milli_ = 0;
   int fail_status_ = 0;
   std::string fail_why_;
   Waiter waiter_;

@@ -8,10 +8,12 @@
 // when the request's first byte arrives and given back when it ends.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "corral/api/merge.h"
 #include "corral/http/response.h"
 #include "corral/proxy/context.h"
 #include "corral/proxy/exchange.h"
@@ -23,11 +25,13 @@ namespace corral::proxy {
 
 class Session final : public transport::TransportUser, public upstream::ClientUser, public FanoutUser {
  public:
-  // peer: the client's address as text (for X-Forwarded-For, logs, analytics).
-  Session(WorkerContext& ctx, int fd, std::string_view peer);
+  // peer: the client's address as text (for X-Forwarded-For, logs, analytics);
+  // tls: the certificate a client of the TLS listener gets (null: plain).
+  Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_ptr<transport::TlsServerContext> tls = {});
   void tick(uint64_t now_ms);
   void close();         // drop the connection now (drain deadline)
   void retry_queued();  // waiting for admission: try the backends again
+  void serve_local_only() { local_only_ = true; }  // the metrics.listen port
 
   Session* prev = nullptr;
   Session* next = nullptr;
@@ -54,19 +58,33 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void set_deadline(uint32_t ms);
   void on_deadline();
 
-  // Plan and route (session_route.cc).
+  // Authorize (session_auth.cc).
+  auth::Access access_needed() const;
+  bool authorize();
+  void refuse(int status, std::string_view why, std::string_view extra_headers = {});
+  bool model_allowed();
+
+  // Plan (session_plan.cc) and route (session_route.cc).
   void plan();
+  void resolve_alias();
+  bool prepare_attempt(uint8_t slot);
+  void refuse_attempt(int status, std::string why);
   RouteQuestion question() const;
   void route_request();
   void try_route();
   void route_failed(route::PickStatus why);
+  std::string why_down(const std::string& model);
+  bool wait_for_on_demand();
+  void answer_provisioning(const std::string& backend, const std::string& error);
   http::LocalResponse busy_response(std::string_view why);
   void attempt_failed(int status, std::string why, bool circuit);
   bool fail_over_on_status(int status);
   void enqueue(uint8_t first_choice);
+  void shed();  // pushed out of a full queue by a more important request
   void leave_queue();
   void start_fanout();
   void fanout_done() override;
+  std::vector<api::KnownModel> known_models();
 
   // Backend side (session_upstream.cc).
   void start_upstream(uint8_t slot);
@@ -74,6 +92,8 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void end_attempt();
   void on_upstream_connected() override;
   bool on_response_head(const http::Head& head) override;
+  bool transform_head(const http::Head& head);
+  void answer_translated_error();
   void on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) override;
   void on_response_done() override;
   void on_failure(upstream::Failure why, int err) override;
@@ -87,8 +107,12 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void record_analytics(const api::StreamStats& st);
   void log_access();
   // /analytics and the other local endpoints (session_local.cc).
+  bool misplaced();  // an endpoint this port does not serve (answered)
   void answer_local();
   void answer_analytics();
+  void answer_admin();
+  void answer_test();
+  void hand_off(std::string_view who, const std::function<bool(int fd)>& submit);
 
   WorkerContext& ctx_;
   std::unique_ptr<transport::Transport> client_;
@@ -98,6 +122,7 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   bool client_paused_ = false;
   bool interim_sending_ = false;  // a 100 Continue is being sent
   bool upstream_paused_ = false;
+  bool local_only_ = false;
   uint64_t deadline_ = 0;
   std::string pending_in_;  // pipelined bytes received while a request is in flight
   char client_ip_[46] = "";

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "corral/core/net.h"
 
@@ -24,6 +25,7 @@ struct alignas(64) Backend {
   std::string name;         // the configured backend name (shared by a DNS backend's members)
   std::string url;          // the configured url, or http://ADDRESS:PORT for a DNS member: the metrics label
   std::string host_header;  // Host sent upstream: the configured host:port
+  std::string tls_host;     // the name a TLS backend's certificate must match (the configured host)
   core::SockAddr addr;
 
   // Runtime, shared by every worker (own cache line).
@@ -32,11 +34,28 @@ struct alignas(64) Backend {
   std::atomic<uint64_t> open_until_ms{0};   // circuit: 0 closed, else open until then, then half-open
   std::atomic<bool> probing{false};         // the one half-open trial request is out
   std::atomic<uint32_t> queued{0};          // requests waiting with this as their first choice
+  // Models sent here to load (see note_loading): a name hash and the second it
+  // was sent, packed; 0 empty.
+  std::array<std::atomic<uint64_t>, 4> loading{};
+  std::atomic<uint32_t> loading_next{0};
+  // Snapshot version when a model was last sent here to load: until two snapshots
+  // later its /api/ps (so the room routing sees) may not show that load yet.
+  std::atomic<uint64_t> placed_version{0};
 };
 
 // Admission: takes one of `limit` places (0 = unlimited); false when full.
 bool try_admit(Backend& b, uint32_t limit);
 void release(Backend& b);
+
+// A request for `model` went to b while b's /api/ps did not list it: b loads it
+// now, or as soon as it has made room (Ollama lists a model only once it starts
+// loading). Until b's /api/ps lists it (the control thread then forgets the note)
+// or kLoadingMs pass, is_loading() says so, and the requests that follow go to b
+// too instead of loading the model on a second member.
+inline constexpr uint64_t kLoadingMs = 600000;
+void note_loading(Backend& b, std::string_view model, uint64_t now_ms);
+bool is_loading(const Backend& b, std::string_view model, uint64_t now_ms);
+void forget_loading(Backend& b, std::string_view model);
 
 enum class Circuit : uint8_t { closed, open, half_open };
 Circuit circuit_state(const Backend& b, uint64_t now_ms);
@@ -54,7 +73,7 @@ class BackendTable {
   const Backend& operator[](size_t slot) const { return *slots_[slot]; }
   // Control thread: the slot for key, created when new; nullptr when all are taken.
   Backend* find_or_add(const std::string& key, const std::string& name, const core::SockAddr& addr,
-                       const std::string& url, const std::string& host_header);
+                       const std::string& url, const std::string& host_header, const std::string& tls_host = "");
 
  private:
   std::array<std::unique_ptr<Backend>, kMaxSlots> slots_;

@@ -3,7 +3,9 @@
 // client the workers use), DNS re-resolution, config reload; publishes a new
 // routing snapshot after every round.
 #pragma once
+#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,10 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "corral/auth/watcher.h"
 #include "corral/config/config.h"
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
 #include "corral/route/backend.h"
+#include "corral/route/lifecycle.h"
 #include "corral/route/probe.h"
 #include "corral/route/snapshot.h"
 #include "corral/upstream/pool.h"
@@ -37,6 +41,10 @@ class Control {
   // Waits until the first round has been published (true) or ms passed.
   bool wait_first_round(uint32_t ms);
   void refresh_soon();  // any thread: rediscover every member now (after a pull or delete)
+  // Before start(): keys.db is checked for changes at every tick (auth on).
+  void watch_keys(auth::KeyWatcher* w) { keys_ = w; }
+  // Before start(): backend lifecycles the control thread runs (supervised, on demand).
+  void run_lifecycles(Lifecycle* l) { life_ = l; }
   void stop();
 
  private:
@@ -49,7 +57,9 @@ class Control {
   struct Resolved {
     config::Config cfg;
     std::vector<std::pair<size_t, core::SockAddr>> addrs;  // backend index → address
+    std::vector<std::shared_ptr<transport::TlsClientContext>> tls;  // per backend index; null for http://
   };
+  bool make_tls(Resolved& r, std::string& err);
   bool resolve(const config::Config& cfg, Resolved& out, std::string& err);
   void apply(Resolved r);
   void resolve_dns();
@@ -60,9 +70,20 @@ class Control {
   void end_round();
   void judge(Member& m, bool ok, const std::string& err, MemberView probed);
   void publish();
+  void add_remote_addresses(Resolved& r);
+  std::string lifecycle_states(const std::vector<LifecycleView>& lives) const;
+  std::string scaling_states() const;
+  void tick_lifecycles(int64_t now_ms);
+  void watch_lifecycle_fds();
 
   BackendTable& table_;
   SnapshotBox& box_;
+  auth::KeyWatcher* keys_ = nullptr;
+  Lifecycle* life_ = nullptr;
+  bool life_begun_ = false, life_stopping_ = false;
+  std::vector<int> watched_;      // descriptors of the lifecycles being watched
+  std::string published_lives_;   // their states in the last snapshot
+  std::string published_scaling_; // the scaling groups' decisions and load in it
   config::Config cfg_;
   std::vector<Member> members_;
   uint64_t version_ = 0;
@@ -84,7 +105,9 @@ class Control {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Resolved> pending_;
-  bool stopping_ = false, refresh_ = false, first_done_ = false;
+  std::map<std::string, std::shared_ptr<transport::TlsClientContext>> tls_by_name_;  // kept across reloads
+  bool stopping_ = false, first_done_ = false;
+  std::atomic<bool> refresh_{false};
 };
 
 }  // namespace corral::route

@@ -37,6 +37,9 @@ enum class PickStatus : uint8_t {
 struct Pick {
   PickStatus status = PickStatus::unavailable;
   uint8_t slot = 0;  // ok: the backend; busy: the first choice (for queue accounting)
+  // ok: the backend's /api/ps did not list the model and no earlier request is
+  // loading it there: this one starts a load (rediscover soon, so routing sees it).
+  bool cold = false;
 };
 
 Pick pick(const RoutingSnapshot& s, BackendTable& table, const PickRequest& r);

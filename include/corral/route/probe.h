@@ -1,8 +1,10 @@
 // One member's health check and discovery, asynchronous on the control
-// thread's loop with the same HTTP/1 client the workers use: GET /api/version
-// (health + version), then /api/ps (loaded models and VRAM), then, when
-// discovering, /api/tags (models and sizes), one after the other on one
-// kept-alive connection. Never on a worker.
+// thread's loop with the same HTTP/1 client the workers use. An Ollama member:
+// GET /api/version (health + version), then /api/ps (loaded models and VRAM),
+// then, when discovering, /api/tags (models and sizes), one after the other on
+// one kept-alive connection. An OpenAI-compatible or Anthropic member: only
+// GET /v1/models with its key, at discovery time — nothing that spends tokens;
+// between those its health is the circuit breaker's. Never on a worker.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -33,9 +35,10 @@ class MemberProbe final : upstream::ClientUser, http::BodySink {
   MemberView& view() { return view_; }
 
  private:
-  enum class Step : uint8_t { version, ps, tags };
+  enum class Step : uint8_t { version, ps, tags, models };
   void send(Step s);
   void step_done(int status);
+  void hosted_answer(int status);
   void finish(ProbeResult r);
   bool on_response_head(const http::Head& head) override;
   void on_response_bytes(core::IoBuf buf, uint32_t, uint32_t) override { buf.release(); }
@@ -47,6 +50,7 @@ class MemberProbe final : upstream::ClientUser, http::BodySink {
   std::function<void()> done_;
   upstream::Target target_;
   std::string host_;
+  std::string headers_;  // a hosted member's key
   std::string request_;
   std::string body_;
   MemberView view_;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
@@ -14,6 +15,18 @@
 
 namespace corral::server {
 
+// What a listening address is for.
+enum class ListenerRole : uint8_t {
+  client,      // listen: the proxy
+  client_tls,  // tls_listen: the proxy behind corral's own TLS
+  admin,       // metrics.listen: /metrics, /health, /status, /analytics* only
+};
+
+struct ListenSpec {
+  core::SockAddr addr;
+  ListenerRole role;
+};
+
 class Worker final : public core::SocketHandler {
  public:
   // analytics: null when off.
@@ -22,16 +35,20 @@ class Worker final : public core::SocketHandler {
   ~Worker();
   // Starts the worker thread (pinned to cpu, -1: unpinned), which sets up its
   // loop and listener and runs; false with err when set-up failed.
-  bool start(const core::SockAddr& listen, bool want_uring, int cpu, std::string& err);
+  bool start(const std::vector<ListenSpec>& listen, bool want_uring, int cpu, std::string& err);
   void drain(uint64_t deadline_ms_from_now);  // any thread
   void join();
   const std::string& io_why() const { return io_why_; }
   core::IoBackend io_backend() const { return loop_->backend(); }
 
  private:
-  void on_accept(core::Socket&, int fd) override;
-  void on_closed(core::Socket&) override { listener_closed_ = true; }
-  bool setup(const core::SockAddr& listen, bool want_uring, std::string& err);
+  struct Listener {
+    core::Socket sock;
+    ListenerRole role;
+  };
+  void on_accept(core::Socket& s, int fd) override;
+  void on_closed(core::Socket&) override { ++listeners_closed_; }
+  bool setup(const std::vector<ListenSpec>& listen, bool want_uring, std::string& err);
   void tick();
 
   unsigned id_;
@@ -40,12 +57,15 @@ class Worker final : public core::SocketHandler {
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<upstream::Pool> upstreams_;
   proxy::WorkerContext ctx_;
-  core::Socket listener_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  transport::PlainBuffers tls_plain_{16384};
+  std::shared_ptr<transport::TlsServerContext> tls_server_;  // this worker's copy
+  uint64_t tls_server_version_ = 0;
   std::string io_why_;
   std::thread thread_;
   std::atomic<uint64_t> drain_after_ms_{0};  // 0 = not draining
   uint64_t drain_deadline_ = 0;
-  bool listener_closed_ = false;
+  size_t listeners_closed_ = 0;
   uint64_t last_reap_ = 0;
 };
 

@@ -48,8 +48,19 @@ class Transport {
   TransportUser* user_ = nullptr;
 };
 
+class PlainBuffers;
+class TlsClientContext;
+class TlsServerContext;
+
 // Plain TCP on the loop: a new outgoing stream, or an accepted socket (reading at once).
 std::unique_ptr<Transport> plain(core::Loop& loop);
 std::unique_ptr<Transport> plain_accepted(core::Loop& loop, int fd, TransportUser* user);
+// TLS: to a backend (on_connected once the handshake is done, -EPROTO when it
+// failed, with error() saying why), or corral's own TLS listener's side of an
+// accepted socket. Plaintext comes up in `plain`'s buffers.
+std::unique_ptr<Transport> tls_client(core::Loop& loop, PlainBuffers& plain, std::shared_ptr<TlsClientContext> ctx,
+                                      std::string_view host);
+std::unique_ptr<Transport> tls_accepted(core::Loop& loop, PlainBuffers& plain, std::shared_ptr<TlsServerContext> ctx,
+                                        int fd, TransportUser* user);
 
 }  // namespace corral::transport

@@ -57,6 +57,7 @@ class Client final : transport::TransportUser {
   // false with err = -errno when no connection could be had at all.
   bool start(const Target& t, const Request& r, http::BodySink* sink, int& err);
   void abort();   // let go now; the connection is closed, not reused
+  void set_sink(http::BodySink* sink);  // from the response head on, the body goes here instead
   void pause();   // stop reading the response (backpressure)
   void resume();
 

@@ -10,6 +10,7 @@
 #include "corral/core/loop.h"
 #include "corral/core/net.h"
 #include "corral/metrics/registry.h"
+#include "corral/transport/buffers.h"
 #include "corral/transport/transport.h"
 
 namespace corral::upstream {
@@ -19,6 +20,8 @@ struct Target {
   uint8_t slot = 0;                    // the backend slot: the pool's key
   const core::SockAddr* addr = nullptr;  // outlives every connection to it
   std::string_view host_header;        // Host sent upstream
+  std::shared_ptr<transport::TlsClientContext> tls;  // null: plain TCP
+  std::string_view tls_host;           // the name the certificate must match
 };
 
 class Pool;
@@ -76,6 +79,7 @@ class Pool {
   metrics::Shard* metrics_;
   bool draining_ = false;
   size_t live_ = 0;
+  transport::PlainBuffers plain_{16384};  // TLS plaintext
   std::vector<std::vector<Connection*>> idle_;
 };
 

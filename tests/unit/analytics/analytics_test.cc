@@ -379,3 +379,36 @@ TEST(Spool, ATornTailFromACrashIsSkipped) {
   EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3}));
   std::filesystem::remove_all(dir);
 }
+
+// A store an older corral made (no model_alias column) is opened, given the
+// column, and takes new rows; its old rows stay.
+TEST(Sinks, OlderStoreGetsTheNewColumns) {
+  std::string dir = temp_dir("sqlite-old");
+  std::string path = dir + "/old.db";
+  std::filesystem::create_directories(dir);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE requests(id INTEGER PRIMARY KEY, time_ms INTEGER, model TEXT);"
+                             "INSERT INTO requests(time_ms, model) VALUES(5, 'old');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::string err;
+  auto sink = open_sqlite_sink(path, err);
+  ASSERT_TRUE(sink) << err;
+  std::vector<Row> rows{sample_row(1000, "x")};
+  rows[0][cModelAlias].set("fast");
+  ASSERT_TRUE(sink->write(rows.data(), rows.size(), {1, 1}, err)) << err;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT model, model_alias FROM requests ORDER BY time_ms", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "old");
+  EXPECT_EQ(sqlite3_column_type(st, 1), SQLITE_NULL);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)), "fast");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}

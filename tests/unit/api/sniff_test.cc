@@ -56,3 +56,16 @@ TEST(AnalyzeRequest, GenerateAndGarbage) {
   std::string arr = "[1,2,3]";
   EXPECT_FALSE(analyze_request(arr).json);
 }
+
+TEST(AnalyzeRequest, ContentPartsAndBlocks) {
+  std::string openai = R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"Translate hello into French"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
+  RequestInfo a = analyze_request(openai);
+  EXPECT_EQ(a.model, "gpt-4o");
+  EXPECT_EQ(a.category, kCategoryTranslation);
+  EXPECT_EQ(a.prompt_chars, std::string("Translate hello into French").size());
+  std::string anthropic = R"({"model":"claude","system":[{"type":"text","text":"Be brief."}],"max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"Summarize this article"}]}]})";
+  RequestInfo b = analyze_request(anthropic);
+  EXPECT_EQ(b.category, kCategorySummarization);
+  EXPECT_EQ(b.prompt_chars, std::string("Be brief.").size() + std::string("Summarize this article").size());
+  EXPECT_NE(b.prefix_hash, 0u);
+}

@@ -114,21 +114,72 @@ INSTANTIATE_TEST_SUITE_P(Keys, BadConfig,
                                            Bad{"models:\n  memory_patterns: [{pattern: \"(\", memory_gb: 4}]\n", "models.memory_patterns: [0].pattern: invalid regular expression"},
                                            Bad{"models:\n  memory_overrides: {m: big}\n", "models.memory_overrides: m: expected a size in GB"},
                                            Bad{"routing:\n  affinity: sticky\n", "routing.affinity: expected none or prefix"},
+                                           Bad{"routing:\n  balance: rr\n", "routing.balance: expected least_outstanding or random"},
+                                           Bad{"routing:\n  prefer_loaded: maybe\n", "routing.prefer_loaded: expected true or false"},
                                            Bad{"routing:\n  max_attempts: 0\n", "routing.max_attempts"},
                                            Bad{"health:\n  unhealthy_after: 0\n", "health.unhealthy_after"},
                                            Bad{"discovery:\n  every: 1s\n", "discovery.every: unknown key"},
-                                           Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"}));
+                                           Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"},
+                                           Bad{"backends:\n  - {url: http://h:1, kind: gemini}\n", "backends[0].kind: expected ollama, openai or anthropic"},
+                                           Bad{"backends:\n  - {url: http://h:1, tls: {verify: false}}\n", "backends[0].tls: only for https://"},
+                                           Bad{"backends:\n  - {url: https://h, tls: {pin: x}}\n", "backends[0].tls.pin: unknown key"},
+                                           Bad{"backends:\n  - {url: http://h:1, api_key_env: K}\n", "backends[0].api_key_env: only for kind openai or anthropic"},
+                                           Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: \"9x\"}\n", "backends[0].api_key_env: expected the name of an environment variable"},
+                                           Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: CORRAL_TEST_NO_SUCH_KEY}\n", "backends[0].api_key_env: environment variable CORRAL_TEST_NO_SUCH_KEY is not set"},
+                                           Bad{"models:\n  aliases: {fast: fast}\n", "models.aliases: fast: expected the name of another model"},
+                                           Bad{"tls_listen: {address: \"127.0.0.1:9\"}\n", "tls_listen.cert: required"},
+                                           Bad{"tls_listen: {address: nowhere, cert: c, key: k}\n", "tls_listen.address: expected HOST:PORT"},
+                                           Bad{"metrics:\n  listen: nope\n", "metrics.listen: expected HOST:PORT"}));
+
+TEST(Config, HostedBackendsAliasesAndListeners) {
+  std::string err;
+  Config c = load_with(R"(backends:
+  - {name: gpu, url: "http://10.0.0.5:11434"}
+  - name: openai
+    kind: openai
+    url: "https://api.openai.com"
+    api_key_env: TEST_OPENAI_KEY
+    models: [gpt-4o]
+    tls: {ca_file: null, verify: true, server_name: null}
+  - {name: vllm, kind: openai, url: "http://10.0.0.9:8000"}
+models:
+  aliases: {fast: "llama3.2:latest", gpt-4: gpt-4o}
+tls_listen: {address: "127.0.0.1:11443", cert: c.pem, key: k.pem}
+metrics: {listen: "127.0.0.1:9090"}
+)", {"TEST_OPENAI_KEY=sk-test"}, {}, &err);
+  ASSERT_EQ(err, "");
+  ASSERT_EQ(c.backends.size(), 3u);
+  EXPECT_EQ(c.backends[0].kind, BackendKind::ollama);
+  EXPECT_TRUE(c.backends[1].https);
+  EXPECT_EQ(c.backends[1].port, 443);
+  EXPECT_EQ(c.backends[1].kind, BackendKind::openai);
+  EXPECT_EQ(c.backends[1].api_key, "sk-test");
+  EXPECT_TRUE(c.backends[1].tls.verify);
+  EXPECT_EQ(c.backends[2].kind, BackendKind::openai);
+  EXPECT_FALSE(c.backends[2].https);
+  ASSERT_EQ(c.models.aliases.size(), 2u);
+  EXPECT_EQ(c.models.aliases[1], (std::pair<std::string, std::string>{"gpt-4", "gpt-4o"}));
+  EXPECT_EQ(c.tls_listen.address, "127.0.0.1:11443");
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9090");
+  Config env = load_with("", {"LITEBRAIN_METRICS_PORT=9191"}, {}, &err);
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(env.metrics.listen, "0.0.0.0:9191");
+  load_with("", {"CORRAL_TLS_LISTEN=127.0.0.1:1"}, {}, &err);
+  EXPECT_NE(err.find("tls_listen.cert: required"), std::string::npos) << err;
+}
 
 TEST(Config, FleetKeysParse) {
   std::string err;
   Config c = load_with("backends:\n"
                        "  - {name: big, url: http://10.0.0.5:11434, priority: 1, max_memory_gb: null, max_concurrent: 4}\n"
-                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8, enabled: false,"
+                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8,"
+                       " max_loaded_models: 3, enabled: false,"
                        " accept_pulls: false}\n"
                        "models:\n  assignments: {\"llama3.3:70b\": big}\n  memory_overrides: {\"custom-70b\": 40.5}\n"
                        "  memory_patterns: [{pattern: \".*-7b.*\", memory_gb: 4.5}]\n"
                        "routing: {affinity: prefix, queue_size: 7, queue_timeout: 2s, retry_after: 5s, max_attempts: 2,"
-                       " circuit_failures: 3, circuit_cooldown: 10s, fanout_timeout: 3s}\n"
+                       " circuit_failures: 3, circuit_cooldown: 10s, fanout_timeout: 3s, prefer_loaded: false,"
+                       " balance: random}\n"
                        "health: {interval: 1s, timeout: 500ms, unhealthy_after: 4, healthy_after: 2}\n"
                        "discovery: {interval: 20s, startup_wait: 1s}\n",
                        {}, {}, &err);
@@ -140,6 +191,8 @@ TEST(Config, FleetKeysParse) {
   EXPECT_TRUE(c.backends[1].dns);
   EXPECT_EQ(c.backends[1].host, "ollama.ns.svc");
   EXPECT_EQ(c.backends[1].max_memory_gb, 8);
+  EXPECT_EQ(c.backends[1].max_loaded_models, 3u);
+  EXPECT_EQ(c.backends[0].max_loaded_models, 0u);
   EXPECT_FALSE(c.backends[1].enabled);
   EXPECT_FALSE(c.backends[1].accept_pulls);
   EXPECT_EQ(c.backends[1].priority, 2u);
@@ -148,6 +201,8 @@ TEST(Config, FleetKeysParse) {
   EXPECT_EQ(c.models.memory_overrides[0].second, 40.5);
   EXPECT_EQ(c.models.memory_patterns[0].memory_gb, 4.5);
   EXPECT_TRUE(c.routing.affinity);
+  EXPECT_FALSE(c.routing.prefer_loaded);
+  EXPECT_TRUE(c.routing.balance_random);
   EXPECT_EQ(c.routing.queue_size, 7u);
   EXPECT_EQ(c.routing.queue_timeout_ms, 2000u);
   EXPECT_EQ(c.routing.retry_after_ms, 5000u);
@@ -172,12 +227,16 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
                           "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
                           "interval:", "timeout:", "max_concurrent:", "namespace:", "max_models:",
-                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "enabled:", "accept_pulls:",
-                          "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "queue_size:",
+                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "max_loaded_models:", "enabled:",
+                          "accept_pulls:",
+                          "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "prefer_loaded:",
+                          "balance:", "queue_size:",
                           "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
                           "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
                           "analytics:", "path:", "retention_days:", "preview_chars:", "ring_kb:", "batch_size:",
-                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:"}) {
+                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:", "auth:", "metrics:", "seed_names:",
+                          "key_labels:", "max_keys:", "kind:", "api_key_env", "tls:", "ca_file", "verify",
+                          "server_name", "aliases:", "tls_listen:", "address:", "cert:", "key:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }
@@ -230,4 +289,61 @@ TEST(Config, BadAnalyticsSettingsNameTheKey) {
   EXPECT_NE(err.find("analytics.retention"), std::string::npos) << err;
   load_with("", {"ANALYTICS_RETENTION_DAYS=week"}, {}, &err);
   EXPECT_NE(err.find("ANALYTICS_RETENTION_DAYS"), std::string::npos) << err;
+}
+
+TEST(Config, AuthFromFileEnvAndFlags) {
+  Config d = load_with("", {}, {});
+  EXPECT_FALSE(d.auth.enabled) << "off by default: the drop-in case stays zero-config";
+  EXPECT_FALSE(d.auth.metrics);
+  Config f = load_with("auth:\n  enabled: true\n  metrics: true\n", {}, {});
+  EXPECT_TRUE(f.auth.enabled);
+  EXPECT_TRUE(f.auth.metrics);
+  EXPECT_TRUE(load_with("", {"CORRAL_AUTH=on"}, {}).auth.enabled);
+  EXPECT_FALSE(load_with("auth: {enabled: true}\n", {"CORRAL_AUTH=off"}, {}).auth.enabled) << "env beats the file";
+  EXPECT_TRUE(load_with("", {"CORRAL_AUTH=off"}, {"--auth"}).auth.enabled) << "the flag beats env";
+  EXPECT_FALSE(load_with("auth: {enabled: true}\n", {}, {"--auth=off"}).auth.enabled);
+}
+
+TEST(Config, BadAuthSettingsNameTheKey) {
+  std::string err;
+  load_with("auth:\n  enabled: yes please\n", {}, {}, &err);
+  EXPECT_NE(err.find("auth.enabled: expected true or false"), std::string::npos) << err;
+  load_with("auth:\n  metric: true\n", {}, {}, &err);
+  EXPECT_NE(err.find("auth.metric: unknown key"), std::string::npos) << err;
+  load_with("", {"CORRAL_AUTH=maybe"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_AUTH: expected on or off"), std::string::npos) << err;
+  load_with("", {}, {"--auth=sometimes"}, &err);
+  EXPECT_NE(err.find("--auth: expected on or off"), std::string::npos) << err;
+}
+
+TEST(Config, MetricsSeedNamesAndKeyLabelsFromFileAndEnv) {
+  Config d = load_with("", {}, {});
+  EXPECT_FALSE(d.metrics.seed_names);
+  EXPECT_FALSE(d.metrics.key_labels);
+  EXPECT_EQ(d.metrics.max_keys, 100u);
+  Config f = load_with("metrics:\n  seed_names: true\n  key_labels: true\n  max_keys: 7\n", {}, {});
+  EXPECT_TRUE(f.metrics.seed_names);
+  EXPECT_TRUE(f.metrics.key_labels);
+  EXPECT_EQ(f.metrics.max_keys, 7u);
+  EXPECT_TRUE(load_with("", {"CORRAL_METRICS_SEED_NAMES=on"}, {}).metrics.seed_names);
+  EXPECT_FALSE(load_with("metrics: {seed_names: true}\n", {"CORRAL_METRICS_SEED_NAMES=off"}, {}).metrics.seed_names)
+      << "env beats the file";
+  std::string err;
+  load_with("", {"CORRAL_METRICS_SEED_NAMES=yes"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_METRICS_SEED_NAMES: expected on or off"), std::string::npos) << err;
+  load_with("metrics: {max_keys: 255}\n", {}, {}, &err);
+  EXPECT_NE(err.find("metrics.max_keys"), std::string::npos) << err;
+  load_with("metrics: {key_labels: sometimes}\n", {}, {}, &err);
+  EXPECT_NE(err.find("metrics.key_labels"), std::string::npos) << err;
+}
+
+TEST(Config, FleetWideInFlightLimitFromFileOrEnvironment) {
+  EXPECT_EQ(load_with("", {}, {}).max_in_flight, 0u);
+  EXPECT_EQ(load_with("limits: {max_in_flight: 50}\n", {}, {}).max_in_flight, 50u);
+  EXPECT_EQ(load_with("limits: {max_in_flight: 50}\n", {"CORRAL_MAX_IN_FLIGHT=8"}, {}).max_in_flight, 8u);
+  std::string err;
+  load_with("limits: {max_in_flight: -3}\n", {}, {}, &err);
+  EXPECT_NE(err.find("max_in_flight"), std::string::npos) << err;
+  load_with("", {"CORRAL_MAX_IN_FLIGHT=lots"}, {}, &err);
+  EXPECT_NE(err.find("CORRAL_MAX_IN_FLIGHT"), std::string::npos) << err;
 }

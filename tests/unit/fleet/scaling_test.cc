@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "corral/fleet/scaling_group.h"
+#include "corral/fleet/scaling_load.h"
+
+#include <cmath>
 
 using namespace corral::fleet;
 
@@ -169,4 +172,41 @@ TEST(ScalingGroup, MemberCapacityFromTheGroupThenTheBackendThenTheDefault) {
   EXPECT_EQ(member_capacities(cfg, g), (std::vector<uint32_t>{4, 16, 4}));
   g.capacity = 8;
   EXPECT_EQ(member_capacities(cfg, g), (std::vector<uint32_t>{8, 8, 8}));
+}
+
+TEST(ScalingLoad, WeighsRequestsByModelAndComplexityPerGroup) {
+  corral::config::ScalingConfig cfg;
+  cfg.groups.push_back(group());
+  corral::config::ScalingGroupConfig other = group();
+  other.name = "cpu";
+  other.members = {"cpu-1"};
+  cfg.groups.push_back(other);
+  ScalingLoad load(cfg);
+  EXPECT_EQ(load.groups(), 2u);
+  EXPECT_EQ(load.group_of("gpu-2"), 0);
+  EXPECT_EQ(load.group_of("cpu-1"), 1);
+  EXPECT_EQ(load.group_of("elsewhere"), -1);
+  Scaler s(group());
+  int64_t heavy = load.weight_milli(0, "deepseek-r1", 90);
+  EXPECT_EQ(heavy, std::llround(2.5 * s.factor(90) * 1000));
+  EXPECT_GT(heavy, load.weight_milli(0, "deepseek-r1", 10));  // complexity raises the weight
+  EXPECT_EQ(load.weight_milli(0, "unknown", -1), std::llround(s.weight("unknown") * s.factor(0) * 1000));
+  load.add(0, heavy);
+  load.add(0, 1000);
+  EXPECT_DOUBLE_EQ(load.load(0), double(heavy + 1000) / 1000.0);
+  EXPECT_DOUBLE_EQ(load.load(1), 0.0);
+  load.add(0, -heavy);
+  EXPECT_DOUBLE_EQ(load.load(0), 1.0);
+}
+
+TEST(Scaler, EvaluatesALoadTheWorkersAlreadyWeighed) {
+  corral::config::ScalingGroupConfig g = group();
+  g.stabilization_up_ms = 0;
+  Scaler s(g);
+  std::vector<MemberView> m = members({false, false, false});
+  ScalingDecision up = s.evaluate(0, 6.0, m);
+  EXPECT_EQ(up.direction, ScaleDirection::up);
+  EXPECT_DOUBLE_EQ(up.load, 6.0);
+  EXPECT_GE(up.desired, 2u);  // 6 weighted requests on members of capacity 4 at 70 %
+  EXPECT_EQ(s.evaluate(0, 0.0, members({false, false, false})).desired, 0u);
 }

@@ -22,7 +22,11 @@ TEST(Rewrite, UpstreamRequestDropsHopByHopAndAddsForwarding) {
       "X-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\nUpgrade: h2c\r\nExpect: 100-continue\r\n"
       "X-Forwarded-For: 10.0.0.9\r\nAuthorization: Bearer k\r\nContent-Length: 2\r\n\r\n");
   std::string out;
-  http::ForwardInfo fi{"/proxy", "127.0.0.1:11435", "127.0.0.7", "rid-1"};
+  http::ForwardInfo fi;
+  fi.path_prefix_strip = "/proxy";
+  fi.upstream_host = "127.0.0.1:11435";
+  fi.client_ip = "127.0.0.7";
+  fi.request_id = "rid-1";
   http::build_upstream_request(m->head(), fi, out);
   EXPECT_EQ(out,
             "POST /api/chat?x=1 HTTP/1.1\r\n"

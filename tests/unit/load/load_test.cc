@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
+#include "conversation.h"
 #include "histogram.h"
 #include "stream_timing.h"
 
@@ -66,4 +68,43 @@ TEST(LoadStreamTiming, SseEventsIgnoreDoneAndBlankLines) {
   EXPECT_EQ(t.chunks(), 2u);
   EXPECT_EQ(t.ttft_us(), 10);
   EXPECT_EQ(t.tokens(), 7);
+}
+
+TEST(LoadConversations, TurnsCarryTheConversationSoFarAndEndAfterTheirCount) {
+  load::Conversations chats(3, 4);
+  std::mt19937_64 rng(1);
+  load::Conversations::Turn first = chats.next(rng, "m", "q1");
+  std::string system = load::Conversations::system_prompt("m", 4);
+  EXPECT_EQ(first.model, "m");
+  EXPECT_EQ(first.messages,
+            "[{\"role\":\"system\",\"content\":\"" + system + "\"},{\"role\":\"user\",\"content\":\"q1\"}]");
+  EXPECT_EQ(chats.waiting(), 0u);  // not answered yet: nothing to continue
+  load::Conversations::Turn other = chats.next(rng, "m", "q");
+  EXPECT_NE(other.id, first.id);
+  EXPECT_EQ(other.messages.substr(0, 40), first.messages.substr(0, 40));  // the model's system prompt is shared
+  chats.failed(other.id);
+
+  chats.answered(first.id, 3);
+  EXPECT_EQ(chats.waiting(), 1u);
+  load::Conversations::Turn second;
+  for (int i = 0; i < 100 && second.id != first.id; ++i) {  // continued with probability 2/3
+    second = chats.next(rng, "n", "q2");
+    if (second.id != first.id) chats.failed(second.id);
+  }
+  ASSERT_EQ(second.id, first.id);
+  EXPECT_EQ(second.model, "m");
+  std::string prefix = first.messages.substr(0, first.messages.size() - 1);
+  EXPECT_EQ(second.messages,
+            prefix + ",{\"role\":\"assistant\",\"content\":\"tok tok tok\"},{\"role\":\"user\",\"content\":\"q2\"}]");
+  EXPECT_EQ(chats.waiting(), 0u);
+  chats.answered(second.id, 1);
+  ASSERT_EQ(chats.waiting(), 1u);
+  load::Conversations::Turn third;
+  for (int i = 0; i < 100 && third.id != first.id; ++i) {
+    third = chats.next(rng, "n", "q3");
+    if (third.id != first.id) chats.failed(third.id);
+  }
+  ASSERT_EQ(third.id, first.id);
+  chats.answered(third.id, 1);  // its third turn: done
+  EXPECT_EQ(chats.waiting(), 0u);
 }

@@ -227,6 +227,61 @@ TEST(Session, FullBackendQueuesThenServesInOrder) {
   EXPECT_TRUE(rig.to_client(c2).starts_with("HTTP/1.1 200"));
 }
 
+// A scaling group's load counts a request from the moment it is queued or sent
+// to a member until it ends, weighed by its model.
+TEST(Session, RequestsWeighOnTheirScalingGroupUntilTheyEnd) {
+  Rig rig({{"a", {"m1"}, 1}});
+  config::ScalingConfig sc;
+  sc.groups.push_back({});
+  sc.groups[0].name = "g";
+  sc.groups[0].members = {"a"};
+  sc.groups[0].model_weights = {{"m1", 2.0}};
+  fleet::ScalingLoad load(sc);
+  rig.fleet.scaling = &load;
+  double one = double(load.weight_milli(0, "m1", -1)) / 1000.0;
+  ASSERT_GT(one, 1.9);
+  int c1 = rig.connect_client(), c2 = rig.connect_client();
+  rig.send(c1, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  EXPECT_DOUBLE_EQ(load.load(0), one);
+  rig.send(c2, http_request("POST", "/api/generate", kGen));  // queued: counts too
+  EXPECT_DOUBLE_EQ(load.load(0), 2 * one);
+  rig.answer(up, http_response(200, "{}"));
+  rig.tick(0);
+  EXPECT_DOUBLE_EQ(load.load(0), one);  // the first ended; the second is at the backend, counted once
+  rig.answer(up, http_response(200, "{}"));
+  EXPECT_DOUBLE_EQ(load.load(0), 0.0);
+  rig.fleet.scaling = nullptr;
+}
+
+// limits.max_in_flight caps the fleet as a whole: with two unlimited backends
+// and a limit of 1, the second request waits in the queue until the first ends,
+// and a third times out with the queue's 503.
+TEST(Session, FleetLimitQueuesPastMaxInFlight) {
+  Rig rig({{"a", {"m1"}}, {"b", {"m1"}}}, "limits: {max_in_flight: 1}\nrouting: {queue_timeout: 2s}\n");
+  int c1 = rig.connect_client(), c2 = rig.connect_client(), c3 = rig.connect_client();
+  rig.send(c1, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  rig.send(c2, http_request("POST", "/api/generate", kGen));
+  EXPECT_EQ(rig.ctx.waiting.size(), 1u);
+  EXPECT_EQ(rig.loop.streams(), 1);  // the idle backend is not used: the fleet is full
+  EXPECT_EQ(rig.fleet.in_flight.load(), 1u);
+  EXPECT_EQ(rig.fleet.waiting.load(), 1u);
+  rig.answer(up, http_response(200, "{}"));
+  rig.tick(0);
+  EXPECT_EQ(rig.ctx.waiting.size(), 0u);
+  EXPECT_EQ(rig.fleet.waiting.load(), 0u);
+  EXPECT_EQ(rig.fleet.in_flight.load(), 1u);  // the second holds the place now
+  rig.send(c3, http_request("POST", "/api/generate", kGen));
+  rig.tick(2100);
+  EXPECT_TRUE(rig.to_client(c3).starts_with("HTTP/1.1 503")) << rig.to_client(c3);
+  EXPECT_NE(rig.to_client(c3).find("Retry-After:"), std::string::npos);
+  EXPECT_EQ(rig.to_client(c2).find("HTTP/1.1 200"), std::string::npos);  // still at its backend
+  rig.answer(rig.loop.last_stream(), http_response(200, "{}"));
+  EXPECT_TRUE(rig.to_client(c2).starts_with("HTTP/1.1 200")) << rig.to_client(c2);
+  EXPECT_EQ(rig.fleet.in_flight.load(), 0u);
+}
+
 TEST(Session, BytesPastTheResponseMakeTheConnectionUntrusted) {
   Rig rig({{"a", {"m1"}}});
   int c = rig.connect_client();

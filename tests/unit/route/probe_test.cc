@@ -10,6 +10,13 @@ using namespace corral;
 
 namespace {
 
+upstream::Target target_of(const core::SockAddr& addr) {
+  upstream::Target t;
+  t.addr = &addr;
+  t.host_header = "127.0.0.1:9";
+  return t;
+}
+
 route::ProbeResult probe(const core::SockAddr& addr, std::string& err) {
   core::BufferPool buffers(8, 16384);
   core::LoopChoice lc = core::make_loop(false, buffers);
@@ -17,7 +24,7 @@ route::ProbeResult probe(const core::SockAddr& addr, std::string& err) {
   route::ProbeResult result;
   {
     route::MemberProbe p(pool, [] {});
-    p.start({0, &addr, "127.0.0.1:9"}, false, 100, route::MemberView{});
+    p.start(target_of(addr), false, 100, route::MemberView{});
     lc.loop->run(
         [&] {
           p.tick(lc.loop->now_ms());
@@ -51,7 +58,7 @@ TEST(Discovery, NoSocketToSpareIsALocalShortageNotAFailedProbe) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
   for (int fd; (fd = dup(0)) >= 0;) held.push_back(fd);
   route::MemberProbe p(pool, [] {});
-  p.start({0, &addr, "127.0.0.1:9"}, false, 100, route::MemberView{});
+  p.start(target_of(addr), false, 100, route::MemberView{});
   for (int fd : held) close(fd);
   setrlimit(RLIMIT_NOFILE, &old);
   EXPECT_EQ(p.result(), route::ProbeResult::local_shortage);

@@ -2,6 +2,8 @@
 // admission, circuit, failover exclusions; parsing discovery answers.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "../../support/members.h"
 
 #include "corral/route/discovery.h"
@@ -31,13 +33,14 @@ struct Fleet {
     members.push_back(v);
     return members.back();
   }
-  route::Pick pick(const std::string& model, const route::SlotSet* tried = nullptr, uint64_t rnd = 1) {
+  route::Pick pick(const std::string& model, const route::SlotSet* tried = nullptr, uint64_t rnd = 1,
+                   uint64_t now_ms = 1000) {
     auto s = route::build_snapshot(members, cfg, 1);
     route::PickRequest r;
     r.model = model;
     r.tried = tried;
     r.random = rnd;
-    r.now_ms = 1000;
+    r.now_ms = now_ms;
     route::Pick p = route::pick(*s, table, r);
     if (p.status == PickStatus::ok) route::release(table[p.slot]);
     return p;
@@ -60,6 +63,136 @@ TEST(Route, PresenceLoadedPriorityAndNotFound) {
   EXPECT_EQ(f.pick("m", &tried).slot, 0);  // failover skips what was tried
   tried.set(0);
   EXPECT_EQ(f.pick("m", &tried).status, PickStatus::unavailable);
+}
+
+// The ablation switches bench/fleet turns off one at a time.
+TEST(Route, PreferLoadedAndBalanceCanBeTurnedOff) {
+  Fleet f;
+  f.add("a", {{"m:latest", 1}}, {"m:latest"}, 2);
+  f.add("b", {{"m:latest", 1}}, {}, 1).cfg.max_memory_gb = 8;
+  EXPECT_EQ(f.pick("m").slot, 0);  // loaded beats priority
+  f.cfg.routing.prefer_loaded = false;
+  EXPECT_EQ(f.pick("m").slot, 1);  // loaded is as good as room for it: priority decides
+
+  Fleet g;
+  g.add("busy", {{"m:latest", 1}}, {"m:latest"});
+  g.add("idle", {{"m:latest", 1}}, {"m:latest"});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(route::try_admit(g.table[0], 0));
+  std::set<int> picked;
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
+  EXPECT_EQ(picked, std::set<int>{1});  // least outstanding: always the idle one
+  g.cfg.routing.balance_random = true;
+  picked.clear();
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) picked.insert(g.pick("m", nullptr, rnd).slot);
+  EXPECT_EQ(picked, (std::set<int>{0, 1}));
+}
+
+TEST(Route, RoomBesideTheLoadedModelsBeatsMakingRoom) {
+  Fleet f;
+  route::MemberView& full = f.add("full", {{"m:latest", 4}, {"big:latest", 6}}, {"big:latest"}, 1);
+  full.cfg.max_memory_gb = 8;
+  full.loaded[0].size_vram = 6000000000;
+  f.add("free", {{"m:latest", 4}}, {}, 2).cfg.max_memory_gb = 8;
+  EXPECT_EQ(f.pick("m").slot, 1);  // 4 GB fit beside nothing, not beside 6 GB: priority comes after
+  f.members[0].loaded.clear();
+  route::forget_loading(f.table[1], "m:latest");  // (the control thread, once /api/ps lists it on "free")
+  EXPECT_EQ(f.pick("m").slot, 0);
+  route::forget_loading(f.table[0], "m");
+  f.members[0].cfg.max_loaded_models = 1;
+  f.members[0].loaded.push_back({"tiny:latest", 1000, 1000, ""});
+  EXPECT_EQ(f.pick("m").slot, 1);  // memory to spare, but as many models as it holds
+}
+
+// A model sent to a member that did not have it loaded is loading there: the
+// requests that follow go there too, until its /api/ps lists it or kLoadingMs pass.
+TEST(Route, RequestsFollowAModelThatIsLoading) {
+  Fleet f;
+  for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}, {"n:latest", 1}});
+  route::Pick first = f.pick("m", nullptr, 7, 1000);
+  ASSERT_EQ(first.status, PickStatus::ok);
+  EXPECT_TRUE(first.cold);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[first.slot], 0));  // busiest, yet followed
+  for (uint64_t rnd = 1; rnd <= 16; ++rnd) {
+    route::Pick p = f.pick("m:latest", nullptr, rnd, 60000);  // the tagged name is the same model
+    EXPECT_EQ(p.slot, first.slot);
+    EXPECT_FALSE(p.cold);
+  }
+  EXPECT_NE(f.pick("n", nullptr, 1, 60000).slot, first.slot);  // other models are not
+  EXPECT_NE(f.pick("m", nullptr, 1, 1000 + route::kLoadingMs).slot, first.slot);  // too long ago: not followed
+  for (size_t i = 0; i < 3; ++i) {
+    route::forget_loading(f.table[i], "m");
+    route::forget_loading(f.table[i], "n");
+  }
+  f.cfg.routing.prefer_loaded = false;
+  route::Pick again = f.pick("m", nullptr, 7, 2000);
+  ASSERT_TRUE(route::try_admit(f.table[again.slot], 0));
+  EXPECT_NE(f.pick("m", nullptr, 7, 2000).slot, again.slot);  // without loaded-model preference: not followed
+}
+
+// While one member runs the model, a second copy goes only where it fits
+// beside what is loaded, never where another model would be unloaded for it.
+TEST(Route, ASecondCopyNeverUnloadsAnotherModel) {
+  Fleet f;
+  route::MemberView& a = f.add("a", {{"m:latest", 4}}, {"m:latest"});
+  a.cfg.max_memory_gb = 8;
+  a.cfg.max_concurrent = 1;
+  route::MemberView& b = f.add("b", {{"m:latest", 4}, {"big:latest", 6}}, {"big:latest"});
+  b.cfg.max_memory_gb = 8;
+  b.loaded[0].size_vram = 6000000000;
+  auto s = route::build_snapshot(f.members, f.cfg, 1);
+  route::PickRequest r;
+  r.model = "m";
+  r.now_ms = 1000;
+  route::Pick first = route::pick(*s, f.table, r);
+  EXPECT_EQ(first.slot, 0);
+  EXPECT_FALSE(first.cold);  // loaded there
+  route::Pick second = route::pick(*s, f.table, r);
+  EXPECT_EQ(second.status, PickStatus::busy);  // a is full; b would have to unload big: wait
+  f.members[1].loaded.clear();
+  s = route::build_snapshot(f.members, f.cfg, 2);
+  route::Pick third = route::pick(*s, f.table, r);
+  EXPECT_EQ(third.slot, 1);  // room on b now: a second copy loads there
+  EXPECT_TRUE(third.cold);
+}
+
+// Among members with room: the tightest fit (big holes stay for big models);
+// among members that must make room: the least to unload.
+TEST(Route, BestFitThenLeastToUnload) {
+  Fleet f;
+  f.add("small", {{"m:latest", 4}}).cfg.max_memory_gb = 8;
+  f.add("large", {{"m:latest", 4}}).cfg.max_memory_gb = 24;
+  auto forget = [&] {  // what the control thread's next /api/ps round would make of the last pick
+    for (size_t i = 0; i < 2; ++i) {
+      route::forget_loading(f.table[i], "m");
+      f.table[i].placed_version = 0;
+    }
+  };
+  EXPECT_EQ(f.pick("m").slot, 0);  // 4 GB left on small, 20 on large
+  forget();
+  f.members[0].loaded.push_back({"y:latest", 6000000000, 6000000000, ""});   // 2 GB free: 2 to unload
+  f.members[1].loaded.push_back({"z:latest", 23000000000, 23000000000, ""});  // 1 GB free: 3 to unload
+  EXPECT_EQ(f.pick("m").slot, 0);
+  forget();
+  f.members[0].loaded[0].size_vram = 7500000000;  // 0.5 GB free: 3.5 to unload, 4 in whole GB
+  EXPECT_EQ(f.pick("m").slot, 1);
+}
+
+// A member just sent a model to load may not have the room its /api/ps showed:
+// another model loaded nowhere goes elsewhere until a later snapshot.
+TEST(Route, AMemberJustGivenALoadIsTheLastChoiceForTheNext) {
+  Fleet f;
+  f.add("small", {{"m:latest", 4}, {"n:latest", 4}}).cfg.max_memory_gb = 8;
+  f.add("large", {{"m:latest", 4}, {"n:latest", 4}}).cfg.max_memory_gb = 24;
+  EXPECT_EQ(f.pick("m").slot, 0);
+  EXPECT_EQ(f.pick("n").slot, 1);  // small would be the better fit, but it is loading m
+}
+
+TEST(Route, LeastOutstandingLooksAtEveryMemberOfATier) {
+  Fleet f;
+  for (const char* n : {"a", "b", "c"}) f.add(n, {{"m:latest", 1}}, {"m:latest"});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(route::try_admit(f.table[0], 0));
+  ASSERT_TRUE(route::try_admit(f.table[1], 0));
+  for (uint64_t rnd = 1; rnd <= 32; ++rnd) EXPECT_EQ(f.pick("m", nullptr, rnd).slot, 2) << rnd;
 }
 
 TEST(Route, MemoryLimitsAssignmentsAndOverrides) {
