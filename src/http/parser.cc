@@ -67,6 +67,8 @@ const llhttp_settings_t* MessageParser::settings() {
     x.on_header_value_complete = on_value_complete;
     x.on_headers_complete = on_headers_complete;
     x.on_body = on_body;
+    x.on_chunk_header = on_chunk_header;
+    x.on_chunk_complete = on_chunk_complete;
     x.on_message_complete = on_message_complete;
     return x;
   }();
@@ -170,9 +172,20 @@ int MessageParser::on_headers_complete(llhttp_t* p) {
   return HPE_PAUSED;
 }
 
+int MessageParser::on_chunk_header(llhttp_t* p) {
+  self(p)->in_chunk_ = true;
+  return 0;
+}
+
+int MessageParser::on_chunk_complete(llhttp_t* p) {
+  self(p)->in_chunk_ = false;
+  return 0;
+}
+
 int MessageParser::on_body(llhttp_t* p, const char* at, size_t n) {
   MessageParser& m = *self(p);
   m.body_bytes_ += n;
+  if (n > 0) m.last_body_byte_ = at[n - 1];
   if (m.body_bytes_ > m.limits_.max_body_bytes) return m.fail(413, "request body too large");
   if (m.sink_) m.sink_->on_body(at, n);
   return 0;
@@ -265,7 +278,8 @@ void MessageParser::next_message() {
   head_.clear();
   head_bytes_ = body_bytes_ = length_ = 0;
   has_length_ = head_done_ = paused_ = false;
-  begun_ = framing_suspect_ = te_not_just_chunked_ = false;
+  begun_ = framing_suspect_ = te_not_just_chunked_ = in_chunk_ = false;
+  last_body_byte_ = 0;
   host_lines_ = te_lines_ = blank_bytes_ = 0;
   prev_ = 0;
 }

@@ -60,6 +60,10 @@ class MessageParser {
   // The response may be relayed but its connection must never be reused: an
   // HTTP/1.0 message with Transfer-Encoding (RFC 9112 §6.1, faulty framing).
   bool framing_suspect() const { return framing_suspect_; }
+  // A chunked body whose bytes so far end with a whole chunk (or the head): what
+  // follows them may be a chunk of the relaying proxy's own.
+  bool between_chunks() const { return chunked() && !in_chunk_; }
+  char last_body_byte() const { return last_body_byte_; }  // of the de-chunked body; 0 before the first
 
   // After Status::error: HTTP status to answer with (400, 413, 431) and why.
   int error_status() const { return error_status_; }
@@ -72,6 +76,8 @@ class MessageParser {
   static int on_value_complete(llhttp_t*);
   static int on_headers_complete(llhttp_t*);
   static int on_body(llhttp_t*, const char*, size_t);
+  static int on_chunk_header(llhttp_t*);
+  static int on_chunk_complete(llhttp_t*);
   static int on_message_complete(llhttp_t*);
   static const llhttp_settings_t* settings();
   int fail(int status, std::string text);
@@ -94,6 +100,8 @@ class MessageParser {
   bool paused_ = false;
   bool begun_ = false;
   bool framing_suspect_ = false;
+  bool in_chunk_ = false;  // from a chunk's size line to the end of its data
+  char last_body_byte_ = 0;
   bool te_not_just_chunked_ = false;  // a Transfer-Encoding coding other than chunked
   uint32_t host_lines_ = 0;
   uint32_t te_lines_ = 0;

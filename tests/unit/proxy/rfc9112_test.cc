@@ -3,6 +3,7 @@
 // backend answer with faulty framing never leaves its connection in the pool.
 #include <gtest/gtest.h>
 
+#include "corral/analytics/ring.h"
 #include "rig.h"
 
 using namespace corral;
@@ -93,4 +94,45 @@ TEST(Rfc9112Session, HeadAndBrokenChunkInOneBufferIs502) {
   EXPECT_NE(got.find("invalid response from backend"), std::string::npos) << got;
   EXPECT_TRUE(rig.loop.peer(up).closed);
   EXPECT_EQ(rig.pool->idle_count(), 0u);
+}
+
+// §2.2 and the issue's probe: a connection that sends only empty lines and closes sent no request — it is
+// not counted, recorded or answered; nor is one that sends empty lines until the header timeout.
+TEST(Rfc9112Session, OnlyEmptyLinesAreNoRequest) {
+  Rig rig({{"a", {"m1"}}});
+  analytics::RecordRing ring(64 << 10);
+  rig.ctx.records = &ring;
+  int probe = rig.connect_client();
+  rig.send(probe, "\n");
+  rig.loop.peer_close(probe);
+  rig.loop.settle();
+  int waiter = rig.connect_client();
+  rig.send(waiter, "\r\n\r\n");
+  rig.tick(rig.cfg.timeouts.header_ms + 1);
+  EXPECT_EQ(rig.ctx.session_count, 0u);
+  EXPECT_EQ(rig.to_client(probe), "");
+  EXPECT_EQ(rig.to_client(waiter), "") << "no 408 for a request that never began";
+  EXPECT_EQ(rig.shard().requests_started.load(), 0u);
+  EXPECT_EQ(rig.shard().requests_finished.load(), 0u);
+  EXPECT_TRUE(ring.front().empty()) << "an analytics record for no request";
+}
+
+// After a served request, an empty line and a close add nothing: one request counted and recorded.
+TEST(Rfc9112Session, EmptyLineAfterARequestThenCloseIsNoSecondRequest) {
+  Rig rig({{"a", {"m1"}}});
+  analytics::RecordRing ring(64 << 10);
+  rig.ctx.records = &ring;
+  int c = rig.connect_client();
+  rig.send(c, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  rig.answer(up, test::http_response(200, R"({"response":"x","done":true})"));
+  rig.send(c, "\r\n");
+  rig.loop.peer_close(c);
+  rig.loop.settle();
+  EXPECT_EQ(rig.ctx.session_count, 0u);
+  EXPECT_EQ(rig.shard().requests_started.load(), 1u);
+  EXPECT_EQ(rig.shard().requests_finished.load(), 1u);
+  EXPECT_FALSE(ring.front().empty());
+  ring.pop();
+  EXPECT_TRUE(ring.front().empty()) << "a second record";
 }
