@@ -5,7 +5,7 @@
 // value (or its Bearer part); the verdict is the table's for exactly that
 // token (ok only for an active key's token, malformed for what is not shaped
 // like a token); a request is admitted only with an active key allowed to do
-// what was asked; no message names the token.
+// what was asked; no message names a token-shaped credential.
 #include <string>
 #include <vector>
 
@@ -94,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto need = static_cast<auth::Access>(in.options % 3);
   for (int round = 0; round < 2; ++round) {  // twice: the rate-limited key's second request is refused
     auth::Decision d = auth::check(*t, h, need, kNowMs, 1'000'000 + round);
-    if (token.size() >= 8 && d.message.find(token) != std::string::npos) broken("a message names the token");
+    if (auth::well_formed(token) && d.message.find(token) != std::string::npos) broken("a message names the token");
     if (d.denial == auth::Denial::none) {
       if (l.verdict != auth::Verdict::ok) broken("admitted without an active key", token);
       if (need == auth::Access::admin && !l.entry->key.admin) broken("admin access without an admin key");
