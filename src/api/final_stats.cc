@@ -1,6 +1,7 @@
 #include "corral/api/final_stats.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace corral::api {
 namespace {
@@ -16,7 +17,11 @@ int64_t last_int(std::string_view s, std::string_view key) {
     while (i < s.size() && (s[i] == ' ' || s[i] == ':')) ++i;
     if (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       int64_t v = 0;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        int digit = s[i++] - '0';
+        if (v > (INT64_MAX - digit) / 10) return -1;  // not a count corral can use (found by fuzz-final_stats)
+        v = v * 10 + digit;
+      }
       return v;
     }
     if (pos == 0) break;

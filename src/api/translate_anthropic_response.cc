@@ -46,7 +46,7 @@ class AnthropicDecoder final : public SseDecoder {
   void read_usage(element usage) {
     int64_t in = input_tokens(usage), out;
     if (in >= 0) a_.usage.prompt_tokens = in;
-    if (usage["output_tokens"].get(out) == SUCCESS) a_.usage.completion_tokens = out;
+    if (usage["output_tokens"].get(out) == SUCCESS && out >= 0) a_.usage.completion_tokens = out;  // negative: none
   }
 
   void start(element message, EventSink& sink) {

@@ -13,7 +13,7 @@ namespace {
 
 int64_t int_at(element obj, std::string_view key) {
   int64_t v;
-  return obj[key].get(v) == SUCCESS ? v : -1;
+  return obj[key].get(v) == SUCCESS && v >= 0 ? v : -1;  // a negative count is no count
 }
 
 class OllamaDecoder final : public Decoder {

@@ -147,8 +147,8 @@ class OpenAiDecoder final : public SseDecoder {
 
   void read_usage(element usage) {
     int64_t n;
-    if (usage["prompt_tokens"].get(n) == SUCCESS) a_.usage.prompt_tokens = n;
-    if (usage["completion_tokens"].get(n) == SUCCESS) a_.usage.completion_tokens = n;
+    if (usage["prompt_tokens"].get(n) == SUCCESS && n >= 0) a_.usage.prompt_tokens = n;  // negative: no count
+    if (usage["completion_tokens"].get(n) == SUCCESS && n >= 0) a_.usage.completion_tokens = n;
   }
 
   void end(EventSink& sink) {

@@ -58,6 +58,10 @@ bool emit(Dialect to, const ChatRequest& req, const RequestOptions& opts, std::s
 }
 
 bool parse_root(std::string_view body, element& root, std::string& err) {
+  if (body.empty()) {  // also a view without storage: simdjson would copy from a null pointer
+    err = "request body is not valid JSON: empty";
+    return false;
+  }
   auto code = json_parser().parse(body.data(), body.size()).get(root);
   if (code != simdjson::SUCCESS) {
     err = std::string("request body is not valid JSON: ") + simdjson::error_message(code);

@@ -218,8 +218,8 @@ http::LocalResponse handle_keys_request(const AdminContext& ctx, std::string_vie
   }
   std::string_view name = rest.substr(1);
   std::string ignored;
-  if (!is_keys_path(path) || !valid_key_name(name, ignored)) {
-    return error(404, "no key named '" + std::string(name) + "'");
+  if (!is_keys_path(path) || !valid_key_name(name, ignored)) {  // not echoed: the path may be any bytes, JSON is UTF-8
+    return error(404, "no such key: key names are 1 to 64 of A-Z a-z 0-9 . _ -");
   }
   if (method != "GET" && method != "PATCH" && method != "DELETE") {
     return error(405, "method not allowed: /admin/keys/NAME takes GET, PATCH and DELETE");

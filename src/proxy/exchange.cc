@@ -52,6 +52,7 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   holding_for.clear();
   status = 0;
   response_done = head_queued = false;
+  relayed_line_end = true;
   out_head.clear();
   local_body_at = 0;
   start_us = now_us;

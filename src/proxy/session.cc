@@ -268,6 +268,10 @@ void Session::on_deadline() {
       close();
       break;
     case State::head:
+      if (!ex_->req.message_begun()) {  // only empty lines (RFC 9112 §2.2): an idle connection, not a request
+        close();
+        break;
+      }
       reject(408, "request header timeout");
       break;
     case State::body:

@@ -1,10 +1,12 @@
 // Backend side of a session: the exchange with the chosen backend (the
 // upstream::Client does the HTTP/1 work), the response head rewritten for the
 // client, the body relayed verbatim and zero-copy, backpressure, and errors.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "corral/api/alias.h"
+#include "corral/api/errors.h"
 
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
@@ -131,6 +133,7 @@ void Session::on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) {
   } else {
     x.out.push(buf.data + off, len, &buf);
   }
+  if (len > 0) x.relayed_line_end = buf.data[off + len - 1] == '\n';
   watch_backpressure();
   flush();
 }
@@ -189,7 +192,7 @@ void Session::on_failure(upstream::Failure why, int err) {
       return;
     case upstream::Failure::bad_response:
       ctx_.metrics->error(metrics::kErrBadResponse);
-      if (state_ == State::upstream) {
+      if (state_ == State::upstream || !x.head_queued) {  // no byte of the answer has reached the client yet
         fail_upstream(502, "invalid response from backend: " + x.client.parse_error());
         return;
       }
@@ -197,12 +200,43 @@ void Session::on_failure(upstream::Failure why, int err) {
       close();
       return;
     case upstream::Failure::closed_mid_body:
-      // Backend died mid-stream: the client sees a truncated response and a close.
       ctx_.metrics->error(metrics::kErrClosedEarly);
       log::write(log::Level::warn, "upstream_error", "request_id=" + x.request_id + " error=closed_mid_response");
-      close();
+      end_stream_with_error("backend " + url + " closed the connection mid-stream");
       return;
   }
+}
+
+// The backend died mid-answer. The client must be able to tell: its answer ends
+// without the terminating zero-length chunk, and a streamed NDJSON or SSE answer
+// first gets a last error object in its API's shape (Ollama {"error":"…"}), as
+// Ollama itself ends a failed stream, so official clients raise instead of
+// returning a short answer. A relayed stream gets it only where its chunks
+// leave room for one of corral's own (between two chunks), on a line of its
+// own (after a line cut short); otherwise the truncated framing alone tells.
+void Session::end_stream_with_error(std::string_view why) {
+  Exchange& x = *ex_;
+  end_attempt();
+  close_after_ = true;
+  if (x.transform.active()) {
+    x.transform.abort();
+  } else if (x.head_queued && x.client.between_chunks() && x.relayed_line_end) {
+    std::string_view type = x.client.response_head().get("content-type");
+    bool sse = type.find("text/event-stream") != std::string_view::npos;
+    if (sse || type.find("ndjson") != std::string_view::npos) {
+      api::Dialect d = api::info(x.endpoint).dialect;
+      char last = x.client.last_body_byte();
+      std::string event = sse ? (last == '\n' ? "\n" : "\n\n") : (last == '\n' || last == 0 ? "" : "\n");
+      event.append(sse ? (d == api::Dialect::anthropic ? "event: error\ndata: " : "data: ") : "");
+      event.append(api::error_body(sse ? d : api::Dialect::ollama, 502, why)).append(sse ? "\n\n" : "\n");
+      char len[20];
+      int k = std::snprintf(len, sizeof len, "%zx\r\n", event.size());
+      x.out.push_owned(std::string(len, static_cast<size_t>(k)) + event + "\r\n");
+    }
+  }
+  x.response_done = true;
+  if (!x.out.empty()) flush();
+  else if (!client_->send_busy()) finish_request();
 }
 
 void Session::fail_upstream(int status, std::string why) {

@@ -22,6 +22,11 @@ void AnswerTransform::finish() {
   out_->push("0\r\n\r\n", 5);
 }
 
+void AnswerTransform::abort() {
+  t_->finish(scratch_);
+  emit();
+}
+
 // What the translator produced, as one HTTP chunk.
 void AnswerTransform::emit() {
   if (scratch_.empty()) return;

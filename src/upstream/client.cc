@@ -121,7 +121,7 @@ void Client::read_body(core::IoBuf buf, size_t off) {
   bool done = r.status == http::MessageParser::Status::done;
   bool excess = off + r.used < buf.len;  // bytes past the response: the connection is not trusted
   user_->on_response_bytes(buf, static_cast<uint32_t>(off), static_cast<uint32_t>(r.used));
-  if (done && conn_) complete(!excess && parser_.keep_alive());
+  if (done && conn_) complete(!excess && parser_.keep_alive() && !parser_.framing_suspect());
 }
 
 void Client::on_eof(int err) {

@@ -40,6 +40,35 @@ TEST_P(Protocol, MalformedAndSmugglingRequestsAre400AndProxyKeepsServing) {
   EXPECT_EQ(request(corral.port, "GET", "/api/version").status, 200);
 }
 
+// RFC 9112 §3.2, §5, §6.1, §2.3 on the wire: each answered by corral and closed, the next request still served;
+// §2.2: empty lines before a request-line are skipped.
+TEST_P(Protocol, Rfc9112HostAndFramingRules) {
+  Sim sim;
+  Corral corral({sim.url()}, io());
+  struct Case {
+    std::string raw;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"GET /api/version HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
+      {"GET /api/version HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"GET /api/version HTTP/1.1\r\nHost: a\r\n: empty\r\n\r\n", 400},
+      {"POST /api/generate HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"POST /api/generate HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+      {"GET /api/version HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+  };
+  for (const Case& k : cases) {
+    Client c(corral.port);
+    c.send(k.raw);
+    Response r = c.read_response(5000);
+    EXPECT_EQ(r.status, k.status) << k.raw;
+    EXPECT_TRUE(c.wait_closed(5000)) << k.raw;
+  }
+  Client blank(corral.port);
+  blank.send("\r\n\r\n" + build_request("GET", "/api/version", "", {}));
+  EXPECT_EQ(blank.read_response(5000).status, 200);
+}
+
 TEST_P(Protocol, LimitsAnswer431And413And408) {
   Sim sim;
   Corral corral({sim.url()}, io(), "limits:\n  max_body_bytes: 2048\ntimeouts:\n  header: 500ms\n");

@@ -93,6 +93,7 @@ struct Exchange {
   int status = 0;
   bool response_done = false;
   bool head_queued = false;
+  bool relayed_line_end = true;  // the last byte relayed verbatim ended a line (or none was)
   std::string out_head;        // response head (and a small first body piece)
   uint32_t local_body_at = 0;  // where a local answer's body starts in out_head
   int64_t start_us = 0;

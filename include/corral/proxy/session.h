@@ -98,6 +98,7 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void on_response_done() override;
   void on_failure(upstream::Failure why, int err) override;
   void fail_upstream(int status, std::string why);
+  void end_stream_with_error(std::string_view why);
   void watch_backpressure();
 
   // What a finished request tells metrics and analytics (session_record.cc).

@@ -35,6 +35,9 @@ class AnswerTransform final : public http::BodySink {
   void start(std::unique_ptr<api::ResponseTranslator> t, ClientOutput& out, api::BodySample& sample);
   void on_body(const char* p, size_t n) override;
   void finish();  // the backend's body ended: the last bytes and the terminating chunk
+  // The backend went away mid-answer: the client's error form (the translator's
+  // end of an incomplete answer) and no terminating chunk.
+  void abort();
   bool active() const { return t_ != nullptr; }
   bool produced() const { return produced_; }  // a client byte came out
   bool failed() const { return t_ && t_->failed(); }

@@ -66,6 +66,8 @@ class Client final : transport::TransportUser {
   bool response_started() const { return seen_; }
   const http::Head& response_head() const { return parser_.head(); }
   bool body_until_eof() const { return parser_.body_until_eof(); }
+  bool between_chunks() const { return parser_.between_chunks(); }
+  char last_body_byte() const { return parser_.last_body_byte(); }
   const std::string& parse_error() const { return parser_.error_text(); }
   int64_t connect_us() const { return connect_us_; }  // -1: a pooled connection
   std::string_view transport_error() const { return transport_error_; }

@@ -57,3 +57,12 @@ TEST(StreamStats, BodySampleKeepsTheFirstBytesWhenAsked) {
   t.clear(0);
   EXPECT_TRUE(t.head().empty());
 }
+
+// Found by fuzz-final_stats (UBSan: signed overflow): a count past int64 is not a count, not a wrapped number.
+TEST(StreamStats, CountTooLargeForInt64IsAbsent) {
+  auto s = api::extract_final_stats(R"({"done":true,"prompt_eval_count":5,"eval_count":99999999999999999999})");
+  ASSERT_TRUE(s.found);
+  EXPECT_EQ(s.completion_tokens, -1);
+  EXPECT_EQ(s.prompt_tokens, 5);
+  EXPECT_EQ(api::extract_final_stats(R"({"eval_count":9223372036854775807})").completion_tokens, INT64_MAX);
+}

@@ -343,3 +343,16 @@ TEST(TranslateRequest, SameDialectPairsPassThrough) {
   EXPECT_EQ(ol.body, body);
   EXPECT_TRUE(ol.stream);
 }
+
+// Found by fuzz-translate_request: an empty body as a view without storage reached simdjson's copy as a null
+// pointer (undefined behaviour); every pair now refuses an empty body as not JSON.
+TEST(TranslateRequest, EmptyBodyIsRefusedAsNotJson) {
+  for (Call from : {Call::ollama_chat, Call::ollama_generate, Call::openai_chat, Call::anthropic_messages}) {
+    for (Dialect to : {Dialect::ollama, Dialect::openai, Dialect::anthropic}) {
+      UpstreamRequest out;
+      std::string err;
+      EXPECT_FALSE(translate_request(from, to, std::string_view{}, RequestOptions{}, out, err));
+      EXPECT_EQ(err, "request body is not valid JSON: empty");
+    }
+  }
+}

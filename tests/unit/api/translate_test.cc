@@ -586,3 +586,18 @@ TEST(TranslateModels, HostedListsBecomeTagsAndOpenAIItems) {
   EXPECT_FALSE(models_to_ollama_tags(Dialect::openai, R"({"error":"nope"})", out, err));
   EXPECT_NE(err.find("\"data\""), std::string::npos);
 }
+
+// Found by fuzz-translate_response: a provider's negative token count came through as usage (and would
+// reach metrics, analytics and tpm); it is no count at all.
+TEST(TranslateResponse, NegativeTokenCountsAreNoCounts) {
+  Translated o = run(Call::ollama_chat, Dialect::openai, false,
+                     R"({"choices":[{"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}],)"
+                     R"("usage":{"prompt_tokens":-5,"completion_tokens":-7}})");
+  EXPECT_EQ(o.usage.prompt_tokens, -1);
+  EXPECT_EQ(o.usage.completion_tokens, -1);
+  Translated a = run(Call::ollama_chat, Dialect::anthropic, false,
+                     R"({"type":"message","role":"assistant","content":[{"type":"text","text":"x"}],)"
+                     R"("stop_reason":"end_turn","usage":{"input_tokens":-3,"output_tokens":-9}})");
+  EXPECT_EQ(a.usage.prompt_tokens, -1);
+  EXPECT_EQ(a.usage.completion_tokens, -1);
+}

@@ -173,6 +173,10 @@ TEST_F(KeysAdmin, RoutesAndMethods) {
   make(R"({"name":"alice"})");
   EXPECT_EQ(call("POST", "/admin/keys/alice").status, 405);
   EXPECT_EQ(call("GET", "/admin/keys/alice/more").status, 404);
+  // Found by fuzz-admin_keys: a path that is no key name was echoed into the 404, invalid UTF-8 and all.
+  auto odd = call("PATCH", "/admin/keys/a\xe4\x9d\x90", R"({"rpm":1})");
+  EXPECT_EQ(odd.status, 404);
+  EXPECT_EQ(odd.body, R"({"error":"no such key: key names are 1 to 64 of A-Z a-z 0-9 . _ -"})");
   EXPECT_EQ(call("GET", "/admin/keys/").status, 200) << "the collection";
 }
 

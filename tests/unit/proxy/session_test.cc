@@ -178,6 +178,25 @@ TEST(Session, SlowClientPausesTheBackendAndResumes) {
   EXPECT_TRUE(rig.loop.peer(up).reading) << "backend not resumed";
 }
 
+// The range in flight when the client goes is never reported sent: closing gives
+// its receive buffer back together with the queued ones, each exactly once.
+TEST(Session, SlowClientGoneGivesBackTheBufferInFlight) {
+  Rig rig({{"a", {"m1"}}});
+  int c = rig.connect_client();
+  rig.send(c, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  rig.answer(up, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n");
+  rig.loop.peer(c).hold_sends = true;  // the head went out; the client stops reading now
+  std::string framed = "bb8\r\n" + std::string(3000, 'x') + "\r\n";
+  for (int i = 0; i < 4; ++i) rig.answer(up, framed);
+  ASSERT_EQ(rig.loop.peer(c).in_flight, framed.size());  // a backend's receive buffer in flight
+  ASSERT_EQ(rig.loop.buffers_out(), 4);                  // and three more queued behind it
+  rig.loop.peer_close(c);
+  rig.loop.settle();
+  EXPECT_EQ(rig.ctx.session_count, 0u);
+  EXPECT_EQ(rig.loop.buffers_out(), 0);
+}
+
 TEST(Session, ClientGoneCancelsTheBackendRequest) {
   Rig rig({{"a", {"m1"}}});
   int c = rig.connect_client();
