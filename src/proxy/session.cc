@@ -298,7 +298,7 @@ void Session::on_deadline() {
     case State::streaming:
       log::write(log::Level::warn, "stream_idle_timeout", "request_id=" + ex_->request_id);
       ctx_.metrics->error(metrics::kErrTimeout);
-      close();
+      end_stream_with_error("backend " + ctx_.backend(ex_->backend).url + " sent nothing for timeouts.stream_idle");
       break;
     default:
       break;

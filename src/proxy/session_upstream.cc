@@ -197,7 +197,7 @@ void Session::on_failure(upstream::Failure why, int err) {
         return;
       }
       log::write(log::Level::warn, "upstream_error", "request_id=" + x.request_id + " error=bad_response_framing");
-      close();
+      end_stream_with_error("invalid response from backend " + url + ": " + x.client.parse_error());
       return;
     case upstream::Failure::closed_mid_body:
       ctx_.metrics->error(metrics::kErrClosedEarly);

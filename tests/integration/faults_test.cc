@@ -253,15 +253,10 @@ TEST_P(Faults, BackendFaultMidStreamCutsTheStreamWithoutATerminator) {
       << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before the faults";
 }
 
-// Known gaps of issue 15, closed by other work (its Parsing part): each runs as
-// a meson test of its own that is expected to fail (should_fail), so the fix
-// shows as an unexpected pass and the test then moves into the faults tier.
-class FaultsKnownGap : public Faults {};
-
 // A stream cut mid-way must end, for NDJSON and SSE, with an {"error":"..."}
 // object (Ollama's own shape) so official clients raise instead of returning a
 // short answer as if it were complete.
-TEST_P(FaultsKnownGap, MidStreamCutEndsWithAnErrorObject) {
+TEST_P(Faults, MidStreamCutEndsWithAnErrorObject) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config("timeouts: {stream_idle: 700ms}\n"));
   for (const std::string fault : {"close", "reset", "half-close", "garbage", "stall"}) {
@@ -871,10 +866,10 @@ TEST_P(Faults, ThousandsOfClientsResettingMidRequestLeaveNothingBehind) {
   expect_still_serving(corral.port);
 }
 
-// Known gap (RFC 9112 §2.2): a connection that closes without sending a request
+// RFC 9112 §2.2: a connection that closes without sending a request
 // (a TCP probe, a reset, a lone empty line) is not a request: nothing is
 // answered, counted or recorded.
-TEST_P(FaultsKnownGap, AConnectionClosedWithoutARequestIsNotARequest) {
+TEST_P(Faults, AConnectionClosedWithoutARequestIsNotARequest) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config());
   std::vector<int> probes;
@@ -978,5 +973,3 @@ TEST(FaultsSim, EachInjectedFaultIsWhatItSays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Io, Faults, ::testing::Values("uring", "epoll"), [](const auto& info) { return info.param; });
-INSTANTIATE_TEST_SUITE_P(Io, FaultsKnownGap, ::testing::Values("uring", "epoll"),
-                         [](const auto& info) { return info.param; });
