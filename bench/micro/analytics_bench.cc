@@ -23,8 +23,8 @@ namespace {
 std::string ndjson_head() {
   std::string s;
   for (int i = 0; s.size() < 2000; ++i) {
-    s += "{\"model\":\"llama3.2\",\"created_at\":\"2026-11-27T07:00:00.000000Z\",\"response\":\"token" + std::to_string(i) +
-         " \",\"done\":false}\n";
+    s += "{\"model\":\"llama3.2\",\"created_at\":\"2026-11-27T07:00:00.000000Z\",\"response\":\"token" +
+         std::to_string(i) + " \",\"done\":false}\n";
   }
   return s.substr(0, 2048);
 }

@@ -5,11 +5,11 @@
 
 #include <string>
 
+#include "corral/api/endpoint.h"
+#include "corral/api/final_stats.h"
 #include "corral/api/sniff.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
-#include "corral/api/endpoint.h"
-#include "corral/api/final_stats.h"
 
 using namespace corral;
 
@@ -84,8 +84,11 @@ BENCHMARK(BM_MetricsRecordRequestSeedNamesAndKey);
 // request whose user message makes the body about state.range(0) bytes.
 static void BM_AnalyzeRequest(benchmark::State& state) {
   std::string text;
-  while (text.size() < static_cast<size_t>(state.range(0))) text += "Please refactor this function so the design scales across services. ";
-  const std::string body = R"({"model":"llama3.2","stream":true,"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":")" + text + R"("}],"options":{"num_ctx":8192}})";
+  while (text.size() < static_cast<size_t>(state.range(0)))
+    text += "Please refactor this function so the design scales across services. ";
+  const std::string body =
+      R"({"model":"llama3.2","stream":true,"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":")" +
+      text + R"("}],"options":{"num_ctx":8192}})";
   std::string b;
   for (auto _ : state) {
     b = body;  // the session's body buffer: reused, as on a keep-alive connection
@@ -99,7 +102,8 @@ BENCHMARK(BM_AnalyzeRequest)->Arg(1 << 10)->Arg(2 << 10)->Arg(100 << 10);
 static void BM_RenderMetrics100Models10Backends(benchmark::State& state) {
   metrics::Registry reg(2, 100);
   std::vector<metrics::BackendGauge> backends;
-  for (int b = 0; b < 10; ++b) backends.push_back({"http://10.0.0." + std::to_string(b) + ":11434", true, true, 4, 2, 1 << 30});
+  for (int b = 0; b < 10; ++b)
+    backends.push_back({"http://10.0.0." + std::to_string(b) + ":11434", true, true, 4, 2, 1 << 30});
   std::vector<std::string> models;
   for (int m = 0; m < 100; ++m) models.push_back("model-" + std::to_string(m) + ":7b");
   for (unsigned w = 0; w < 2; ++w) {

@@ -24,7 +24,8 @@ struct Fleet {
     for (int b = 0; b < backends; ++b) {
       std::string err;
       config::BackendConfig bc;
-      config::parse_backend_url("http://10.0." + std::to_string(b / 250) + "." + std::to_string(b % 250 + 1) + ":11434", bc, err);
+      config::parse_backend_url("http://10.0." + std::to_string(b / 250) + "." + std::to_string(b % 250 + 1) + ":11434",
+                                bc, err);
       bc.priority = 1 + b % 3;
       bc.max_concurrent = 1000000;
       route::MemberView v = test::healthy_member(table, bc);

@@ -102,8 +102,8 @@ void measure(const char* label, std::shared_ptr<TlsClientContext> clients, std::
     kept.push_back(keep_server ? std::move(s) : std::move(c));
   }
   Usage after = now();
-  std::printf("%-34s %6d conns (%4d resumed): OpenSSL %6ld B/conn, heap %6ld B/conn (sizeof TlsEngine %zu)\n", label,
-              n, reused, (after.openssl - before.openssl) / n, (after.heap - before.heap) / n, sizeof(TlsEngine));
+  std::printf("%-34s %6d conns (%4d resumed): OpenSSL %6ld B/conn, heap %6ld B/conn (sizeof TlsEngine %zu)\n", label, n,
+              reused, (after.openssl - before.openssl) / n, (after.heap - before.heap) / n, sizeof(TlsEngine));
 }
 
 }  // namespace

@@ -26,35 +26,45 @@ std::vector<std::string> openai_stream() {
                            R"("system_fingerprint":"fp_eb9dce56a8","choices":[{"index":0,"delta":)";
   std::vector<std::string> v;
   v.push_back(head + R"({"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],)"
-                     R"("usage":null})" "\n\n");
+                     R"("usage":null})"
+                     "\n\n");
   for (int i = 0; i < kChunks; ++i) {
-    v.push_back(head + R"({"content":")" + word(i) + R"("},"logprobs":null,"finish_reason":null}],"usage":null})"
-                                                      "\n\n");
+    v.push_back(head + R"({"content":")" + word(i) +
+                R"("},"logprobs":null,"finish_reason":null}],"usage":null})"
+                "\n\n");
   }
-  v.push_back(head + R"({},"logprobs":null,"finish_reason":"stop"}],"usage":null})" "\n\n");
+  v.push_back(head + R"({},"logprobs":null,"finish_reason":"stop"}],"usage":null})"
+                     "\n\n");
   v.push_back(R"(data: {"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk",)"
               R"("created":1741570283,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":19,)"
-              R"("completion_tokens":512,"total_tokens":531}})" "\n\ndata: [DONE]\n\n");
+              R"("completion_tokens":512,"total_tokens":531}})"
+              "\n\ndata: [DONE]\n\n");
   return v;
 }
 
 std::vector<std::string> anthropic_stream() {
   std::vector<std::string> v;
-  v.push_back("event: message_start\ndata: "
-              R"({"type":"message_start","message":{"id":"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY","type":"message",)"
-              R"("role":"assistant","content":[],"model":"claude-sonnet-4-20250514","stop_reason":null,)"
-              R"("stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}})" "\n\n"
-              "event: content_block_start\ndata: "
-              R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})" "\n\n");
+  v.push_back(
+      "event: message_start\ndata: "
+      R"({"type":"message_start","message":{"id":"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY","type":"message",)"
+      R"("role":"assistant","content":[],"model":"claude-sonnet-4-20250514","stop_reason":null,)"
+      R"("stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":1}}})"
+      "\n\n"
+      "event: content_block_start\ndata: "
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})"
+      "\n\n");
   for (int i = 0; i < kChunks; ++i) {
-    v.push_back("event: content_block_delta\ndata: "
-                R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" +
-                word(i) + "\"}}\n\n");
+    v.push_back(
+        "event: content_block_delta\ndata: "
+        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":")" +
+        word(i) + "\"}}\n\n");
   }
-  v.push_back("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
-              "event: message_delta\ndata: "
-              R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
-              R"("usage":{"output_tokens":512}})" "\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+  v.push_back(
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: message_delta\ndata: "
+      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+      R"("usage":{"output_tokens":512}})"
+      "\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
   return v;
 }
 
@@ -62,7 +72,10 @@ std::vector<std::string> ollama_stream() {
   std::vector<std::string> v;
   for (int i = 0; i < kChunks; ++i) {
     v.push_back(R"({"model":"llama3.2","created_at":"2025-07-07T20:22:19.184789Z","message":{"role":"assistant",)"
-                R"("content":")" + word(i) + R"("},"done":false})" "\n");
+                R"("content":")" +
+                word(i) +
+                R"("},"done":false})"
+                "\n");
   }
   v.push_back(R"({"model":"llama3.2","created_at":"2025-07-07T20:22:19.244789Z","message":{"role":"assistant",)"
               R"("content":""},"done_reason":"stop","done":true,"total_duration":4883583458,"load_duration":1334875,)"
@@ -113,14 +126,16 @@ static void BM_TranslateRequestOllamaToAnthropic(benchmark::State& state) {
   std::string history;
   for (int i = 0; i < 8; ++i) {
     history += R"({"role":"user","content":"Please explain how the scheduler picks the next task, step )" +
-               std::to_string(i) + R"(."},{"role":"assistant","content":"It looks at the run queue, then the )"
-                                   R"(priorities, then the time each task has had so far."},)";
+               std::to_string(i) +
+               R"(."},{"role":"assistant","content":"It looks at the run queue, then the )"
+               R"(priorities, then the time each task has had so far."},)";
   }
   const std::string body = R"({"model":"llama3.2","messages":[{"role":"system","content":"You are terse."},)" +
-                           history + R"({"role":"user","content":"And now?"}],"tools":[{"type":"function",)"
-                                     R"("function":{"name":"ps","description":"List tasks","parameters":)"
-                                     R"({"type":"object","properties":{"user":{"type":"string"}}}}}],)"
-                                     R"("options":{"temperature":0.2,"num_predict":256,"num_ctx":8192}})";
+                           history +
+                           R"({"role":"user","content":"And now?"}],"tools":[{"type":"function",)"
+                           R"("function":{"name":"ps","description":"List tasks","parameters":)"
+                           R"({"type":"object","properties":{"user":{"type":"string"}}}}}],)"
+                           R"("options":{"temperature":0.2,"num_predict":256,"num_ctx":8192}})";
   api::RequestOptions opts{"claude-sonnet-4-20250514"};
   api::UpstreamRequest up;
   std::string err;

@@ -58,7 +58,8 @@ void member(Json& j, const route::RoutingSnapshot& s, const route::MemberView& m
   if (m.latency_ms >= 0) j.num("latency_ms", m.latency_ms);
   j.str("version", m.version);
   j.key("models").raw("[");
-  for (const route::ModelInfo& mi : m.models) j.item().raw("{").str("name", mi.name).num("size", double(mi.size)).raw("}");
+  for (const route::ModelInfo& mi : m.models)
+    j.item().raw("{").str("name", mi.name).num("size", double(mi.size)).raw("}");
   j.raw("]").key("loaded").raw("[");
   int64_t vram = 0;
   for (const route::LoadedModel& l : m.loaded) {
@@ -67,7 +68,8 @@ void member(Json& j, const route::RoutingSnapshot& s, const route::MemberView& m
     j.str("expires_at", l.expires_at).raw("}");
   }
   j.raw("]").num("vram_bytes", double(vram));
-  j.num("in_flight", b.inflight.load(std::memory_order_relaxed)).num("queued", b.queued.load(std::memory_order_relaxed));
+  j.num("in_flight", b.inflight.load(std::memory_order_relaxed))
+      .num("queued", b.queued.load(std::memory_order_relaxed));
   j.str("circuit", route::circuit_name(route::circuit_state(b, now_ms)));
   j.num("consecutive_failures", b.failures.load(std::memory_order_relaxed));
   j.str("last_error", m.last_error).str("last_seen", iso8601(m.last_seen_unix));

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <span>
 #include <cstdio>
 #include <cstring>
+#include <span>
 
 #include "corral/analytics/sink.h"
-#include "corral/core/files.h"
 #include "corral/core/fd.h"
+#include "corral/core/files.h"
 
 namespace corral::analytics {
 namespace {
@@ -63,7 +63,8 @@ class JsonlSink final : public Sink {
     for (uint32_t k = 1; k <= keep_; ++k) {
       std::string name = rotated(k);
       struct stat st {};
-      if (stat(name.c_str(), &st) == 0 && int64_t(st.st_mtime) * 1000 < cutoff_ms && unlink(name.c_str()) == 0) ++removed;
+      if (stat(name.c_str(), &st) == 0 && int64_t(st.st_mtime) * 1000 < cutoff_ms && unlink(name.c_str()) == 0)
+        ++removed;
     }
     return removed;
   }

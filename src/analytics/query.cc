@@ -27,7 +27,8 @@ bool digits(std::string_view s, size_t at, size_t n, int& out) {
 bool parse_iso(std::string_view s, int64_t& ms) {
   tm t{};
   int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d)) return false;
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
+    return false;
   size_t i = 10;
   if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
     if (!digits(s, i + 1, 2, h) || s.size() < i + 6 || s[i + 3] != ':' || !digits(s, i + 4, 2, mi)) return false;
@@ -67,7 +68,8 @@ bool parse_uint(std::string_view s, uint64_t max, uint64_t& out) {
 bool parse_status(std::string_view v, Filters& f) {
   uint64_t code;
   if (v == "error" || v == "errors") f.errors_only = true;
-  else if (v.size() == 3 && v[0] >= '1' && v[0] <= '5' && (v.substr(1) == "xx" || v.substr(1) == "XX")) f.status_class = v[0] - '0';
+  else if (v.size() == 3 && v[0] >= '1' && v[0] <= '5' && (v.substr(1) == "xx" || v.substr(1) == "XX"))
+    f.status_class = v[0] - '0';
   else if (parse_uint(v, 599, code) && code >= 100) f.status = static_cast<int>(code);
   else return false;
   return true;
@@ -110,8 +112,9 @@ bool apply_param(std::string_view key, const std::string& v, Query& q, std::stri
     }
     q.csv = v == "csv";
   } else if (!key.empty() && key != "_") {  // "_": a cache-buster some clients add
-    err = "unknown parameter '" + std::string(key) +
-          "' (known: start_time, end_time, model, prompt_search, status, user, backend, endpoint, limit, offset, format)";
+    err =
+        "unknown parameter '" + std::string(key) +
+        "' (known: start_time, end_time, model, prompt_search, status, user, backend, endpoint, limit, offset, format)";
     return false;
   }
   return true;
@@ -152,7 +155,8 @@ bool parse_query(std::string_view path, std::string_view query, int64_t now_ms, 
   else if (path == "/analytics/search") q.kind = QueryKind::search;
   else if (path == "/analytics/export") q.kind = QueryKind::export_;
   else {
-    err = "no such analytics endpoint " + std::string(path) + " (try /analytics, /analytics/stats, /analytics/search, /analytics/export)";
+    err = "no such analytics endpoint " + std::string(path) +
+          " (try /analytics, /analytics/stats, /analytics/search, /analytics/export)";
     return false;
   }
   q.f.start_ms = q.kind == QueryKind::stats ? now_ms - 86400000 : 0;

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "corral/analytics/row.h"
+#include "corral/api/errors.h"
+#include "corral/api/json.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
 #include "corral/core/net.h"
-#include "corral/api/errors.h"
-#include "corral/api/json.h"
 #include "corral/http/response.h"
 
 namespace corral::analytics {
@@ -104,8 +104,9 @@ constexpr const char* kAggregates =
     "COUNT(*), COALESCE(SUM(status >= 400), 0), AVG(duration_ms), AVG(ttft_ms), COALESCE(SUM(prompt_tokens), 0), "
     "COALESCE(SUM(completion_tokens), 0), AVG(tokens_per_second)";
 void aggregates(std::string& out, const Stmt& s, int first) {
-  static constexpr const char* names[] = {"requests", "errors", "avg_duration_ms", "avg_ttft_ms", "prompt_tokens",
-                                          "completion_tokens", "tokens_per_second"};
+  static constexpr const char* names[] = {"requests",         "errors",        "avg_duration_ms",
+                                          "avg_ttft_ms",      "prompt_tokens", "completion_tokens",
+                                          "tokens_per_second"};
   for (int k = 0; k < 7; ++k) {
     out.append(k ? ",\"" : "\"").append(names[k]).append("\":");
     number(out, s, first + k, k == 2 || k == 3 || k == 6);
@@ -143,21 +144,22 @@ class Builder {
   bool group(const char* key, const char* column, bool numeric_key) {
     out_.append(",\"by_").append(key).append("\":[");
     bool first = true;
-    bool ok = each(std::string("SELECT ") + column + ", " + kAggregates + " FROM requests{W} GROUP BY 1 ORDER BY 2 DESC LIMIT 100",
-                   [&](const Stmt& s) {
-                     out_.append(first ? "{\"" : ",{\"").append(key).append("\":");
-                     first = false;
-                     if (s.null_at(0)) out_ += "null";
-                     else if (numeric_key) out_ += std::to_string(s.int_at(0));
-                     else {
-                       out_ += '"';
-                       api::json_escape(out_, s.text_at(0));
-                       out_ += '"';
-                     }
-                     out_ += ',';
-                     aggregates(out_, s, 1);
-                     out_ += '}';
-                   });
+    bool ok = each(
+        std::string("SELECT ") + column + ", " + kAggregates + " FROM requests{W} GROUP BY 1 ORDER BY 2 DESC LIMIT 100",
+        [&](const Stmt& s) {
+          out_.append(first ? "{\"" : ",{\"").append(key).append("\":");
+          first = false;
+          if (s.null_at(0)) out_ += "null";
+          else if (numeric_key) out_ += std::to_string(s.int_at(0));
+          else {
+            out_ += '"';
+            api::json_escape(out_, s.text_at(0));
+            out_ += '"';
+          }
+          out_ += ',';
+          aggregates(out_, s, 1);
+          out_ += '}';
+        });
     out_ += ']';
     return ok;
   }
@@ -167,7 +169,8 @@ class Builder {
     out_.append(",\"").append(name).append("\":{");
     const double ps[] = {50, 95, 99};
     int64_t want[3];
-    for (int k = 0; k < 3; ++k) want[k] = count > 0 ? std::max<int64_t>(0, int64_t(std::ceil(ps[k] / 100 * count)) - 1) : -1;
+    for (int k = 0; k < 3; ++k)
+      want[k] = count > 0 ? std::max<int64_t>(0, int64_t(std::ceil(ps[k] / 100 * count)) - 1) : -1;
     double got[3] = {};
     int64_t idx = 0;
     bool ok = each(std::string("SELECT ") + column + " FROM requests{W} AND " + column + " IS NOT NULL ORDER BY 1",
@@ -190,14 +193,15 @@ class Builder {
   bool series(int64_t bucket_ms) {
     out_.append(",\"bucket_seconds\":").append(std::to_string(bucket_ms / 1000)).append(",\"series\":[");
     bool first = true;
-    bool ok = each("SELECT (time_ms / ?) * ?, " + std::string(kAggregates) + " FROM requests{W} GROUP BY 1 ORDER BY 1",
-                   [&](const Stmt& s) {
-                     out_.append(first ? "{\"time\":\"" : ",{\"time\":\"").append(core::iso_time(s.int_at(0))).append("\",");
-                     first = false;
-                     aggregates(out_, s, 1);
-                     out_ += '}';
-                   },
-                   {}, {bucket_ms, bucket_ms});
+    bool ok =
+        each("SELECT (time_ms / ?) * ?, " + std::string(kAggregates) + " FROM requests{W} GROUP BY 1 ORDER BY 1",
+             [&](const Stmt& s) {
+               out_.append(first ? "{\"time\":\"" : ",{\"time\":\"").append(core::iso_time(s.int_at(0))).append("\",");
+               first = false;
+               aggregates(out_, s, 1);
+               out_ += '}';
+             },
+             {}, {bucket_ms, bucket_ms});
     out_ += ']';
     return ok;
   }
@@ -225,7 +229,10 @@ bool Reports::ready(std::string& err) {
 bool Reports::stats_json(const Query& q, std::string& out, std::string& err) {
   if (!ready(err)) return false;
   Builder b(db_, q, out, err);
-  out.append("{\"start_time\":\"").append(core::iso_time(q.f.start_ms)).append("\",\"end_time\":\"").append(core::iso_time(q.f.end_ms));
+  out.append("{\"start_time\":\"")
+      .append(core::iso_time(q.f.start_ms))
+      .append("\",\"end_time\":\"")
+      .append(core::iso_time(q.f.end_ms));
   out.append("\",\"totals\":{");
   int64_t count = 0, ttft_count = 0;
   bool ok = b.each(std::string("SELECT ") + kAggregates +
@@ -272,7 +279,8 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
   std::string err;
   if (!ready(err)) {
     std::string resp;
-    http::write_response(resp, http::json_response(500, api::ollama_error("analytics store: " + err)), request_id, true);
+    http::write_response(resp, http::json_response(500, api::ollama_error("analytics store: " + err)), request_id,
+                         true);
     send_all(fd, resp);
     return;
   }
@@ -284,7 +292,9 @@ void Reports::export_rows(int fd, const Query& q, std::string_view request_id) {
   std::string head = "HTTP/1.1 200 OK\r\nContent-Type: ";
   head += q.csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
   head.append("\r\nContent-Disposition: attachment; filename=\"").append(name).append(q.csv ? ".csv\"" : ".json\"");
-  head.append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ").append(request_id).append("\r\nConnection: close\r\n\r\n");
+  head.append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ")
+      .append(request_id)
+      .append("\r\nConnection: close\r\n\r\n");
   if (!send_all(fd, head) || q.head_only) return;
   std::string buf;
   bool alive = true;

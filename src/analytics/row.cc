@@ -5,22 +5,42 @@
 #include <cstdio>
 #include <ctime>
 
+#include "corral/api/endpoint.h"
+#include "corral/api/json.h"
 #include "corral/api/prompt.h"
 #include "corral/core/clock.h"
-#include "corral/api/json.h"
-#include "corral/api/endpoint.h"
 
 namespace corral::analytics {
 
 const std::array<Column, kColumnCount> kColumns = {{
-    {"time_ms", Type::integer}, {"request_id", Type::text}, {"client_ip", Type::text}, {"user_agent", Type::text},
-    {"key_name", Type::text}, {"user", Type::text}, {"method", Type::text}, {"endpoint", Type::text},
-    {"path", Type::text}, {"model", Type::text}, {"model_alias", Type::text}, {"backend", Type::text}, {"status", Type::integer},
-    {"stream", Type::boolean}, {"error", Type::text}, {"prompt_preview", Type::text},
-    {"response_preview", Type::text}, {"prompt_chars", Type::integer}, {"prompt_tokens", Type::integer},
-    {"completion_tokens", Type::integer}, {"ttft_ms", Type::real}, {"duration_ms", Type::real},
-    {"tokens_per_second", Type::real}, {"load_ms", Type::real}, {"complexity", Type::integer},
-    {"category", Type::text}, {"bytes_in", Type::integer}, {"bytes_out", Type::integer},
+    {"time_ms", Type::integer},
+    {"request_id", Type::text},
+    {"client_ip", Type::text},
+    {"user_agent", Type::text},
+    {"key_name", Type::text},
+    {"user", Type::text},
+    {"method", Type::text},
+    {"endpoint", Type::text},
+    {"path", Type::text},
+    {"model", Type::text},
+    {"model_alias", Type::text},
+    {"backend", Type::text},
+    {"status", Type::integer},
+    {"stream", Type::boolean},
+    {"error", Type::text},
+    {"prompt_preview", Type::text},
+    {"response_preview", Type::text},
+    {"prompt_chars", Type::integer},
+    {"prompt_tokens", Type::integer},
+    {"completion_tokens", Type::integer},
+    {"ttft_ms", Type::real},
+    {"duration_ms", Type::real},
+    {"tokens_per_second", Type::real},
+    {"load_ms", Type::real},
+    {"complexity", Type::integer},
+    {"category", Type::text},
+    {"bytes_in", Type::integer},
+    {"bytes_out", Type::integer},
 }};
 
 std::string_view cut_chars(std::string_view s, size_t n) {
@@ -91,8 +111,8 @@ bool scan_string(std::string_view body, std::string_view key, std::string& out) 
 // The generated text in one parsed chunk or body, whichever API shaped it.
 bool chunk_text(simdjson::dom::element e, std::string& out) {
   std::string_view s;
-  for (const char* p : {"/response", "/message/content", "/choices/0/delta/content", "/choices/0/text",
-                        "/choices/0/message/content"}) {
+  for (const char* p :
+       {"/response", "/message/content", "/choices/0/delta/content", "/choices/0/text", "/choices/0/message/content"}) {
     if (e.at_pointer(p).get_string().get(s) == simdjson::SUCCESS) {
       out.append(s);
       return true;
@@ -130,7 +150,8 @@ std::string response_preview(std::string_view head, size_t chars) {
     if (line.starts_with("data:")) line.remove_prefix(line.starts_with("data: ") ? 6 : 5);
     if (line.empty() || line == "[DONE]" || line.starts_with("event:") || line.starts_with(":")) continue;
     simdjson::dom::element e;
-    if (line.front() != '{' || parser.parse(padded(line)).get(e) != simdjson::SUCCESS) continue;  // not JSON, or cut off
+    if (line.front() != '{' || parser.parse(padded(line)).get(e) != simdjson::SUCCESS)
+      continue;  // not JSON, or cut off
     parsed_any = true;
     chunk_text(e, out);
   }
@@ -147,7 +168,8 @@ std::string error_text(std::string_view head) {
   simdjson::dom::element e;
   std::string_view s;
   if (!head.empty() && head.front() == '{' && json_parser().parse(padded(head)).get(e) == simdjson::SUCCESS) {
-    if (e["error"].get_string().get(s) == simdjson::SUCCESS || e.at_pointer("/error/message").get_string().get(s) == simdjson::SUCCESS) {
+    if (e["error"].get_string().get(s) == simdjson::SUCCESS ||
+        e.at_pointer("/error/message").get_string().get(s) == simdjson::SUCCESS) {
       out.assign(s);
     }
     return out;

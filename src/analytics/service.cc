@@ -155,8 +155,9 @@ void Service::offload_loop() {
         write_errors_.fetch_add(1, std::memory_order_relaxed);
         if (mono_ms() - spool_error_log_ms_ >= 10000) {
           spool_error_log_ms_ = mono_ms();
-          log::write(log::Level::error, "analytics_spool_failed", "dir=" + log::quote(spool_dir_) + " error=" +
-                                                                    log::quote(err) + " action=\"kept in memory; retrying\"");
+          log::write(
+              log::Level::error, "analytics_spool_failed",
+              "dir=" + log::quote(spool_dir_) + " error=" + log::quote(err) + " action=\"kept in memory; retrying\"");
         }
       }
     }
@@ -197,8 +198,9 @@ bool Service::store_batch(size_t n, SpoolReader& reader, int64_t now) {
   write_errors_.fetch_add(1, std::memory_order_relaxed);
   if (now - store_error_log_ms_ >= 10000) {
     store_error_log_ms_ = now;
-    log::write(log::Level::error, "analytics_write_failed", "store=" + log::quote(cfg_.path) + " error=" + log::quote(err) +
-                                                              " action=\"kept in the spool; retrying\"");
+    log::write(
+        log::Level::error, "analytics_write_failed",
+        "store=" + log::quote(cfg_.path) + " error=" + log::quote(err) + " action=\"kept in the spool; retrying\"");
   }
   return false;
 }
@@ -245,8 +247,9 @@ void Service::ingest_loop() {
     expire(now);
     bool caught_up = reader.position() == end;
     if (closed && (caught_up || now >= stop_deadline)) {
-      if (!caught_up) log::write(log::Level::warn, "analytics_spool_kept", "dir=" + log::quote(spool_dir_) +
-                                                                             " note=\"stored at the next start\"");
+      if (!caught_up)
+        log::write(log::Level::warn, "analytics_spool_kept",
+                   "dir=" + log::quote(spool_dir_) + " note=\"stored at the next start\"");
       break;
     }
     if (n == 0 && !closed) give_back_memory();

@@ -9,7 +9,8 @@
 namespace corral::analytics {
 
 Stmt::Stmt(sqlite3* db, std::string_view sql, std::string& err) {
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_, nullptr) !=
+      SQLITE_OK) {
     err = std::string("sqlite: ") + sqlite3_errmsg(db);
     s_ = nullptr;
   }
@@ -46,11 +47,12 @@ std::string schema_sql() {
 // After the columns: an older store has gained the ones its indexes need.
 std::string index_sql() {
   return "CREATE INDEX IF NOT EXISTS requests_time ON requests(time_ms);"
-       "CREATE INDEX IF NOT EXISTS requests_model ON requests(model, time_ms);"
-       "CREATE INDEX IF NOT EXISTS requests_status ON requests(status, time_ms);"
-       "CREATE INDEX IF NOT EXISTS requests_user ON requests(user, time_ms);"
-       "CREATE TABLE IF NOT EXISTS spool_position(id INTEGER PRIMARY KEY CHECK (id = 1), segment INTEGER, offset INTEGER);"
-       "PRAGMA user_version = 1;";
+         "CREATE INDEX IF NOT EXISTS requests_model ON requests(model, time_ms);"
+         "CREATE INDEX IF NOT EXISTS requests_status ON requests(status, time_ms);"
+         "CREATE INDEX IF NOT EXISTS requests_user ON requests(user, time_ms);"
+         "CREATE TABLE IF NOT EXISTS spool_position(id INTEGER PRIMARY KEY CHECK (id = 1), segment INTEGER, offset "
+         "INTEGER);"
+         "PRAGMA user_version = 1;";
 }
 
 std::string insert_sql() {
@@ -80,14 +82,16 @@ class SqliteSink final : public Sink {
 
   bool open(const std::string& path, std::string& err) {
     if (!core::make_parent_dirs(path, err) || !db_.open(path, false, err)) return false;
-    if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", err)) return false;
+    if (!db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4000;", err))
+      return false;
     if (!db_.exec(schema_sql().c_str(), err) || !add_missing_columns(err) || !db_.exec(index_sql().c_str(), err)) {
       return false;
     }
     insert_ = Stmt(db_.get(), insert_sql(), err);
     save_position_ = Stmt(db_.get(), "INSERT OR REPLACE INTO spool_position(id, segment, offset) VALUES(1, ?, ?)", err);
-    expire_ = Stmt(db_.get(),
-                   "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? ORDER BY time_ms LIMIT ?)", err);
+    expire_ = Stmt(
+        db_.get(),
+        "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time_ms < ? ORDER BY time_ms LIMIT ?)", err);
     return insert_ && expire_ && save_position_;
   }
 

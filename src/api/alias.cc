@@ -31,7 +31,9 @@ void rename_in(std::string_view text, std::string_view real, std::string_view al
 class Renamer final : public ResponseTranslator {
  public:
   Renamer(std::string_view real, std::string_view alias, std::string_view content_type)
-      : real_(real), alias_(alias), content_type_(content_type),
+      : real_(real),
+        alias_(alias),
+        content_type_(content_type),
         framed_(content_type.find("ndjson") != std::string_view::npos ||
                 content_type.find("event-stream") != std::string_view::npos) {}
 

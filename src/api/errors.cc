@@ -10,15 +10,24 @@ std::string_view error_type(Dialect d, int status) {
     case 400:
     case 405:
     case 409:
-    case 422: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 408: return "timeout_error";
-    case 413: return d == Dialect::anthropic ? "request_too_large" : "invalid_request_error";
-    case 429: return "rate_limit_error";
-    case 503: return d == Dialect::anthropic ? "overloaded_error" : "server_error";
-    default: return d == Dialect::anthropic ? "api_error" : "server_error";
+    case 422:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 408:
+      return "timeout_error";
+    case 413:
+      return d == Dialect::anthropic ? "request_too_large" : "invalid_request_error";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+      return d == Dialect::anthropic ? "overloaded_error" : "server_error";
+    default:
+      return d == Dialect::anthropic ? "api_error" : "server_error";
   }
 }
 

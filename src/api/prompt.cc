@@ -73,9 +73,9 @@ Category categorize(std::string_view prompt) {
   if (any_of(t, {"translate", "translation", "in french", "in spanish", "in german", "into english", "to english"}))
     return kCategoryTranslation;
   if (any_of(t, {"summarize", "summarise", "summary", "tl;dr", "tldr", "key points"})) return kCategorySummarization;
-  if (any_of(t, {"```", "function", "code", "python", "javascript", "typescript", "c++", "rust", "golang", "sql query",
-                 "regex", "compile", "stack trace", "exception", "bug", "debug", "implement", "refactor", "def ",
-                 "class ", "api endpoint", "unit test"}))
+  if (any_of(t, {"```",       "function",  "code",  "python",  "javascript",   "typescript", "c++", "rust",
+                 "golang",    "sql query", "regex", "compile", "stack trace",  "exception",  "bug", "debug",
+                 "implement", "refactor",  "def ",  "class ",  "api endpoint", "unit test"}))
     return kCategoryCode;
   if (any_of(t, {"poem", "story", "lyrics", "haiku", "creative", "imagine", "fiction", "song", "write a letter"}))
     return kCategoryCreative;
@@ -83,10 +83,11 @@ Category categorize(std::string_view prompt) {
                  "tradeoff", "critique"}))
     return kCategoryAnalysis;
   if (t.find('?') != std::string::npos ||
-      starts_with_any(t, {"what", "why", "how", "who", "when", "where", "which", "is ", "are ", "can ", "does ",
-                          "do ", "should ", "explain"}))
+      starts_with_any(t, {"what", "why", "how", "who", "when", "where", "which", "is ", "are ", "can ", "does ", "do ",
+                          "should ", "explain"}))
     return kCategoryQuestion;
-  if (t.size() < 80 || starts_with_any(t, {"hi", "hello", "hey", "thanks", "thank you", "good morning"})) return kCategoryChat;
+  if (t.size() < 80 || starts_with_any(t, {"hi", "hello", "hey", "thanks", "thank you", "good morning"}))
+    return kCategoryChat;
   return kCategoryOther;
 }
 

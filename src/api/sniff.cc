@@ -25,7 +25,8 @@ std::string_view text_of(simdjson::simdjson_result<simdjson::ondemand::value> r)
 }  // namespace
 
 void pad(std::string& body) {
-  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
 }
 
 RequestInfo analyze_request(std::string& body, size_t preview_bytes) {
@@ -43,7 +44,8 @@ RequestInfo analyze_request(std::string& body, size_t preview_bytes) {
   std::string keyword_scan;  // opening text of each part, for the keyword count
   auto add_text = [&](std::string_view s) {
     facts.words += count_words(s);
-    if (keyword_scan.size() < kScanChars) keyword_scan.append(s.substr(0, kScanChars - keyword_scan.size())).push_back(' ');
+    if (keyword_scan.size() < kScanChars)
+      keyword_scan.append(s.substr(0, kScanChars - keyword_scan.size())).push_back(' ');
     info.prompt_chars += s.size();
   };
   for (auto field : obj) {

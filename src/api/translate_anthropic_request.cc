@@ -366,8 +366,9 @@ void write_tools(JsonWriter& w, const ChatRequest& req) {
     for (const ToolDef& t : req.tools) {
       w.begin_object().key("name").string(t.name);
       if (!t.description.empty()) w.key("description").string(t.description);
-      w.key("input_schema").raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
-                                                     : std::string_view(t.parameters));
+      w.key("input_schema")
+          .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
+                                    : std::string_view(t.parameters));
       w.end_object();
     }
     w.end_array();

@@ -157,7 +157,9 @@ class AnthropicEncoder final : public Encoder {
   bool write(const Event& e, std::string& out, std::string& err) override {
     if (!a_.stream) return collect(e, out, err);
     switch (e.kind) {
-      case Event::Kind::start: message_start(e, out); break;
+      case Event::Kind::start:
+        message_start(e, out);
+        break;
       case Event::Kind::text:
         open(out, Block::text, e);
         delta(out, "text_delta", "text", e.text);
@@ -166,11 +168,21 @@ class AnthropicEncoder final : public Encoder {
         open(out, Block::thinking, e);
         delta(out, "thinking_delta", "thinking", e.text);
         break;
-      case Event::Kind::tool_start: open(out, Block::tool, e); break;
-      case Event::Kind::tool_args: delta(out, "input_json_delta", "partial_json", e.text); break;
-      case Event::Kind::tool_end: close(out); break;
-      case Event::Kind::finish: message_end(out, e.reason); break;
-      case Event::Kind::error: error(out, e); break;
+      case Event::Kind::tool_start:
+        open(out, Block::tool, e);
+        break;
+      case Event::Kind::tool_args:
+        delta(out, "input_json_delta", "partial_json", e.text);
+        break;
+      case Event::Kind::tool_end:
+        close(out);
+        break;
+      case Event::Kind::finish:
+        message_end(out, e.reason);
+        break;
+      case Event::Kind::error:
+        error(out, e);
+        break;
     }
     return true;
   }
@@ -267,7 +279,9 @@ class AnthropicEncoder final : public Encoder {
   // Not streamed: blocks gathered, one message object at the finish.
   bool collect(const Event& e, std::string& out, std::string& err) {
     switch (e.kind) {
-      case Event::Kind::start: message_start(e, out); break;
+      case Event::Kind::start:
+        message_start(e, out);
+        break;
       case Event::Kind::text:
       case Event::Kind::thinking: {
         Block kind = e.kind == Event::Kind::text ? Block::text : Block::thinking;
@@ -281,9 +295,13 @@ class AnthropicEncoder final : public Encoder {
       case Event::Kind::tool_args:
         if (!blocks_.empty()) blocks_.back().text.append(e.text);
         break;
-      case Event::Kind::tool_end: break;
-      case Event::Kind::finish: return message(out, e.reason, err);
-      case Event::Kind::error: error(out, e); break;
+      case Event::Kind::tool_end:
+        break;
+      case Event::Kind::finish:
+        return message(out, e.reason, err);
+      case Event::Kind::error:
+        error(out, e);
+        break;
     }
     return true;
   }
@@ -320,7 +338,7 @@ class AnthropicEncoder final : public Encoder {
   const Answer& a_;
   std::string id_;
   Block block_ = Block::none;
-  int64_t index_ = 0;             // the next content block's index
+  int64_t index_ = 0;              // the next content block's index
   std::vector<Collected> blocks_;  // not streamed
 };
 

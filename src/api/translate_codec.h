@@ -89,9 +89,9 @@ class Encoder {
 struct Answer {
   Clock* clock = nullptr;
   Usage usage;
-  std::string model;         // the client's model name
-  std::string id_seed;       // unique per answer (hex wall clock); synthesized ids derive from it
-  int64_t created_s = 0;     // OpenAI `created`
+  std::string model;      // the client's model name
+  std::string id_seed;    // unique per answer (hex wall clock); synthesized ids derive from it
+  int64_t created_s = 0;  // OpenAI `created`
   bool stream = false;
   bool include_usage = false;
 };
@@ -110,7 +110,7 @@ class SseDecoder : public Decoder {
  protected:
   virtual void frame(std::string_view data, EventSink& sink) = 0;  // one event's data
   virtual void whole(EventSink& sink) = 0;                         // the answer in body_
-  virtual void ended(EventSink&) {}  // the stream ended without the provider's end marker
+  virtual void ended(EventSink&) {}                                // the stream ended without the provider's end marker
   void fail(EventSink& sink, std::string_view why, std::string_view type = {});
 
   Answer& a_;

@@ -7,25 +7,38 @@ namespace detail {
 
 std::string_view openai_error_type(int status) {
   switch (status) {
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 429: return "rate_limit_error";
-    default: return status >= 500 ? "server_error" : "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
   }
 }
 
 std::string_view anthropic_error_type(int status) {
   switch (status) {
-    case 400: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 403: return "permission_error";
-    case 404: return "not_found_error";
-    case 413: return "request_too_large";
-    case 429: return "rate_limit_error";
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
     case 503:
-    case 529: return "overloaded_error";
-    default: return status >= 400 && status < 500 ? "invalid_request_error" : "api_error";
+    case 529:
+      return "overloaded_error";
+    default:
+      return status >= 400 && status < 500 ? "invalid_request_error" : "api_error";
   }
 }
 
@@ -70,7 +83,9 @@ std::string translate_error(Dialect backend, Call client, int status, std::strin
   std::string out;
   JsonWriter w(out);
   switch (dialect_of(client)) {
-    case Dialect::ollama: w.begin_object().key("error").string(message).end_object(); break;
+    case Dialect::ollama:
+      w.begin_object().key("error").string(message).end_object();
+      break;
     case Dialect::openai:
       w.begin_object().key("error").begin_object().key("message").string(message);
       w.key("type").string(openai_error_type(status)).key("param").null().key("code").null().end_object().end_object();

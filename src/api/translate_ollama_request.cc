@@ -293,19 +293,23 @@ void write_tools(JsonWriter& w, const std::vector<ToolDef>& tools) {
     w.begin_object().key("type").string("function").key("function").begin_object();
     w.key("name").string(t.name);
     if (!t.description.empty()) w.key("description").string(t.description);
-    w.key("parameters").raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
-                                                 : std::string_view(t.parameters));
+    w.key("parameters")
+        .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
+                                  : std::string_view(t.parameters));
     w.end_object().end_object();
   }
   w.end_array();
 }
 
 void write_options(JsonWriter& w, const ChatRequest& req) {
-  const std::pair<std::string_view, const Param*> options[] = {
-      {"temperature", &req.temperature},           {"top_p", &req.top_p},
-      {"top_k", &req.top_k},                       {"seed", &req.seed},
-      {"presence_penalty", &req.presence_penalty}, {"frequency_penalty", &req.frequency_penalty},
-      {"num_predict", &req.max_tokens},            {"stop", &req.stop}};
+  const std::pair<std::string_view, const Param*> options[] = {{"temperature", &req.temperature},
+                                                               {"top_p", &req.top_p},
+                                                               {"top_k", &req.top_k},
+                                                               {"seed", &req.seed},
+                                                               {"presence_penalty", &req.presence_penalty},
+                                                               {"frequency_penalty", &req.frequency_penalty},
+                                                               {"num_predict", &req.max_tokens},
+                                                               {"stop", &req.stop}};
   bool open = false;
   for (const auto& [name, p] : options) {
     if (!p->set()) continue;

@@ -85,8 +85,9 @@ class OllamaDecoder final : public Decoder {
       std::string_view id = string_at(c, "id");
       std::string made = id.empty() ? "call_" + a_.id_seed + "_" + std::to_string(ordinal) : std::string();
       std::string_view text;
-      std::string json =
-          fn["arguments"].get(args) != SUCCESS ? "{}" : args.get(text) == SUCCESS ? std::string(text) : to_json(args);
+      std::string json = fn["arguments"].get(args) != SUCCESS ? "{}"
+                         : args.get(text) == SUCCESS          ? std::string(text)
+                                                              : to_json(args);
       Event start = tool_event(Event::Kind::tool_start, ordinal);
       start.id = id.empty() ? std::string_view(made) : id;
       start.name = string_at(fn, "name");
@@ -111,7 +112,8 @@ class OllamaEncoder final : public Encoder {
 
   bool write(const Event& e, std::string& out, std::string& err) override {
     switch (e.kind) {
-      case Event::Kind::start: return true;
+      case Event::Kind::start:
+        return true;
       case Event::Kind::text:
         if (a_.stream) chunk(out, e.text, {});
         else text_.append(e.text);
@@ -127,8 +129,10 @@ class OllamaEncoder final : public Encoder {
       case Event::Kind::tool_args:
         if (!calls_.empty()) calls_.back().args.append(e.text);
         return true;
-      case Event::Kind::tool_end: return end_call(out, err);
-      case Event::Kind::finish: return final_object(out, e.reason);
+      case Event::Kind::tool_end:
+        return end_call(out, err);
+      case Event::Kind::finish:
+        return final_object(out, e.reason);
       case Event::Kind::error: {
         JsonWriter w(out);
         w.begin_object().key("error").string(e.text).end_object();

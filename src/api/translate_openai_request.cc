@@ -341,16 +341,24 @@ void write_tools(JsonWriter& w, const ChatRequest& req) {
     w.begin_object().key("type").string("function").key("function").begin_object();
     w.key("name").string(t.name);
     if (!t.description.empty()) w.key("description").string(t.description);
-    w.key("parameters").raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
-                                                 : std::string_view(t.parameters));
+    w.key("parameters")
+        .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
+                                  : std::string_view(t.parameters));
     w.end_object().end_object();
   }
   w.end_array();
   switch (req.tool_choice) {
-    case ToolChoice::unset: break;
-    case ToolChoice::automatic: w.key("tool_choice").string("auto"); break;
-    case ToolChoice::none: w.key("tool_choice").string("none"); break;
-    case ToolChoice::required: w.key("tool_choice").string("required"); break;
+    case ToolChoice::unset:
+      break;
+    case ToolChoice::automatic:
+      w.key("tool_choice").string("auto");
+      break;
+    case ToolChoice::none:
+      w.key("tool_choice").string("none");
+      break;
+    case ToolChoice::required:
+      w.key("tool_choice").string("required");
+      break;
     case ToolChoice::named:
       w.key("tool_choice").begin_object().key("type").string("function").key("function").begin_object();
       w.key("name").string(req.tool_choice_name).end_object().end_object();
@@ -383,10 +391,13 @@ bool emit_openai_chat(const ChatRequest& req, const RequestOptions& opts, std::s
   if (req.max_tokens.set()) {
     w.key(opts.max_completion_tokens ? "max_completion_tokens" : "max_tokens").raw(req.max_tokens.json);
   }
-  const std::pair<std::string_view, const Param*> sampling[] = {
-      {"temperature", &req.temperature}, {"top_p", &req.top_p}, {"seed", &req.seed},
-      {"presence_penalty", &req.presence_penalty}, {"frequency_penalty", &req.frequency_penalty},
-      {"stop", &req.stop}, {"user", &req.user}};
+  const std::pair<std::string_view, const Param*> sampling[] = {{"temperature", &req.temperature},
+                                                                {"top_p", &req.top_p},
+                                                                {"seed", &req.seed},
+                                                                {"presence_penalty", &req.presence_penalty},
+                                                                {"frequency_penalty", &req.frequency_penalty},
+                                                                {"stop", &req.stop},
+                                                                {"user", &req.user}};
   for (const auto& [name, p] : sampling) {
     if (p->set()) w.key(name).raw(p->json);
   }

@@ -200,7 +200,9 @@ class OpenAiEncoder final : public Encoder {
 
   bool write(const Event& e, std::string& out, std::string&) override {
     switch (e.kind) {
-      case Event::Kind::start: start(e, out); break;
+      case Event::Kind::start:
+        start(e, out);
+        break;
       case Event::Kind::text:
         if (!a_.stream) text_.append(e.text);
         else close_delta(out, delta(out).key("content").string(e.text));
@@ -217,12 +219,15 @@ class OpenAiEncoder final : public Encoder {
         if (!a_.stream && !calls_.empty()) calls_.back().args.append(e.text);
         if (a_.stream) tool_args(e, out);
         break;
-      case Event::Kind::tool_end: break;
+      case Event::Kind::tool_end:
+        break;
       case Event::Kind::finish:
         if (a_.stream) stream_end(out, e.reason);
         else whole(out, e.reason);
         break;
-      case Event::Kind::error: error(e, out); break;
+      case Event::Kind::error:
+        error(e, out);
+        break;
     }
     return true;
   }
@@ -328,7 +333,7 @@ class OpenAiEncoder final : public Encoder {
 
   const Answer& a_;
   std::string id_;
-  std::string head_;  // a chunk's opening up to "delta":
+  std::string head_;             // a chunk's opening up to "delta":
   std::string text_, thinking_;  // not streamed: the whole answer
   std::vector<Call> calls_;
 };

@@ -12,8 +12,8 @@ namespace {
 // Settings that describe the local Ollama server's resources, not the answer;
 // a hosted backend has its own context and hardware, so they are not sent there.
 constexpr std::array<std::string_view, 16> kOllamaRuntimeOptions = {
-    "keep_alive", "truncate", "shift",   "num_ctx",  "num_batch", "num_gpu",    "main_gpu",   "num_thread",
-    "use_mmap",   "use_mlock", "low_vram", "f16_kv", "numa",      "vocab_only", "logits_all", "draft_num_predict"};
+    "keep_alive", "truncate",  "shift",    "num_ctx", "num_batch", "num_gpu",    "main_gpu",   "num_thread",
+    "use_mmap",   "use_mlock", "low_vram", "f16_kv",  "numa",      "vocab_only", "logits_all", "draft_num_predict"};
 
 std::string_view article(Dialect d) {
   return d == Dialect::openai ? "an openai" : d == Dialect::anthropic ? "an anthropic" : "an ollama";
@@ -21,38 +21,52 @@ std::string_view article(Dialect d) {
 
 std::string_view client_path(Call c) {
   switch (c) {
-    case Call::ollama_chat: return "/api/chat";
-    case Call::ollama_generate: return "/api/generate";
-    case Call::openai_chat: return "/v1/chat/completions";
-    case Call::anthropic_messages: return "/v1/messages";
+    case Call::ollama_chat:
+      return "/api/chat";
+    case Call::ollama_generate:
+      return "/api/generate";
+    case Call::openai_chat:
+      return "/v1/chat/completions";
+    case Call::anthropic_messages:
+      return "/v1/messages";
   }
   return "/";
 }
 
 std::string_view backend_path(Dialect d) {
   switch (d) {
-    case Dialect::openai: return "/v1/chat/completions";
-    case Dialect::anthropic: return "/v1/messages";
-    case Dialect::ollama: return "/api/chat";
+    case Dialect::openai:
+      return "/v1/chat/completions";
+    case Dialect::anthropic:
+      return "/v1/messages";
+    case Dialect::ollama:
+      return "/api/chat";
   }
   return "/";
 }
 
 bool parse(Call from, element root, ChatRequest& req, std::string& err) {
   switch (from) {
-    case Call::ollama_chat: return parse_ollama_chat(root, req, err);
-    case Call::ollama_generate: return parse_ollama_generate(root, req, err);
-    case Call::openai_chat: return parse_openai_chat(root, req, err);
-    case Call::anthropic_messages: return parse_anthropic_messages(root, req, err);
+    case Call::ollama_chat:
+      return parse_ollama_chat(root, req, err);
+    case Call::ollama_generate:
+      return parse_ollama_generate(root, req, err);
+    case Call::openai_chat:
+      return parse_openai_chat(root, req, err);
+    case Call::anthropic_messages:
+      return parse_anthropic_messages(root, req, err);
   }
   return false;
 }
 
 bool emit(Dialect to, const ChatRequest& req, const RequestOptions& opts, std::string& body, std::string& err) {
   switch (to) {
-    case Dialect::openai: return emit_openai_chat(req, opts, body, err);
-    case Dialect::anthropic: return emit_anthropic_messages(req, opts, body, err);
-    case Dialect::ollama: return emit_ollama_chat(req, opts, body, err);
+    case Dialect::openai:
+      return emit_openai_chat(req, opts, body, err);
+    case Dialect::anthropic:
+      return emit_anthropic_messages(req, opts, body, err);
+    case Dialect::ollama:
+      return emit_ollama_chat(req, opts, body, err);
   }
   return false;
 }
@@ -176,19 +190,26 @@ bool has_images(const Message& m) {
 
 std::string_view dialect_name(Dialect d) {
   switch (d) {
-    case Dialect::ollama: return "ollama";
-    case Dialect::openai: return "openai";
-    case Dialect::anthropic: return "anthropic";
+    case Dialect::ollama:
+      return "ollama";
+    case Dialect::openai:
+      return "openai";
+    case Dialect::anthropic:
+      return "anthropic";
   }
   return "";
 }
 
 std::string_view call_name(Call c) {
   switch (c) {
-    case Call::ollama_chat: return "ollama_chat";
-    case Call::ollama_generate: return "ollama_generate";
-    case Call::openai_chat: return "openai_chat";
-    case Call::anthropic_messages: return "anthropic_messages";
+    case Call::ollama_chat:
+      return "ollama_chat";
+    case Call::ollama_generate:
+      return "ollama_generate";
+    case Call::openai_chat:
+      return "openai_chat";
+    case Call::anthropic_messages:
+      return "anthropic_messages";
   }
   return "";
 }
@@ -196,9 +217,12 @@ std::string_view call_name(Call c) {
 Dialect dialect_of(Call c) {
   switch (c) {
     case Call::ollama_chat:
-    case Call::ollama_generate: return Dialect::ollama;
-    case Call::openai_chat: return Dialect::openai;
-    case Call::anthropic_messages: return Dialect::anthropic;
+    case Call::ollama_generate:
+      return Dialect::ollama;
+    case Call::openai_chat:
+      return Dialect::openai;
+    case Call::anthropic_messages:
+      return Dialect::anthropic;
   }
   return Dialect::ollama;
 }

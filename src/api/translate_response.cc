@@ -36,20 +36,29 @@ FinishReason ollama_done_reason(std::string_view s) {
 
 std::string_view openai_finish_name(FinishReason r) {
   switch (r) {
-    case FinishReason::length: return "length";
-    case FinishReason::tool_calls: return "tool_calls";
-    case FinishReason::content_filter: return "content_filter";
-    default: return "stop";
+    case FinishReason::length:
+      return "length";
+    case FinishReason::tool_calls:
+      return "tool_calls";
+    case FinishReason::content_filter:
+      return "content_filter";
+    default:
+      return "stop";
   }
 }
 
 std::string_view anthropic_stop_name(FinishReason r) {
   switch (r) {
-    case FinishReason::length: return "max_tokens";
-    case FinishReason::tool_calls: return "tool_use";
-    case FinishReason::stop_sequence: return "stop_sequence";
-    case FinishReason::content_filter: return "refusal";
-    default: return "end_turn";
+    case FinishReason::length:
+      return "max_tokens";
+    case FinishReason::tool_calls:
+      return "tool_use";
+    case FinishReason::stop_sequence:
+      return "stop_sequence";
+    case FinishReason::content_filter:
+      return "refusal";
+    default:
+      return "end_turn";
   }
 }
 
@@ -99,15 +108,29 @@ class Pipeline final : public ResponseTranslator, private EventSink {
     answer_.stream = stream;
     answer_.include_usage = include_usage;
     switch (backend) {
-      case Dialect::ollama: decoder_ = make_ollama_decoder(answer_); break;
-      case Dialect::openai: decoder_ = make_openai_decoder(answer_); break;
-      case Dialect::anthropic: decoder_ = make_anthropic_decoder(answer_); break;
+      case Dialect::ollama:
+        decoder_ = make_ollama_decoder(answer_);
+        break;
+      case Dialect::openai:
+        decoder_ = make_openai_decoder(answer_);
+        break;
+      case Dialect::anthropic:
+        decoder_ = make_anthropic_decoder(answer_);
+        break;
     }
     switch (client) {
-      case Call::ollama_chat: encoder_ = make_ollama_encoder(answer_, false); break;
-      case Call::ollama_generate: encoder_ = make_ollama_encoder(answer_, true); break;
-      case Call::openai_chat: encoder_ = make_openai_encoder(answer_); break;
-      case Call::anthropic_messages: encoder_ = make_anthropic_encoder(answer_); break;
+      case Call::ollama_chat:
+        encoder_ = make_ollama_encoder(answer_, false);
+        break;
+      case Call::ollama_generate:
+        encoder_ = make_ollama_encoder(answer_, true);
+        break;
+      case Call::openai_chat:
+        encoder_ = make_openai_encoder(answer_);
+        break;
+      case Call::anthropic_messages:
+        encoder_ = make_anthropic_encoder(answer_);
+        break;
     }
   }
 
@@ -165,7 +188,8 @@ class Pipeline final : public ResponseTranslator, private EventSink {
         error_.assign(e.text);
         pass(e);
         return;
-      default: break;
+      default:
+        break;
     }
     pass(e);
   }
@@ -241,12 +265,18 @@ Usage usage_of(const StreamStats& st) {
 
 std::string_view finish_reason_name(FinishReason r) {
   switch (r) {
-    case FinishReason::stop: return "stop";
-    case FinishReason::length: return "length";
-    case FinishReason::tool_calls: return "tool_calls";
-    case FinishReason::stop_sequence: return "stop_sequence";
-    case FinishReason::content_filter: return "content_filter";
-    case FinishReason::unknown: break;
+    case FinishReason::stop:
+      return "stop";
+    case FinishReason::length:
+      return "length";
+    case FinishReason::tool_calls:
+      return "tool_calls";
+    case FinishReason::stop_sequence:
+      return "stop_sequence";
+    case FinishReason::content_filter:
+      return "content_filter";
+    case FinishReason::unknown:
+      break;
   }
   return "";
 }

@@ -4,9 +4,12 @@ namespace corral::auth {
 
 std::string_view priority_name(Priority p) {
   switch (p) {
-    case Priority::high: return "high";
-    case Priority::low: return "low";
-    case Priority::normal: break;
+    case Priority::high:
+      return "high";
+    case Priority::low:
+      return "low";
+    case Priority::normal:
+      break;
   }
   return "normal";
 }
@@ -30,9 +33,7 @@ bool parse_state(std::string_view s, KeyState& out) {
 
 namespace {
 
-std::string_view without_latest(std::string_view m) {
-  return m.ends_with(":latest") ? m.substr(0, m.size() - 7) : m;
-}
+std::string_view without_latest(std::string_view m) { return m.ends_with(":latest") ? m.substr(0, m.size() - 7) : m; }
 
 }  // namespace
 

@@ -14,10 +14,14 @@ const Field* find_field(std::string_view name) {
 
 std::string_view expected(const Field& f) {
   switch (f.kind) {
-    case FieldKind::flag: return "expected true or false";
-    case FieldKind::count: return "expected a whole number";
-    case FieldKind::list: return "expected a list of model names";
-    case FieldKind::text: break;
+    case FieldKind::flag:
+      return "expected true or false";
+    case FieldKind::count:
+      return "expected a whole number";
+    case FieldKind::list:
+      return "expected a list of model names";
+    case FieldKind::text:
+      break;
   }
   return "expected a string";
 }
@@ -45,7 +49,8 @@ bool printable(std::string_view v) {
 bool valid_model(std::string_view m, std::string& err) {
   bool ok = !m.empty() && m.size() <= 200 && printable(m) && m.find_first_of(" ,") == std::string_view::npos &&
             m.find('*') >= m.size() - 1;
-  if (!ok) err = std::string(1, '\'').append(m).append("' is not a model name (no spaces or commas; '*' only at the end)");
+  if (!ok)
+    err = std::string(1, '\'').append(m).append("' is not a model name (no spaces or commas; '*' only at the end)");
   return ok;
 }
 
@@ -141,7 +146,8 @@ bool set_from_text(KeySpec& s, const Field& f, std::string_view text, std::strin
       }
       return set_list(s, items, err);
     }
-    case FieldKind::text: break;
+    case FieldKind::text:
+      break;
   }
   return set_text(s, f, text, err);
 }

@@ -6,9 +6,12 @@ namespace corral::auth {
 
 std::string_view limit_name(Limit l) {
   switch (l) {
-    case Limit::tpm: return "tpm";
-    case Limit::concurrency: return "concurrency";
-    case Limit::rpm: break;
+    case Limit::tpm:
+      return "tpm";
+    case Limit::concurrency:
+      return "concurrency";
+    case Limit::rpm:
+      break;
   }
   return "rpm";
 }
@@ -16,9 +19,12 @@ std::string_view limit_name(Limit l) {
 std::string Refusal::message() const {
   std::string n = std::to_string(allowed);
   switch (limit) {
-    case Limit::tpm: return "rate limit reached: " + n + " tokens per minute (tpm)";
-    case Limit::concurrency: return "rate limit reached: " + n + " requests in flight (concurrency)";
-    case Limit::rpm: break;
+    case Limit::tpm:
+      return "rate limit reached: " + n + " tokens per minute (tpm)";
+    case Limit::concurrency:
+      return "rate limit reached: " + n + " requests in flight (concurrency)";
+    case Limit::rpm:
+      break;
   }
   return "rate limit reached: " + n + " requests per minute (rpm)";
 }

@@ -1,7 +1,7 @@
 #include "corral/auth/manage.h"
 
-#include "corral/core/clock.h"
 #include "corral/api/json.h"
+#include "corral/core/clock.h"
 
 namespace corral::auth {
 
@@ -34,7 +34,8 @@ StoreStatus rotate_key(KeyStore& store, std::string_view name, Key& out, std::st
 }
 
 StoreStatus revoke_key(KeyStore& store, std::string_view name, Key& out, std::string& err) {
-  return store.modify(name, [](Key& k) { k.state = KeyState::revoked; }, out, err);
+  return store.modify(
+      name, [](Key& k) { k.state = KeyState::revoked; }, out, err);
 }
 
 StoreStatus change_key(KeyStore& store, std::string_view name, const KeySpec& spec, int64_t now_ms, Key& out,

@@ -4,11 +4,16 @@ namespace corral::auth {
 
 std::string_view verdict_message(Verdict v) {
   switch (v) {
-    case Verdict::ok: return "ok";
-    case Verdict::malformed: return "invalid API key";
-    case Verdict::revoked: return "API key revoked";
-    case Verdict::expired: return "API key expired";
-    case Verdict::unknown: break;
+    case Verdict::ok:
+      return "ok";
+    case Verdict::malformed:
+      return "invalid API key";
+    case Verdict::revoked:
+      return "API key revoked";
+    case Verdict::expired:
+      return "API key expired";
+    case Verdict::unknown:
+      break;
   }
   return "unknown API key";
 }

@@ -19,8 +19,8 @@ bool KeyWatcher::reload(std::string& err) {
   table_ = KeyTable::build(std::move(keys), table_.get(), ++version_);
   box_.publish(table_);
   log::write(log::Level::info, "keys_loaded",
-             "keys=" + std::to_string(total) + " active=" + std::to_string(active) + " version=" +
-                 std::to_string(version_) + " file=" + log::quote(store_.where()));
+             "keys=" + std::to_string(total) + " active=" + std::to_string(active) +
+                 " version=" + std::to_string(version_) + " file=" + log::quote(store_.where()));
   return true;
 }
 

@@ -146,23 +146,39 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
     };
     if (name == "--help" || name == "-h") f.help = true;
     else if (name == "--version") f.version = true;
-    else if (name == "--config") { if (!need()) return false; f.config_file = value; }
-    else if (name == "--check-config") { if (!need()) return false; f.config_file = value; f.check_config = true; }
-    else if (name == "--listen") { if (!need()) return false; f.listen = value; }
-    else if (name == "--backend") { if (!need()) return false; f.backends.push_back(value); }
-    else if (name == "--io") { if (!need()) return false; f.io = value; }
-    else if (name == "--log-level") { if (!need()) return false; f.log_level = value; }
-    else if (name == "--analytics") { if (!need()) return false; f.analytics = value; }
-    else if (name == "--data-dir") { if (!need()) return false; f.data_dir = value; }
-    else if (name == "--auth") {
+    else if (name == "--config") {
+      if (!need()) return false;
+      f.config_file = value;
+    } else if (name == "--check-config") {
+      if (!need()) return false;
+      f.config_file = value;
+      f.check_config = true;
+    } else if (name == "--listen") {
+      if (!need()) return false;
+      f.listen = value;
+    } else if (name == "--backend") {
+      if (!need()) return false;
+      f.backends.push_back(value);
+    } else if (name == "--io") {
+      if (!need()) return false;
+      f.io = value;
+    } else if (name == "--log-level") {
+      if (!need()) return false;
+      f.log_level = value;
+    } else if (name == "--analytics") {
+      if (!need()) return false;
+      f.analytics = value;
+    } else if (name == "--data-dir") {
+      if (!need()) return false;
+      f.data_dir = value;
+    } else if (name == "--auth") {
       bool on = true;
       if (inline_value && !parse_switch(a.substr(eq + 1), on)) {
         err = "--auth: expected on or off, got '" + std::string(a.substr(eq + 1)) + "'";
         return false;
       }
       f.auth = on;
-    }
-    else if (name == "--workers") {
+    } else if (name == "--workers") {
       if (!need()) return false;
       unsigned w;
       if (!parse_unsigned(value, w)) {
@@ -180,9 +196,12 @@ bool parse_flags(int argc, char** argv, Flags& f, std::string& err) {
 
 std::string_view kind_name(BackendKind k) {
   switch (k) {
-    case BackendKind::openai: return "openai";
-    case BackendKind::anthropic: return "anthropic";
-    case BackendKind::ollama: break;
+    case BackendKind::openai:
+      return "openai";
+    case BackendKind::anthropic:
+      return "anthropic";
+    case BackendKind::ollama:
+      break;
   }
   return "ollama";
 }
@@ -225,7 +244,8 @@ static std::vector<std::string> split_commas(const std::string& s) {
 // ANALYTICS_DB_PATH names the store file itself.
 static bool apply_analytics_env(Config& cfg, std::string& err, char** envp) {
   const char* state = env_get(envp, "STATE_DIRECTORY");  // systemd StateDirectory=corral → /var/lib/corral
-  if (state && *state && cfg.data_dir.empty()) cfg.data_dir = std::string(state).substr(0, std::string(state).find(':'));
+  if (state && *state && cfg.data_dir.empty())
+    cfg.data_dir = std::string(state).substr(0, std::string(state).find(':'));
   for (const char* name : {"ANALYTICS_DIR", "CORRAL_DATA_DIR"}) {
     if (const char* v = env_get(envp, name)) cfg.data_dir = v;
   }
@@ -317,7 +337,8 @@ bool apply_env(Config& cfg, std::string& err, char** envp) {
       else host = std::string(h);
     }
     if (oport) port = oport;
-    if (!set_backends({"http://" + host + ":" + port}, cfg, err, ohost ? "OLLAMA_HOST" : "OLLAMA_BACKEND_PORT")) return false;
+    if (!set_backends({"http://" + host + ":" + port}, cfg, err, ohost ? "OLLAMA_HOST" : "OLLAMA_BACKEND_PORT"))
+      return false;
   }
   if (const char* v = env_get(envp, "CORRAL_BACKEND")) {
     if (!set_backends(split_commas(v), cfg, err, "CORRAL_BACKEND")) return false;
@@ -405,7 +426,8 @@ bool finalize(Config& cfg, std::string& err) {
   }
   if (!check_fleet(cfg, err) || !finalize_lifecycle(cfg, err) || !finalize_hosted(cfg, err)) return false;
   for (const BackendConfig& b : cfg.backends) {
-    if (!b.dns && b.port == port && (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
+    if (!b.dns && b.port == port &&
+        (b.host == host || (host == "0.0.0.0" && (b.host == "127.0.0.1" || b.host == "localhost")))) {
       err = "backend " + b.url + " is corral's own listen address " + cfg.listen + " (would loop)";
       return false;
     }
@@ -427,8 +449,10 @@ bool finalize(Config& cfg, std::string& err) {
     err = "buffers.size: expected 1024 to 1048576 bytes";
     return false;
   }
-  if (cfg.metrics.ns.empty() || !(std::isalpha(static_cast<unsigned char>(cfg.metrics.ns[0])) || cfg.metrics.ns[0] == '_') ||
-      cfg.metrics.ns.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos) {
+  if (cfg.metrics.ns.empty() ||
+      !(std::isalpha(static_cast<unsigned char>(cfg.metrics.ns[0])) || cfg.metrics.ns[0] == '_') ||
+      cfg.metrics.ns.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+          std::string::npos) {
     err = "metrics.namespace: expected a Prometheus name ([a-zA-Z_][a-zA-Z0-9_]*), got '" + cfg.metrics.ns + "'";
     return false;
   }

@@ -39,7 +39,8 @@ Setter env_name(std::string& dst) {
   return [&dst](const YAML::Node& n, std::string& err) {
     std::string s;
     bool ok = scalar(n, s) && !s.empty() && !(s[0] >= '0' && s[0] <= '9');
-    for (char c : s) ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    for (char c : s)
+      ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
     if (!ok) {
       err = "expected the name of an environment variable (letters, digits and _)";
       return false;

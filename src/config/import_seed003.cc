@@ -184,18 +184,14 @@ struct Importer {
     }
     if (YAML::Node m = n["max_memory_gb"]) {
       double gb;
-      if (m.IsNull() || (as_number(m, gb) && gb == 0))
-        f += "    max_memory_gb: null\n";
-      else if (as_number(m, gb) && gb > 0)
-        f += "    max_memory_gb: " + number_text(gb) + "\n";
-      else
-        not_mapped(path + ".max_memory_gb = " + describe("max_memory_gb", m) + " (GB, or null)");
+      if (m.IsNull() || (as_number(m, gb) && gb == 0)) f += "    max_memory_gb: null\n";
+      else if (as_number(m, gb) && gb > 0) f += "    max_memory_gb: " + number_text(gb) + "\n";
+      else not_mapped(path + ".max_memory_gb = " + describe("max_memory_gb", m) + " (GB, or null)");
     }
     bool enabled;
     if (n["enabled"] && as_bool(n["enabled"], enabled))
       f += std::string("    enabled: ") + (enabled ? "true" : "false") + "\n";
-    else if (n["enabled"])
-      not_mapped(path + ".enabled = " + describe("enabled", n["enabled"]) + " (true or false)");
+    else if (n["enabled"]) not_mapped(path + ".enabled = " + describe("enabled", n["enabled"]) + " (true or false)");
     return f;
   }
 
@@ -250,12 +246,9 @@ struct Importer {
     for (const auto& kv : n) {
       std::string model = kv.first.Scalar(), target = kv.second.IsScalar() ? kv.second.Scalar() : "";
       std::string line = "    " + quoted(model) + ": " + quoted(target) + "\n";
-      if (servers.count(target))
-        lines += "    " + quoted(model) + ": " + quoted(servers[target]) + "\n";
-      else if (hosted.count(target) && hosted_emitted.count(hosted[target]))
-        lines += line;
-      else if (hosted.count(target))
-        commented += line;
+      if (servers.count(target)) lines += "    " + quoted(model) + ": " + quoted(servers[target]) + "\n";
+      else if (hosted.count(target) && hosted_emitted.count(hosted[target])) lines += line;
+      else if (hosted.count(target)) commented += line;
       else
         not_mapped("model_config.explicit_assignments." + model + " = " + describe("", kv.second) +
                    " (no server or external host of that name)");

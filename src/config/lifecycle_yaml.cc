@@ -86,8 +86,10 @@ Setter weights(std::vector<std::pair<std::string, double>>& dst) {
 
 Setter thresholds(ComplexityLevels<uint32_t>& dst, const std::string& key) {
   return [&dst, key](const YAML::Node& n, std::string& err) {
-    if (!apply_map(n, key, {{"low", num(dst.low, 0, 100)}, {"medium", num(dst.medium, 0, 100)},
-                            {"high", num(dst.high, 0, 100)}}, err)) {
+    if (!apply_map(
+            n, key,
+            {{"low", num(dst.low, 0, 100)}, {"medium", num(dst.medium, 0, 100)}, {"high", num(dst.high, 0, 100)}},
+            err)) {
       return false;
     }
     if (dst.low <= dst.medium && dst.medium <= dst.high) return true;
@@ -99,9 +101,11 @@ Setter thresholds(ComplexityLevels<uint32_t>& dst, const std::string& key) {
 Setter factors(ComplexityLevels<double>& dst, const std::string& key) {
   const char* why = "expected a factor above 0 (1.5 counts a request as one and a half)";
   return [&dst, key, why](const YAML::Node& n, std::string& err) {
-    return apply_map(n, key, {{"low", number_above(dst.low, 0, 100, why)},
-                              {"medium", number_above(dst.medium, 0, 100, why)},
-                              {"high", number_above(dst.high, 0, 100, why)}}, err);
+    return apply_map(n, key,
+                     {{"low", number_above(dst.low, 0, 100, why)},
+                      {"medium", number_above(dst.medium, 0, 100, why)},
+                      {"high", number_above(dst.high, 0, 100, why)}},
+                     err);
   };
 }
 
@@ -171,10 +175,12 @@ Setter supervise(std::optional<SuperviseConfig>& dst, const std::string& key) {
   std::string full = key + ".supervise";
   return [&dst, full](const YAML::Node& n, std::string& err) {
     SuperviseConfig& s = dst.emplace();
-    if (!apply_map(n, full, {{"command", argv(s.command)},
-                             {"env", env_map(s.env)},
-                             {"restart_after", num(s.restart_after, 1, 1000)},
-                             {"stop_timeout", dur(s.stop_timeout_ms)}}, err)) {
+    if (!apply_map(n, full,
+                   {{"command", argv(s.command)},
+                    {"env", env_map(s.env)},
+                    {"restart_after", num(s.restart_after, 1, 1000)},
+                    {"stop_timeout", dur(s.stop_timeout_ms)}},
+                   err)) {
       return false;
     }
     if (!s.command.empty()) return true;
@@ -187,13 +193,15 @@ Setter on_demand(std::optional<OnDemandConfig>& dst, const std::string& key) {
   std::string full = key + ".on_demand";
   return [&dst, full](const YAML::Node& n, std::string& err) {
     OnDemandConfig& d = dst.emplace();
-    if (!apply_map(n, full, {{"start", argv(d.start)},
-                             {"stop", argv(d.stop)},
-                             {"status", argv(d.status)},
-                             {"idle_timeout", dur(d.idle_timeout_ms)},
-                             {"start_timeout", dur(d.start_timeout_ms)},
-                             {"hook_timeout", dur(d.hook_timeout_ms)},
-                             {"hold", dur(d.hold_ms)}}, err)) {
+    if (!apply_map(n, full,
+                   {{"start", argv(d.start)},
+                    {"stop", argv(d.stop)},
+                    {"status", argv(d.status)},
+                    {"idle_timeout", dur(d.idle_timeout_ms)},
+                    {"start_timeout", dur(d.start_timeout_ms)},
+                    {"hook_timeout", dur(d.hook_timeout_ms)},
+                    {"hold", dur(d.hold_ms)}},
+                   err)) {
       return false;
     }
     for (const auto& [name, cmd] : {std::pair{"start", &d.start}, std::pair{"stop", &d.stop}}) {
@@ -202,8 +210,8 @@ Setter on_demand(std::optional<OnDemandConfig>& dst, const std::string& key) {
         return false;
       }
     }
-    for (const auto& [name, ms] : {std::pair{"start_timeout", d.start_timeout_ms},
-                                   std::pair{"hook_timeout", d.hook_timeout_ms}}) {
+    for (const auto& [name, ms] :
+         {std::pair{"start_timeout", d.start_timeout_ms}, std::pair{"hook_timeout", d.hook_timeout_ms}}) {
       if (ms == 0) {
         err = full + "." + name + ": expected a duration above 0";
         return false;

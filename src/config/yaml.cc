@@ -144,7 +144,8 @@ Setter patterns(std::vector<MemoryPattern>& dst) {
     for (size_t i = 0; i < n.size(); ++i) {
       MemoryPattern p;
       std::string key = "[" + std::to_string(i) + "]";
-      if (!apply_map(n[i], key, {{"pattern", str(p.pattern)}, {"memory_gb", gigabytes(p.memory_gb, false)}}, err)) return false;
+      if (!apply_map(n[i], key, {{"pattern", str(p.pattern)}, {"memory_gb", gigabytes(p.memory_gb, false)}}, err))
+        return false;
       if (p.pattern.empty() || p.memory_gb <= 0) {
         err = key + ": needs pattern and memory_gb";
         return false;
@@ -287,7 +288,8 @@ bool load(const Flags& f, char** envp, Config& cfg, std::string& err) {
       return false;
     }
   }
-  return apply_env(cfg, err, envp) && apply_flags(f, cfg, err) && finalize(cfg, err) && resolve_api_keys(cfg, envp, err);
+  return apply_env(cfg, err, envp) && apply_flags(f, cfg, err) && finalize(cfg, err) &&
+         resolve_api_keys(cfg, envp, err);
 }
 
 }  // namespace corral::config

@@ -116,9 +116,8 @@ inline bool apply_map(const YAML::Node& node, const std::string& prefix, const s
 }
 
 inline Setter section(const std::string& name, std::map<std::string, Setter> keys) {
-  return [name, keys = std::move(keys)](const YAML::Node& n, std::string& err) {
-    return apply_map(n, name, keys, err);
-  };
+  return
+      [name, keys = std::move(keys)](const YAML::Node& n, std::string& err) { return apply_map(n, name, keys, err); };
 }
 
 }  // namespace corral::config::yaml

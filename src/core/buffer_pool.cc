@@ -7,8 +7,8 @@
 namespace corral::core {
 
 BufferPool::BufferPool(uint32_t count, uint32_t size) : count_(count), size_(size) {
-  void* p = mmap(nullptr, static_cast<size_t>(count) * size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p =
+      mmap(nullptr, static_cast<size_t>(count) * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   base_ = static_cast<char*>(p);
   free_.reserve(count);

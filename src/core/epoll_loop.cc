@@ -33,7 +33,8 @@ void EpollLoop::attach(Socket& s, int fd, SocketHandler* h) {
 void EpollLoop::update(Socket& s) {
   if (state(s).closing) return;
   uint32_t mask = 0;
-  if ((state(s).listening && !state(s).accept_paused) || (state(s).want_read && !state(s).starved)) mask |= EPOLLIN | EPOLLRDHUP;
+  if ((state(s).listening && !state(s).accept_paused) || (state(s).want_read && !state(s).starved))
+    mask |= EPOLLIN | EPOLLRDHUP;
   if (state(s).connecting || state(s).send_left > 0) mask |= EPOLLOUT;
   if (mask == state(s).epoll_mask) return;
   state(s).epoll_mask = mask;
@@ -133,8 +134,8 @@ void EpollLoop::on_readable(Socket& s) {
     }
     ssize_t n = ::recv(state(s).fd, pool_.data(static_cast<uint16_t>(id)), pool_.size(), 0);
     if (n > 0) {
-      state(s).handler->on_data(s, buf(pool_.data(static_cast<uint16_t>(id)), static_cast<uint32_t>(n),
-                                             static_cast<uint16_t>(id), this));
+      state(s).handler->on_data(
+          s, buf(pool_.data(static_cast<uint16_t>(id)), static_cast<uint32_t>(n), static_cast<uint16_t>(id), this));
       if (static_cast<uint32_t>(n) < pool_.size()) return;
       continue;
     }
@@ -255,7 +256,8 @@ void EpollLoop::run(std::function<void()> tick, int tick_ms) {
         continue;
       }
       if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && (state(*s).connecting || state(*s).send_left > 0)) on_writable(*s);
-      if (!state(*s).closing && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && state(*s).want_read) on_readable(*s);
+      if (!state(*s).closing && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && state(*s).want_read)
+        on_readable(*s);
     }
     run_deferred();
     unwatched_.clear();

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-
 #include "corral/core/clock.h"
 
 namespace corral::log {

@@ -15,9 +15,9 @@
 namespace corral::core {
 
 void Loop::refresh_clock() {
-  now_ms_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now().time_since_epoch())
-                                      .count());
+  now_ms_ = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 void Loop::pause_accept(Socket& listener, int err) {
@@ -26,8 +26,9 @@ void Loop::pause_accept(Socket& listener, int err) {
   paused_accepts_.push_back(&listener);
   if (last_pause_log_ms_ == 0 || now_ms_ - last_pause_log_ms_ >= 10000) {
     last_pause_log_ms_ = now_ms_;
-    log::write(log::Level::warn, "accept_paused", std::string("error=") + log::quote(std::strerror(err)) +
-                                                     " action=\"new connections wait in the backlog; raise LimitNOFILE / ulimit -n\"");
+    log::write(log::Level::warn, "accept_paused",
+               std::string("error=") + log::quote(std::strerror(err)) +
+                   " action=\"new connections wait in the backlog; raise LimitNOFILE / ulimit -n\"");
   }
 }
 
@@ -82,8 +83,8 @@ LoopChoice make_loop(bool want_uring, BufferPool& pool) {
   if (uring_supported(why)) {
     auto loop = UringLoop::create(pool, why);
     if (loop) {
-      c.why = loop->defer_taskrun() ? "io_uring with SINGLE_ISSUER|DEFER_TASKRUN"
-                                    : "io_uring (DEFER_TASKRUN unsupported)";
+      c.why =
+          loop->defer_taskrun() ? "io_uring with SINGLE_ISSUER|DEFER_TASKRUN" : "io_uring (DEFER_TASKRUN unsupported)";
       c.loop = std::move(loop);
       return c;
     }

@@ -1,10 +1,10 @@
 #include "corral/core/net.h"
 
 #include <arpa/inet.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,9 +22,8 @@ std::string SockAddr::ip() const {
 }
 
 std::string SockAddr::to_string() const {
-  int port = storage.ss_family == AF_INET6
-                 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port)
-                 : ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  int port = storage.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port)
+                                           : ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
   std::string h = ip();
   if (storage.ss_family == AF_INET6) h = "[" + h + "]";
   return h + ":" + std::to_string(port);

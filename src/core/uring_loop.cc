@@ -27,8 +27,7 @@ std::unique_ptr<UringLoop> UringLoop::create(BufferPool& pool, std::string& why)
 
 bool UringLoop::init(std::string& why) {
   io_uring_params p{};
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
-            IORING_SETUP_DEFER_TASKRUN;
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
   p.cq_entries = 16384;
   int rc = io_uring_queue_init_params(2048, &ring_, &p);
   defer_taskrun_ = rc == 0;

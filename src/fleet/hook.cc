@@ -13,16 +13,17 @@ bool Hook::start(const HookSpec& spec, int64_t now_ms, std::string& err) {
   s.env = spec.env;
   s.env.emplace_back("CORRAL_BACKEND_NAME", spec.backend);
   s.env.emplace_back("CORRAL_HOOK", spec.action);
-  s.max_line = 65536;             // the answer is one JSON line
-  s.kill_group_on_exit = false;   // a hook may leave a process behind on purpose (until it times out)
+  s.max_line = 65536;            // the answer is one JSON line
+  s.kill_group_on_exit = false;  // a hook may leave a process behind on purpose (until it times out)
   child_ = std::make_unique<Child>();
-  if (!child_->spawn(s, [this](Stream st, std::string_view line) { on_line(st, line); }, err)) {
+  if (!child_->spawn(
+          s, [this](Stream st, std::string_view line) { on_line(st, line); }, err)) {
     child_.reset();
     return false;
   }
   deadline_ms_ = now_ms + spec.timeout_ms;
-  log::write(log::Level::info, "hook_start", "backend=" + log::quote(spec.backend) + " hook=" + spec.action +
-                                                 " pid=" + std::to_string(child_->pid()));
+  log::write(log::Level::info, "hook_start",
+             "backend=" + log::quote(spec.backend) + " hook=" + spec.action + " pid=" + std::to_string(child_->pid()));
   return true;
 }
 
@@ -50,8 +51,9 @@ void Hook::on_tick(int64_t now_ms) {
     result_.timed_out = true;
     child_->set_kill_group_on_exit(true);
     child_->terminate(now_ms, spec_.kill_grace_ms);
-    log::write(log::Level::warn, "hook_timeout", "backend=" + log::quote(spec_.backend) + " hook=" + spec_.action +
-                                                     " timeout_ms=" + std::to_string(spec_.timeout_ms));
+    log::write(log::Level::warn, "hook_timeout",
+               "backend=" + log::quote(spec_.backend) + " hook=" + spec_.action +
+                   " timeout_ms=" + std::to_string(spec_.timeout_ms));
   }
   child_->on_tick(now_ms);
 }
@@ -75,8 +77,9 @@ std::optional<HookResult> Hook::take_result() {
     HookAnswer a;
     if (parse_hook_answer(result_.last_line, a, result_.answer_error)) result_.answer = std::move(a);
   }
-  log::write(log::Level::info, "hook_done", "backend=" + log::quote(spec_.backend) + " hook=" + spec_.action + " " +
-                                                result_.exit.describe() + (result_.timed_out ? " timed_out=true" : ""));
+  log::write(log::Level::info, "hook_done",
+             "backend=" + log::quote(spec_.backend) + " hook=" + spec_.action + " " + result_.exit.describe() +
+                 (result_.timed_out ? " timed_out=true" : ""));
   return std::move(result_);
 }
 

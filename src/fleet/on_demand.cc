@@ -6,21 +6,30 @@ namespace corral::fleet {
 
 std::string_view provisioning_name(Provisioning p) {
   switch (p) {
-    case Provisioning::idle: return "idle";
-    case Provisioning::provisioning: return "provisioning";
-    case Provisioning::ready: return "ready";
-    case Provisioning::stopping: return "stopping";
-    case Provisioning::error: return "error";
+    case Provisioning::idle:
+      return "idle";
+    case Provisioning::provisioning:
+      return "provisioning";
+    case Provisioning::ready:
+      return "ready";
+    case Provisioning::stopping:
+      return "stopping";
+    case Provisioning::error:
+      return "error";
   }
   return "idle";
 }
 
 std::string_view hook_name(HookAction a) {
   switch (a) {
-    case HookAction::start: return "start";
-    case HookAction::stop: return "stop";
-    case HookAction::status: return "status";
-    case HookAction::none: return "";
+    case HookAction::start:
+      return "start";
+    case HookAction::stop:
+      return "stop";
+    case HookAction::status:
+      return "status";
+    case HookAction::none:
+      return "";
   }
   return "";
 }

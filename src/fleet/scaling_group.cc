@@ -52,11 +52,10 @@ const ScalingDecision& ScalingGroup::on_tick(int64_t now_ms, double load, std::s
   if (last_.direction == ScaleDirection::up) ++ups_;
   if (last_.direction == ScaleDirection::down) ++downs_;
   if (last_.direction != ScaleDirection::none) {
-    log::write(log::Level::info, "scaling", "group=" + log::quote(name()) + " direction=" +
-                                                (last_.direction == ScaleDirection::up ? "up" : "down") +
-                                                " current=" + std::to_string(last_.current) +
-                                                " desired=" + std::to_string(last_.desired) +
-                                                " load=" + std::to_string(last_.load));
+    log::write(log::Level::info, "scaling",
+               "group=" + log::quote(name()) + " direction=" + (last_.direction == ScaleDirection::up ? "up" : "down") +
+                   " current=" + std::to_string(last_.current) + " desired=" + std::to_string(last_.desired) +
+                   " load=" + std::to_string(last_.load));
   }
   return last_;
 }

@@ -20,15 +20,14 @@ void SupervisedBackend::spawn(int64_t now_ms) {
   if (!child_->spawn(spec_, log_, err)) {
     child_.reset();
     machine_.on_spawn_failed(now_ms);
-    log::write(log::Level::error, "backend_spawn_failed", "backend=" + log::quote(name_) + " error=" + log::quote(err) +
-                                                              " retry_in_ms=" +
-                                                              std::to_string(machine_.retry_at_ms() - now_ms));
+    log::write(log::Level::error, "backend_spawn_failed",
+               "backend=" + log::quote(name_) + " error=" + log::quote(err) +
+                   " retry_in_ms=" + std::to_string(machine_.retry_at_ms() - now_ms));
     return;
   }
-  log::write(log::Level::info, "backend_spawn", "backend=" + log::quote(name_) + " pid=" +
-                                                    std::to_string(child_->pid()) + " command=" +
-                                                    log::quote(spec_.argv[0]) +
-                                                    " restarts=" + std::to_string(machine_.restarts()));
+  log::write(log::Level::info, "backend_spawn",
+             "backend=" + log::quote(name_) + " pid=" + std::to_string(child_->pid()) +
+                 " command=" + log::quote(spec_.argv[0]) + " restarts=" + std::to_string(machine_.restarts()));
 }
 
 void SupervisedBackend::run(SupervisorAction a, int64_t now_ms) {

@@ -6,11 +6,16 @@ namespace corral::fleet {
 
 std::string_view state_name(SupervisorState s) {
   switch (s) {
-    case SupervisorState::stopped: return "stopped";
-    case SupervisorState::starting: return "starting";
-    case SupervisorState::running: return "running";
-    case SupervisorState::backoff: return "backoff";
-    case SupervisorState::stopping: return "stopping";
+    case SupervisorState::stopped:
+      return "stopped";
+    case SupervisorState::starting:
+      return "starting";
+    case SupervisorState::running:
+      return "running";
+    case SupervisorState::backoff:
+      return "backoff";
+    case SupervisorState::stopping:
+      return "stopping";
   }
   return "stopped";
 }

@@ -4,8 +4,7 @@
 
 namespace corral::http {
 
-void write_response(std::string& out, const LocalResponse& r, std::string_view request_id, bool close,
-                    bool head_only) {
+void write_response(std::string& out, const LocalResponse& r, std::string_view request_id, bool close, bool head_only) {
   out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason_phrase(r.status));
   if (!r.content_type.empty()) out.append("\r\nContent-Type: ").append(r.content_type);
   out.append("\r\nContent-Length: ").append(std::to_string(r.body.size()));

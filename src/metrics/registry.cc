@@ -14,13 +14,13 @@
 
 namespace corral::metrics {
 namespace {
-constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302, 304, 307, 400, 401, 403, 404, 405,
-                                                    408, 409, 413, 415, 422, 429, 431, 499, 500, 501, 502, 503, 504,
-                                                    505};
+constexpr std::array<int, kCodeCount - 5> kCodes = {200, 201, 204, 206, 301, 302, 304, 307, 400,
+                                                    401, 403, 404, 405, 408, 409, 413, 415, 422,
+                                                    429, 431, 499, 500, 501, 502, 503, 504, 505};
 constexpr std::array<std::string_view, 5> kClasses = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-constexpr std::array<std::string_view, kRejectCount> kRejectNames = {
-    "malformed", "header_too_large", "body_too_large", "timeout", "queue_full", "queue_timeout",
-    "auth", "forbidden", "rate_limit"};
+constexpr std::array<std::string_view, kRejectCount> kRejectNames = {"malformed", "header_too_large", "body_too_large",
+                                                                     "timeout",   "queue_full",       "queue_timeout",
+                                                                     "auth",      "forbidden",        "rate_limit"};
 constexpr std::array<std::string_view, kErrorKindCount> kErrorNames = {"connect", "closed_early", "timeout",
                                                                        "bad_response", "client_abort"};
 
@@ -48,7 +48,8 @@ std::string fmt(double v) {
   return buf;
 }
 
-void family(std::string& out, std::string_view ns, std::string_view name, std::string_view type, std::string_view help) {
+void family(std::string& out, std::string_view ns, std::string_view name, std::string_view type,
+            std::string_view help) {
   out.append("# HELP ").append(ns).append("_").append(name).append(" ").append(help).append("\n# TYPE ");
   out.append(ns).append("_").append(name).append(" ").append(type).append("\n");
 }
@@ -98,8 +99,8 @@ Buckets::Buckets(std::vector<double> upper, double sum_scale) : le(std::move(upp
 }
 
 const Buckets& duration_buckets() {
-  static const Buckets b{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
-                         1e6};
+  static const Buckets b{
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}, 1e6};
   return b;
 }
 const Buckets& rate_buckets() {
@@ -341,8 +342,8 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
                    &Shard::upstream_connect, [](const Shard&, uint64_t) { return std::string(); });
   render_histogram(out, ns, "tokens_per_second", "Generation speed: eval_count / eval_duration of each answer.",
                    shards_, &Shard::tokens_per_second, model_label);
-  render_histogram(out, ns, "model_load_seconds", "load_duration reported by the backend.", shards_,
-                   &Shard::model_load, model_label);
+  render_histogram(out, ns, "model_load_seconds", "load_duration reported by the backend.", shards_, &Shard::model_load,
+                   model_label);
   render_histogram(out, ns, "complexity_score", "Prompt complexity estimate (0-100) by class.", shards_,
                    &Shard::complexity, [](const Shard&, uint64_t k) {
                      std::string l;
@@ -369,9 +370,11 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       t.second += v[1].load(std::memory_order_relaxed);
     });
   }
-  family(out, ns, "prompt_tokens_total", "counter", "Prompt tokens reported by backends (prompt_eval_count, usage.prompt_tokens).");
+  family(out, ns, "prompt_tokens_total", "counter",
+         "Prompt tokens reported by backends (prompt_eval_count, usage.prompt_tokens).");
   for (const auto& [l, t] : toks) sample(out, ns, "prompt_tokens_total", l, std::to_string(t.first));
-  family(out, ns, "completion_tokens_total", "counter", "Generated tokens reported by backends (eval_count, usage.completion_tokens).");
+  family(out, ns, "completion_tokens_total", "counter",
+         "Generated tokens reported by backends (eval_count, usage.completion_tokens).");
   for (const auto& [l, t] : toks) sample(out, ns, "completion_tokens_total", l, std::to_string(t.second));
   if (extras_.key_labels) render_keys(out, ns);
 
@@ -391,7 +394,8 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       capacity += backends[b].max_concurrent ? backends[b].max_concurrent : o.default_capacity;
     }
   }
-  family(out, ns, "queued_requests", "gauge", "Requests waiting for admission (max_concurrent reached), by first-choice backend.");
+  family(out, ns, "queued_requests", "gauge",
+         "Requests waiting for admission (max_concurrent reached), by first-choice backend.");
   for (size_t b = 0; b < backends.size(); ++b) {
     if (!backends[b].present) continue;
     std::string l;
@@ -422,7 +426,8 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   family(out, ns, "healthy_backends", "gauge", "Backends answering health checks.");
   sample(out, ns, "healthy_backends", "", std::to_string(healthy));
   double utilization = capacity ? double(in_flight_total) / double(capacity) : (in_flight_total ? 1 : 0);
-  family(out, ns, "utilization_ratio", "gauge", "In-flight requests / capacity of healthy backends (the autoscaling signal).");
+  family(out, ns, "utilization_ratio", "gauge",
+         "In-flight requests / capacity of healthy backends (the autoscaling signal).");
   sample(out, ns, "utilization_ratio", "", fmt(utilization));
   if (extras_.seed_names) render_seed_gauges(out, ns, utilization, healthy);
   if (!o.groups.empty()) render_groups(out, ns, o.groups);
@@ -435,11 +440,16 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
       {"bytes_received_total", "counter", "Bytes received from clients.", &Shard::bytes_received},
       {"bytes_sent_total", "counter", "Bytes sent to clients.", &Shard::bytes_sent},
       {"client_connections_total", "counter", "Client connections accepted.", &Shard::client_connections},
-      {"upstream_connections_opened_total", "counter", "TCP connections opened to backends.", &Shard::upstream_connects},
-      {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.", &Shard::upstream_reuses},
-      {"backpressure_pauses_total", "counter", "Times a slow client made corral stop reading from the backend.", &Shard::backpressure_pauses},
-      {"failovers_total", "counter", "Requests moved to the next backend after a failure before the first response byte.", &Shard::failovers},
-      {"analytics_dropped_total", "counter", "Analytics records dropped because a worker's ring to the offload thread was full.", &Shard::analytics_dropped},
+      {"upstream_connections_opened_total", "counter", "TCP connections opened to backends.",
+       &Shard::upstream_connects},
+      {"upstream_reuse_total", "counter", "Requests sent on a pooled keep-alive backend connection.",
+       &Shard::upstream_reuses},
+      {"backpressure_pauses_total", "counter", "Times a slow client made corral stop reading from the backend.",
+       &Shard::backpressure_pauses},
+      {"failovers_total", "counter",
+       "Requests moved to the next backend after a failure before the first response byte.", &Shard::failovers},
+      {"analytics_dropped_total", "counter",
+       "Analytics records dropped because a worker's ring to the offload thread was full.", &Shard::analytics_dropped},
   };
   for (const Plain& p : plain) {
     family(out, ns, p.name, p.type, p.help);
@@ -450,7 +460,8 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   uint64_t idle = total(shards_, [](Shard& s) -> Counter& { return s.upstream_idle; });
   uint64_t live = total(shards_, [](Shard& s) -> Counter& { return s.upstream_live; });
   uint64_t sessions = total(shards_, [](Shard& s) -> Counter& { return s.client_sessions; });
-  family(out, ns, "client_sessions", "gauge", "Open client connections (one session each), as of the workers' last tick.");
+  family(out, ns, "client_sessions", "gauge",
+         "Open client connections (one session each), as of the workers' last tick.");
   sample(out, ns, "client_sessions", "", std::to_string(sessions));
   family(out, ns, "upstream_connections", "gauge", "Open backend connections by state.");
   sample(out, ns, "upstream_connections", "state=\"idle\"", std::to_string(idle));
@@ -459,9 +470,11 @@ void Registry::render(std::string& out, const RenderOptions& o, const std::vecto
   if (o.analytics_written >= 0) {
     family(out, ns, "analytics_records_written_total", "counter", "Analytics records written to the store.");
     sample(out, ns, "analytics_records_written_total", "", std::to_string(o.analytics_written));
-    family(out, ns, "analytics_write_errors_total", "counter", "Analytics spool or store writes that failed (kept and retried).");
+    family(out, ns, "analytics_write_errors_total", "counter",
+           "Analytics spool or store writes that failed (kept and retried).");
     sample(out, ns, "analytics_write_errors_total", "", std::to_string(o.analytics_write_errors));
-    family(out, ns, "analytics_backlog_records", "gauge", "Analytics records spooled on disk and not in the store yet (it waits while the machine is busy).");
+    family(out, ns, "analytics_backlog_records", "gauge",
+           "Analytics records spooled on disk and not in the store yet (it waits while the machine is busy).");
     sample(out, ns, "analytics_backlog_records", "", std::to_string(o.analytics_backlog));
   }
   family(out, ns, "build_info", "gauge", "Build and runtime facts; always 1.");
@@ -477,7 +490,8 @@ void Registry::render_groups(std::string& out, std::string_view ns, const std::v
     label(l, "group", g.name);
     sample(out, ns, "desired_replicas", l, std::to_string(g.desired));
   }
-  family(out, ns, "complexity_load", "gauge", "Weighted in-flight and queued load of the scaling group (model weight x complexity factor).");
+  family(out, ns, "complexity_load", "gauge",
+         "Weighted in-flight and queued load of the scaling group (model weight x complexity factor).");
   for (const GroupGauge& g : groups) {
     std::string l;
     label(l, "group", g.name);

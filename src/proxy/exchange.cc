@@ -5,7 +5,7 @@
 
 namespace corral::proxy {
 namespace {
-constexpr size_t kKeepBytes = 16384;  // buffers larger than this are given back after the request
+constexpr size_t kKeepBytes = 16384;   // buffers larger than this are given back after the request
 constexpr size_t kFreeExchanges = 64;  // exchanges kept for reuse per worker
 }  // namespace
 

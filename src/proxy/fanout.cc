@@ -18,11 +18,13 @@ struct Fanout::Leg final : upstream::ClientUser, http::BodySink {
   upstream::Client client;
   bool finished = false;
 
-  Leg(Fanout& fan, LegResult& r, std::string req) : f(fan), out(r), request(std::move(req)), client(*fan.ctx_.pool, *this) {}
+  Leg(Fanout& fan, LegResult& r, std::string req)
+      : f(fan), out(r), request(std::move(req)), client(*fan.ctx_.pool, *this) {}
 
   void start() {
     int err = 0;
-    if (!client.start(f.ctx_.target(out.slot), {request, {}, false}, this, err)) finish_failed(errno_text("connect", err));
+    if (!client.start(f.ctx_.target(out.slot), {request, {}, false}, this, err))
+      finish_failed(errno_text("connect", err));
   }
 
   void on_body(const char* p, size_t n) override {
@@ -36,9 +38,12 @@ struct Fanout::Leg final : upstream::ClientUser, http::BodySink {
   void on_response_done() override { finish(); }
   void on_failure(upstream::Failure why, int err) override {
     switch (why) {
-      case upstream::Failure::connect: return finish_failed(errno_text("connect", err));
-      case upstream::Failure::bad_response: return finish_failed("invalid response: " + client.parse_error());
-      case upstream::Failure::closed_before_response: return finish_failed("closed before responding");
+      case upstream::Failure::connect:
+        return finish_failed(errno_text("connect", err));
+      case upstream::Failure::bad_response:
+        return finish_failed("invalid response: " + client.parse_error());
+      case upstream::Failure::closed_before_response:
+        return finish_failed("closed before responding");
       case upstream::Failure::closed_mid_body:
         return finish_failed(err < 0 ? errno_text("connection lost", err) : "connection lost");
     }
@@ -56,8 +61,8 @@ struct Fanout::Leg final : upstream::ClientUser, http::BodySink {
   }
 };
 
-Fanout::Fanout(WorkerContext& ctx, FanoutUser& user, const std::vector<uint8_t>& slots, std::vector<std::string> requests,
-               uint64_t deadline_ms)
+Fanout::Fanout(WorkerContext& ctx, FanoutUser& user, const std::vector<uint8_t>& slots,
+               std::vector<std::string> requests, uint64_t deadline_ms)
     : ctx_(ctx), user_(user), results_(slots.size()), deadline_ms_(deadline_ms) {
   for (size_t i = 0; i < slots.size(); ++i) {
     results_[i].slot = slots[i];

@@ -23,7 +23,7 @@ Session::Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_
   metrics::bump(ctx_.metrics->client_connections);
   set_deadline(ctx_.cfg->timeouts.header_ms);
   client_ = tls ? transport::tls_accepted(*ctx_.loop, *ctx_.tls_plain, std::move(tls), fd, this)
-               : transport::plain_accepted(*ctx_.loop, fd, this);
+                : transport::plain_accepted(*ctx_.loop, fd, this);
 }
 
 void Session::set_deadline(uint32_t ms) { deadline_ = ctx_.loop->now_ms() + ms; }
@@ -88,8 +88,8 @@ void Session::on_request_head() {
     x.request_id.assign(id);
   } else {
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%012llx-%02x-%08llx", static_cast<unsigned long long>(ctx_.id_seed),
-                  ctx_.worker_id, static_cast<unsigned long long>(++ctx_.next_request));
+    std::snprintf(buf, sizeof buf, "%012llx-%02x-%08llx", static_cast<unsigned long long>(ctx_.id_seed), ctx_.worker_id,
+                  static_cast<unsigned long long>(++ctx_.next_request));
     x.request_id.assign(buf);
   }
   count_started();

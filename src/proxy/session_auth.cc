@@ -16,12 +16,16 @@ constexpr std::string_view kBearerChallenge = "WWW-Authenticate: Bearer\r\n";
 auth::Access Session::access_needed() const {
   switch (ex_->endpoint) {
     case api::kHealth:
-    case api::kTest: return auth::Access::open;
-    case api::kMetrics: return ctx_.cfg->auth.metrics ? auth::Access::key : auth::Access::open;
+    case api::kTest:
+      return auth::Access::open;
+    case api::kMetrics:
+      return ctx_.cfg->auth.metrics ? auth::Access::key : auth::Access::open;
     case api::kStatus:
     case api::kAnalytics:
-    case api::kAdmin: return auth::Access::admin;  // prompts and fleet internals
-    default: return auth::Access::key;
+    case api::kAdmin:
+      return auth::Access::admin;  // prompts and fleet internals
+    default:
+      return auth::Access::key;
   }
 }
 
@@ -53,9 +57,9 @@ bool Session::authorize() {
       x.refusal.retry_after = static_cast<int>(d.retry_after_s);
       break;
   }
-  log::write(log::Level::info, "request_refused", "request_id=" + x.request_id + " status=" +
-                                                       std::to_string(x.refusal.status) + " reason=" +
-                                                       log::quote(d.message) + " client=" + client_ip_);
+  log::write(log::Level::info, "request_refused",
+             "request_id=" + x.request_id + " status=" + std::to_string(x.refusal.status) +
+                 " reason=" + log::quote(d.message) + " client=" + client_ip_);
   return false;
 }
 

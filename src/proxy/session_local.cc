@@ -7,10 +7,10 @@
 
 #include "corral/admin/admin.h"
 #include "corral/admin/key_admin.h"
-#include "corral/auth/admin_api.h"
 #include "corral/analytics/dashboard.h"
 #include "corral/analytics/query.h"
 #include "corral/analytics/service.h"
+#include "corral/auth/admin_api.h"
 #include "corral/core/clock.h"
 #include "corral/proxy/session.h"
 
@@ -35,10 +35,14 @@ bool Session::misplaced() {
 
 void Session::answer_local() {
   switch (ex_->endpoint) {
-    case api::kAnalytics: return answer_analytics();
-    case api::kAdmin: return answer_admin();
-    case api::kTest: return answer_test();
-    default: break;
+    case api::kAnalytics:
+      return answer_analytics();
+    case api::kAdmin:
+      return answer_admin();
+    case api::kTest:
+      return answer_test();
+    default:
+      break;
   }
   admin::Sources src{ctx_.snapshot(), *ctx_.fleet->table, *ctx_.cfg, *ctx_.registry, ctx_.analytics, ctx_.io_name};
   respond_local(admin::respond(src, ex_->req.head(), ex_->endpoint), close_after_);

@@ -14,11 +14,20 @@ namespace {
 // The translatable API a client called, if it called one.
 bool call_of(api::Endpoint e, api::Call& out) {
   switch (e) {
-    case api::kChat: out = api::Call::ollama_chat; return true;
-    case api::kGenerate: out = api::Call::ollama_generate; return true;
-    case api::kOaiChat: out = api::Call::openai_chat; return true;
-    case api::kMessages: out = api::Call::anthropic_messages; return true;
-    default: return false;
+    case api::kChat:
+      out = api::Call::ollama_chat;
+      return true;
+    case api::kGenerate:
+      out = api::Call::ollama_generate;
+      return true;
+    case api::kOaiChat:
+      out = api::Call::openai_chat;
+      return true;
+    case api::kMessages:
+      out = api::Call::anthropic_messages;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -74,8 +83,8 @@ bool Session::prepare_attempt(uint8_t slot) {
     api::UpstreamRequest up;
     std::string err;
     if (!api::translate_request(p.call, p.backend, body, opts, up, err)) {
-      refuse_attempt(400, err + " (model \"" + x.facts.model + "\" is served by " + std::string(api::dialect_name(p.backend)) +
-                              " backend " + ctx_.backend(slot).name + ")");
+      refuse_attempt(400, err + " (model \"" + x.facts.model + "\" is served by " +
+                              std::string(api::dialect_name(p.backend)) + " backend " + ctx_.backend(slot).name + ")");
       return false;
     }
     p.translate = p.rewritten = true;
@@ -86,8 +95,8 @@ bool Session::prepare_attempt(uint8_t slot) {
     return true;
   }
   if (p.backend != api::Dialect::ollama && !call_of(x.endpoint, p.call) && x.endpoint != api::kOaiModels) {
-    refuse_attempt(400, std::string(api::endpoint_name(x.endpoint)) + " is not available for model \"" +
-                            x.facts.model + "\": backend " + ctx_.backend(slot).name + " is " +
+    refuse_attempt(400, std::string(api::endpoint_name(x.endpoint)) + " is not available for model \"" + x.facts.model +
+                            "\": backend " + ctx_.backend(slot).name + " is " +
                             std::string(api::dialect_name(p.backend)));
     return false;
   }

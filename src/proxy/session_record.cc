@@ -53,7 +53,8 @@ void Session::record_metrics(const api::StreamStats& st) {
   if (x.key) r.key = x.key->key.name;
   r.duration_s = double(now - x.start_us) / 1e6;
   if (api::info(x.endpoint).generation && x.first_byte_us > 0) r.ttft_s = double(x.first_byte_us - x.start_us) / 1e6;
-  if (x.backend != metrics::kBackendNone && x.client.connect_us() >= 0) r.connect_s = double(x.client.connect_us()) / 1e6;
+  if (x.backend != metrics::kBackendNone && x.client.connect_us() >= 0)
+    r.connect_s = double(x.client.connect_us()) / 1e6;
   if (st.found) {
     r.prompt_tokens = st.prompt_tokens;
     r.completion_tokens = st.completion_tokens;

@@ -126,7 +126,8 @@ std::string Session::why_down(const std::string& model) {
     bool has = false;
     for (const route::ModelInfo& mi : mv.models) has = has || mi.name == model || mi.name == model + ":latest";
     if (!has) continue;
-    out += (out.empty() ? "" : "; ") + std::string("backend ") + ctx_.backend(mv.slot).url + " unreachable: " + mv.last_error;
+    out += (out.empty() ? "" : "; ") + std::string("backend ") + ctx_.backend(mv.slot).url +
+           " unreachable: " + mv.last_error;
   }
   return out;
 }
@@ -150,8 +151,9 @@ void Session::attempt_failed(int status, std::string why, bool circuit) {
   ex_->route.release(ctx_);
   ex_->route.failed(slot, status, std::move(why));
   if (ex_->route.attempts_left(s.routing.max_attempts)) {
-    log::write(log::Level::warn, "failover", "request_id=" + ex_->request_id + " backend=" + ctx_.backend(slot).url +
-                                                 " error=" + log::quote(ex_->route.fail_why()));
+    log::write(log::Level::warn, "failover",
+               "request_id=" + ex_->request_id + " backend=" + ctx_.backend(slot).url +
+                   " error=" + log::quote(ex_->route.fail_why()));
     metrics::bump(ctx_.metrics->failovers);
     try_route();
     return;
@@ -263,14 +265,16 @@ void Session::fanout_done() {
     known = api::known_models_body(x.endpoint == api::kOaiModels, known_models());
     legs.push_back({200, known, ""});
   }
-  api::Merged m = holders                        ? api::merge_outcomes(legs)
-                  : x.endpoint == api::kOaiModels ? api::merge_lists(legs, "data", "id", "{\"object\":\"list\",\"data\":[")
-                                                  : api::merge_lists(legs, "models", "name", "{\"models\":[");
+  api::Merged m = holders ? api::merge_outcomes(legs)
+                  : x.endpoint == api::kOaiModels
+                      ? api::merge_lists(legs, "data", "id", "{\"object\":\"list\",\"data\":[")
+                      : api::merge_lists(legs, "models", "name", "{\"models\":[");
   if (holders && m.status == 200) ctx_.fleet->control->refresh_soon();
   for (const LegResult& l : x.fanout->results()) {
     if (l.status == 0) {
-      log::write(log::Level::warn, "fanout_error", "request_id=" + x.request_id + " backend=" +
-                                                       ctx_.backend(l.slot).url + " error=" + log::quote(l.error));
+      log::write(
+          log::Level::warn, "fanout_error",
+          "request_id=" + x.request_id + " backend=" + ctx_.backend(l.slot).url + " error=" + log::quote(l.error));
     }
   }
   http::LocalResponse r = http::json_response(m.status, std::move(m.body));

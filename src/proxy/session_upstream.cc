@@ -242,8 +242,8 @@ void Session::end_stream_with_error(std::string_view why) {
 void Session::fail_upstream(int status, std::string why) {
   end_attempt();
   ex_->route.release(ctx_);
-  log::write(log::Level::warn, "upstream_error", "request_id=" + ex_->request_id + " status=" + std::to_string(status) +
-                                                     " error=" + log::quote(why));
+  log::write(log::Level::warn, "upstream_error",
+             "request_id=" + ex_->request_id + " status=" + std::to_string(status) + " error=" + log::quote(why));
   respond_error(status, why);
 }
 

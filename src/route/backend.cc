@@ -71,8 +71,10 @@ Circuit circuit_state(const Backend& b, uint64_t now_ms) {
 
 bool circuit_allows(Backend& b, uint64_t now_ms) {
   switch (circuit_state(b, now_ms)) {
-    case Circuit::closed: return true;
-    case Circuit::open: return false;
+    case Circuit::closed:
+      return true;
+    case Circuit::open:
+      return false;
     case Circuit::half_open: {
       bool expected = false;
       return b.probing.compare_exchange_strong(expected, true, std::memory_order_relaxed);
@@ -101,9 +103,12 @@ void record_outcome(Backend& b, bool ok, uint32_t threshold, uint32_t cooldown_m
 
 const char* circuit_name(Circuit c) {
   switch (c) {
-    case Circuit::closed: return "closed";
-    case Circuit::open: return "open";
-    case Circuit::half_open: return "half_open";
+    case Circuit::closed:
+      return "closed";
+    case Circuit::open:
+      return "open";
+    case Circuit::half_open:
+      return "half_open";
   }
   return "closed";
 }

@@ -3,8 +3,8 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <functional>
 #include <utility>
@@ -71,8 +71,8 @@ bool Control::make_tls(Resolved& r, std::string& err) {
     }
     kept = r.tls[i];
     if (!o.verify) {
-      log::write(log::Level::warn, "tls_unverified", "backend=" + b.name +
-                                                         " action=\"certificates are not checked (tls.verify: false)\"");
+      log::write(log::Level::warn, "tls_unverified",
+                 "backend=" + b.name + " action=\"certificates are not checked (tls.verify: false)\"");
     }
   }
   return true;
@@ -90,8 +90,8 @@ void Control::add_remote_addresses(Resolved& r) {
     std::string err;
     if (url.empty()) continue;
     if (!config::parse_backend_url(url, at, err) || !core::resolve(at.host, at.port, addr, err)) {
-      log::write(log::Level::warn, "remote_url_bad", "backend=" + b.name + " url=" + log::quote(url) +
-                                                         " error=" + log::quote(err));
+      log::write(log::Level::warn, "remote_url_bad",
+                 "backend=" + b.name + " url=" + log::quote(url) + " error=" + log::quote(err));
       continue;
     }
     b.host = at.host;
@@ -182,8 +182,9 @@ void Control::judge(Member& m, bool ok, const std::string& err, MemberView probe
   else if (ok && m.good >= cfg_.health.healthy_after) m.view.healthy = true;
   else if (!ok && m.bad >= cfg_.health.unhealthy_after) m.view.healthy = false;
   if (m.view.healthy != was || (first && !ok)) {
-    log::write(m.view.healthy ? log::Level::info : log::Level::warn, m.view.healthy ? "backend_up" : "backend_down",
-               "backend=" + m.b->url + " name=" + m.view.cfg.name + (m.view.healthy ? "" : " error=" + log::quote(err)));
+    log::write(
+        m.view.healthy ? log::Level::info : log::Level::warn, m.view.healthy ? "backend_up" : "backend_down",
+        "backend=" + m.b->url + " name=" + m.view.cfg.name + (m.view.healthy ? "" : " error=" + log::quote(err)));
   }
 }
 
@@ -213,7 +214,8 @@ void Control::publish() {
 // What of the lifecycles a new snapshot must show: states, errors and addresses.
 std::string Control::lifecycle_states(const std::vector<LifecycleView>& lives) const {
   std::string s;
-  for (const LifecycleView& l : lives) s += l.name + "=" + l.state + "|" + l.error + "|" + life_->remote_url(l.name) + ";";
+  for (const LifecycleView& l : lives)
+    s += l.name + "=" + l.state + "|" + l.error + "|" + life_->remote_url(l.name) + ";";
   return s;
 }
 

@@ -2,7 +2,6 @@
 
 #include <simdjson.h>
 
-
 namespace corral::route {
 
 namespace {

@@ -96,7 +96,8 @@ struct MemoryEstimator::Pattern {
 
 MemoryEstimator::MemoryEstimator(const config::ModelsConfig& cfg) : cfg_(cfg) {
   for (const config::MemoryPattern& p : cfg.memory_patterns) {
-    patterns_.push_back(std::make_shared<Pattern>(Pattern{std::regex(p.pattern), static_cast<int64_t>(p.memory_gb * 1e9)}));
+    patterns_.push_back(
+        std::make_shared<Pattern>(Pattern{std::regex(p.pattern), static_cast<int64_t>(p.memory_gb * 1e9)}));
   }
 }
 
@@ -119,7 +120,8 @@ bool fits(const config::BackendConfig& b, int64_t memory_bytes) {
 
 const ModelRoute* RoutingSnapshot::route(std::string_view model) const {
   auto it = models.find(model);
-  if (it == models.end() && !bare_alias(model).empty()) it = models.find(bare_alias(model));  // "x:latest" assigned as "x"
+  if (it == models.end() && !bare_alias(model).empty())
+    it = models.find(bare_alias(model));  // "x:latest" assigned as "x"
   return it == models.end() ? nullptr : &it->second;
 }
 

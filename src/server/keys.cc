@@ -13,9 +13,10 @@ bool loopback(const std::string& ip) { return ip.starts_with("127.") || ip == ":
 bool start_keys(const config::Config& cfg, const std::string& listen_ip, Keys& k, std::string& err) {
   if (!cfg.auth.enabled) {
     if (!loopback(listen_ip)) {
-      log::write(log::Level::warn, "auth_off", "listen=" + cfg.listen +
-                                                   " action=\"anyone who can reach corral uses every backend; "
-                                                   "turn auth on (auth.enabled: true, CORRAL_AUTH=on or --auth)\"");
+      log::write(log::Level::warn, "auth_off",
+                 "listen=" + cfg.listen +
+                     " action=\"anyone who can reach corral uses every backend; "
+                     "turn auth on (auth.enabled: true, CORRAL_AUTH=on or --auth)\"");
     }
     return true;
   }
@@ -27,8 +28,8 @@ bool start_keys(const config::Config& cfg, const std::string& listen_ip, Keys& k
   std::string analytics_db = cfg.analytics.backend == "sqlite" ? cfg.analytics.path : std::string();
   k.admin = std::make_unique<admin::KeyAdmin>(path, analytics_db);
   if (!k.admin->start(err)) return false;
-  log::write(log::Level::info, "auth_on", "keys=" + log::quote(path) +
-                                              " count=" + std::to_string(k.box.get()->entries().size()));
+  log::write(log::Level::info, "auth_on",
+             "keys=" + log::quote(path) + " count=" + std::to_string(k.box.get()->entries().size()));
   return true;
 }
 

@@ -11,8 +11,8 @@
 
 #include "corral/analytics/service.h"
 #include "corral/core/log.h"
-#include "corral/fleet/lifecycles.h"
 #include "corral/core/notify.h"
+#include "corral/fleet/lifecycles.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/context.h"
 #include "corral/route/control.h"
@@ -66,7 +66,6 @@ void raise_fd_limit() {
   }
 }
 
-
 // SIGHUP: the file is read again; a valid config re-routes new requests (in-flight
 // ones finish where they are), an invalid one is logged and the old one stays.
 void reload(const ReloadSource& src, route::Control& control, Listeners& listeners) {
@@ -80,15 +79,19 @@ void reload(const ReloadSource& src, route::Control& control, Listeners& listene
   }
   config::Config next;
   std::string err;
-  if (!config::load(*src.flags, src.envp, next, err) || !control.reload(next, err) || !reload_tls(next, listeners, err)) {
-    log::write(log::Level::error, "reload_failed", "file=" + log::quote(*src.flags->config_file) + " error=" +
-                                                       log::quote(err) + " action=\"kept the running config\"");
+  if (!config::load(*src.flags, src.envp, next, err) || !control.reload(next, err) ||
+      !reload_tls(next, listeners, err)) {
+    log::write(log::Level::error, "reload_failed",
+               "file=" + log::quote(*src.flags->config_file) + " error=" + log::quote(err) +
+                   " action=\"kept the running config\"");
     return;
   }
-  log::write(log::Level::info, "reload", "result=ok file=" + log::quote(*src.flags->config_file) +
-                                             " backends=" + std::to_string(next.backends.size()) +
-                                             " note=\"routing, models, health, discovery and the TLS certificate apply now; listen addresses, workers, io, "
-                                             "limits, timeouts and buffers need a restart\"");
+  log::write(log::Level::info, "reload",
+             "result=ok file=" + log::quote(*src.flags->config_file) +
+                 " backends=" + std::to_string(next.backends.size()) +
+                 " note=\"routing, models, health, discovery and the TLS certificate apply now; listen addresses, "
+                 "workers, io, "
+                 "limits, timeouts and buffers need a restart\"");
 }
 
 }  // namespace
@@ -119,8 +122,8 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   }
   Keys keys;
   if (!start_keys(cfg, listeners.specs[0].addr.ip(), keys, err)) {
-    log::write(log::Level::error, "keys_unavailable", "error=" + log::quote(err) +
-                                                          " hint=\"corral keys list --data-dir DIR checks the store\"");
+    log::write(log::Level::error, "keys_unavailable",
+               "error=" + log::quote(err) + " hint=\"corral keys list --data-dir DIR checks the store\"");
     stop_keys(keys);
     return 2;
   }
@@ -128,8 +131,9 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   if (!lifecycles.empty()) control.run_lifecycles(&lifecycles);
   control.start();
   if (!control.wait_first_round(cfg.startup_wait_ms)) {
-    log::write(log::Level::warn, "discovery_slow", "waited_ms=" + std::to_string(cfg.startup_wait_ms) +
-                                                      " action=\"serving; routing improves as discovery completes\"");
+    log::write(log::Level::warn, "discovery_slow",
+               "waited_ms=" + std::to_string(cfg.startup_wait_ms) +
+                   " action=\"serving; routing improves as discovery completes\"");
   }
   proxy::Fleet fleet;
   fleet.table = &table;
@@ -141,14 +145,14 @@ int run(const config::Config& cfg, const ReloadSource& src) {
   fleet.tls_server = cfg.tls_listen.address.empty() ? nullptr : &listeners.tls;
 
   metrics::Registry registry(n, cfg.metrics.max_models,
-                            {cfg.metrics.seed_names, cfg.metrics.key_labels, cfg.metrics.max_keys});
+                             {cfg.metrics.seed_names, cfg.metrics.key_labels, cfg.metrics.max_keys});
   std::unique_ptr<analytics::Service> analytics;
   if (cfg.analytics.backend != "none") {
     analytics = std::make_unique<analytics::Service>(cfg.analytics, n);
     if (!analytics->start(err)) {
-      log::write(log::Level::error, "analytics_unavailable", "store=" + log::quote(cfg.analytics.backend + ":" + cfg.analytics.path) +
-                                                                " error=" + log::quote(err) +
-                                                                " hint=\"--data-dir DIR, --analytics jsonl:PATH or --analytics none\"");
+      log::write(log::Level::error, "analytics_unavailable",
+                 "store=" + log::quote(cfg.analytics.backend + ":" + cfg.analytics.path) + " error=" + log::quote(err) +
+                     " hint=\"--data-dir DIR, --analytics jsonl:PATH or --analytics none\"");
       control.stop();
       return 2;
     }
@@ -176,15 +180,16 @@ int run(const config::Config& cfg, const ReloadSource& src) {
              "version=" CORRAL_VERSION " listen=" + cfg.listen +
                  (cfg.tls_listen.address.empty() ? "" : " tls_listen=" + cfg.tls_listen.address) +
                  (cfg.metrics.listen.empty() ? "" : " metrics_listen=" + cfg.metrics.listen) +
-                 " workers=" + std::to_string(n) + " io=" +
-                 (workers[0]->io_backend() == core::IoBackend::uring ? "io_uring" : "epoll") +
+                 " workers=" + std::to_string(n) +
+                 " io=" + (workers[0]->io_backend() == core::IoBackend::uring ? "io_uring" : "epoll") +
                  " io_reason=" + log::quote(workers[0]->io_why()) + " backends=" + backend_list +
                  " analytics=" + log::quote(analytics ? cfg.analytics.backend + ":" + cfg.analytics.path : "none"));
   core::notify_ready("serving on " + cfg.listen + ", " + std::to_string(cfg.backends.size()) + " backends");
   int sig = wait_for_stop_signal([&] { reload(src, control, listeners); });
   core::notify_stopping();
   log::write(log::Level::info, "draining",
-             std::string("signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " grace_ms=" + std::to_string(cfg.timeouts.drain_ms));
+             std::string("signal=") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                 " grace_ms=" + std::to_string(cfg.timeouts.drain_ms));
   stop_workers(workers, cfg.timeouts.drain_ms);
   if (analytics) {  // every worker has pushed its last record: write them all
     analytics->stop();

@@ -25,8 +25,8 @@ Worker::Worker(unsigned id, const config::Config& cfg, proxy::Fleet& fleet, metr
     ctx_.analytics = analytics;
     ctx_.records = &analytics->ring(id);
     // A preview of N characters needs at most 4N bytes of UTF-8.
-    ctx_.prompt_preview_bytes = std::min<uint32_t>(cfg.analytics.preview_chars * 4,
-                                                   analytics::Record::kCap[analytics::kPromptPreview]);
+    ctx_.prompt_preview_bytes =
+        std::min<uint32_t>(cfg.analytics.preview_chars * 4, analytics::Record::kCap[analytics::kPromptPreview]);
     ctx_.response_sample_bytes = kResponseSampleBytes;
   }
   ctx_.cfg = &cfg;
@@ -50,8 +50,8 @@ bool Worker::setup(const std::vector<ListenSpec>& listen, bool want_uring, std::
   io_why_ = choice.why;
   ctx_.loop = loop_.get();
   ctx_.io_name = loop_->backend() == core::IoBackend::uring ? "io_uring" : "epoll";
-  upstreams_ = std::make_unique<upstream::Pool>(*loop_, cfg_.upstream_max_idle, cfg_.upstream_idle_timeout_ms,
-                                                ctx_.metrics);
+  upstreams_ =
+      std::make_unique<upstream::Pool>(*loop_, cfg_.upstream_max_idle, cfg_.upstream_idle_timeout_ms, ctx_.metrics);
   ctx_.pool = upstreams_.get();
   ctx_.tls_plain = &tls_plain_;
   for (const ListenSpec& spec : listen) {

@@ -88,8 +88,8 @@ bool load_trust(SSL_CTX* ctx, const TlsClientOptions& opts, std::string& err) {
 
 // corral speaks HTTP/1.1 only: choose it when offered, else go on without ALPN
 // (a client offering only h2 gets HTTP/1.1 rather than a handshake failure).
-int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                  unsigned int inlen, void*) {
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                  void*) {
   static const unsigned char kOurs[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   unsigned char* chosen = nullptr;
   if (SSL_select_next_proto(&chosen, outlen, kOurs, sizeof kOurs, in, inlen) != OPENSSL_NPN_NEGOTIATED) {

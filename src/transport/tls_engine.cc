@@ -176,8 +176,8 @@ std::string TlsEngine::handshake_error(int ssl_error) {
   if (client_ctx_ && client_ctx_->options().verify) {
     long result = SSL_get_verify_result(ssl_.get());
     if (result != X509_V_OK) {
-      return std::string("TLS verification failed: ") + X509_verify_cert_error_string(result) + " (expected " +
-             name_ + ")";
+      return std::string("TLS verification failed: ") + X509_verify_cert_error_string(result) + " (expected " + name_ +
+             ")";
     }
   }
   if (ssl_error == SSL_ERROR_ZERO_RETURN) return "TLS handshake failed: the peer closed the connection";

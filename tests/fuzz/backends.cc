@@ -86,7 +86,10 @@ void ScriptedBackends::answer(int fd, const http::Head& request) {
       head += "200 OK\r\nContent-Type: application/json\r\n" + tail + "Content-Length: " + std::to_string(body.size());
       break;
     case 1:
-      body = chunk(R"({"response":"a","done":false})" "\n") + chunk(R"({"done":true,"eval_count":2})" "\n") +
+      body = chunk(R"({"response":"a","done":false})"
+                   "\n") +
+             chunk(R"({"done":true,"eval_count":2})"
+                   "\n") +
              "0\r\n\r\n";
       head += "200 OK\r\nContent-Type: application/x-ndjson\r\n" + tail + "Transfer-Encoding: chunked";
       break;
@@ -114,8 +117,8 @@ void ScriptedBackends::answer(int fd, const http::Head& request) {
       return;  // never answers: the first-byte timeout ends it
     case 8:
       body = R"({"status":"success"})";
-      head = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + tail + "Content-Length: " +
-             std::to_string(body.size());
+      head =
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n" + tail + "Content-Length: " + std::to_string(body.size());
       break;
     default:
       body = chunk("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n") +

@@ -113,11 +113,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       broken("an answer that is not a JSON object", detail);
     }
     switch (r.status) {
-      case 200: case 201: break;
-      case 400: case 404: case 405: case 409:
+      case 200:
+      case 201:
+        break;
+      case 400:
+      case 404:
+      case 405:
+      case 409:
         if (!root["error"].is_string()) broken("a refusal without an error message", detail);
         break;
-      default: broken("an answer with a status the API does not give", detail);
+      default:
+        broken("an answer with a status the API does not give", detail);
     }
     std::string_view token, name;
     bool has_token = root["token"].get(token) == simdjson::SUCCESS;

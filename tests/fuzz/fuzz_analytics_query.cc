@@ -13,8 +13,8 @@ using fuzz::broken;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static constexpr std::array<std::string_view, 6> kPaths = {"/analytics",        "/analytics/stats",
-                                                              "/analytics/search", "/analytics/export",
-                                                              "/analytics/stats/", "/analytics/nope"};
+                                                             "/analytics/search", "/analytics/export",
+                                                             "/analytics/stats/", "/analytics/nope"};
   if (size == 0) return 0;
   std::string_view path = kPaths[data[0] % kPaths.size()];
   std::string_view query(reinterpret_cast<const char*>(data) + 1, size - 1);

@@ -36,9 +36,9 @@ constexpr http::Limits kResponseLimits{65536, 500, ~0ull};
 
 // What the whole stream is, read in one piece as the client would.
 struct Reference {
-  int status = 0;       // of the final response, 0 when none
-  size_t body_at = 0;   // its first body byte
-  size_t end = 0;       // one past its last byte, when done
+  int status = 0;      // of the final response, 0 when none
+  size_t body_at = 0;  // its first body byte
+  size_t end = 0;      // one past its last byte, when done
   bool done = false;
   bool broken = false;   // invalid after the final head
   bool suspect = false;  // framing_suspect()
@@ -90,8 +90,8 @@ std::string_view without_corral_error(std::string_view body, std::string_view se
   if (size_end == extra.npos || !extra.ends_with("\n\r\n") || extra.find("mid-stream") == extra.npos) return body;
   extra.remove_prefix(size_end + 2);
   while (extra.starts_with('\n')) extra.remove_prefix(1);
-  bool shaped = extra.starts_with("{\"error\":") || extra.starts_with("data: {\"error\":") ||
-                extra.starts_with("event: error\n");
+  bool shaped =
+      extra.starts_with("{\"error\":") || extra.starts_with("data: {\"error\":") || extra.starts_with("event: error\n");
   return shaped ? body.substr(0, same) : body;
 }
 

@@ -18,9 +18,12 @@ namespace {
 
 std::string_view path_of(api::Dialect d) {
   switch (d) {
-    case api::Dialect::ollama: return "/api/chat";
-    case api::Dialect::openai: return "/v1/chat/completions";
-    case api::Dialect::anthropic: return "/v1/messages";
+    case api::Dialect::ollama:
+      return "/api/chat";
+    case api::Dialect::openai:
+      return "/v1/chat/completions";
+    case api::Dialect::anthropic:
+      return "/v1/messages";
   }
   return "";
 }
@@ -56,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (root["model"].get(model) != simdjson::SUCCESS || model != opts.upstream_model) {
     broken("a translated body without the upstream model", out.body);
   }
-  api::Call back = to == api::Dialect::openai ? api::Call::openai_chat
+  api::Call back = to == api::Dialect::openai      ? api::Call::openai_chat
                    : to == api::Dialect::anthropic ? api::Call::anthropic_messages
                                                    : api::Call::ollama_chat;
   api::Dialect home = api::dialect_of(from);

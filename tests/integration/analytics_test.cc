@@ -35,7 +35,8 @@ std::string gen(const std::string& model, const std::string& prompt, bool stream
 }
 
 int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // One SQL query against corral's store, first column of the first row as text.
@@ -113,15 +114,21 @@ TEST_P(Analytics, StoreHoldsEveryRequestWithItsFields) {
     return r.status;
   };
   EXPECT_EQ(keep(request(corral.port, "POST", "/api/generate", gen("alpha", "Why is the sky blue?", true),
-                         {"User-Agent: analytics-test/1.0"})), 200);
-  EXPECT_EQ(keep(request(corral.port, "POST", "/api/chat",
-                         R"({"model":"beta","messages":[{"role":"user","content":"write a poem about rivers"}],"stream":false})")), 200);
+                         {"User-Agent: analytics-test/1.0"})),
+            200);
+  EXPECT_EQ(
+      keep(request(
+          corral.port, "POST", "/api/chat",
+          R"({"model":"beta","messages":[{"role":"user","content":"write a poem about rivers"}],"stream":false})")),
+      200);
   EXPECT_EQ(keep(request(corral.port, "POST", "/v1/chat/completions",
-                         R"({"model":"alpha","messages":[{"role":"user","content":"hi"}],"stream":true})")), 200);
+                         R"({"model":"alpha","messages":[{"role":"user","content":"hi"}],"stream":true})")),
+            200);
   EXPECT_EQ(keep(request(corral.port, "POST", "/api/embed", R"({"model":"embedder","input":"some text"})")), 200);
   EXPECT_EQ(keep(request(corral.port, "POST", "/api/generate", gen("missing", "x", false))), 404);
   EXPECT_EQ(keep(request(corral.port, "GET", "/api/tags")), 200);
-  EXPECT_EQ(keep(request(corral.port, "POST", "/api/generate", gen("alpha", "boom", false), {"X-Sim-Status: 500"})), 500);
+  EXPECT_EQ(keep(request(corral.port, "POST", "/api/generate", gen("alpha", "boom", false), {"X-Sim-Status: 500"})),
+            500);
   // corral's own endpoints are not recorded
   EXPECT_EQ(request(corral.port, "GET", "/metrics").status, 200);
   EXPECT_EQ(request(corral.port, "GET", "/health").status, 200);
@@ -134,7 +141,9 @@ TEST_P(Analytics, StoreHoldsEveryRequestWithItsFields) {
   }
   EXPECT_EQ(stored.size(), ids.size());
 
-  auto field = [&](size_t i, const std::string& col) { return sql(db, "SELECT " + col + " FROM requests WHERE request_id = '" + ids[i] + "'"); };
+  auto field = [&](size_t i, const std::string& col) {
+    return sql(db, "SELECT " + col + " FROM requests WHERE request_id = '" + ids[i] + "'");
+  };
   EXPECT_EQ(field(0, "model"), "alpha");
   EXPECT_EQ(field(0, "endpoint"), "/api/generate");
   EXPECT_EQ(field(0, "method"), "POST");
@@ -179,7 +188,8 @@ TEST_P(Analytics, StatsSearchAndExportAgreeWithTheTraffic) {
     c.send(build_request("POST", "/api/generate", body, {}));
     return c.read_response().status;
   };
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(send_from("127.0.0.1", gen("alpha", "summarize this report " + std::to_string(i), false)), 200);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(send_from("127.0.0.1", gen("alpha", "summarize this report " + std::to_string(i), false)), 200);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(send_from("127.0.0.2", gen("beta", "translate to French, please", true)), 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));  // records are ordered by their millisecond
   for (int i = 0; i < 2; ++i) EXPECT_EQ(send_from("127.0.0.1", gen("nope", "hello", false)), 404);
@@ -215,7 +225,8 @@ TEST_P(Analytics, StatsSearchAndExportAgreeWithTheTraffic) {
   Response page = request(corral.port, "GET", "/analytics/search?limit=3&offset=1");
   EXPECT_EQ(json_int(page.body, "total"), 10);
   size_t shown = 0;
-  for (size_t p = page.body.find("\"request_id\""); p != std::string::npos; p = page.body.find("\"request_id\"", p + 1)) ++shown;
+  for (size_t p = page.body.find("\"request_id\""); p != std::string::npos; p = page.body.find("\"request_id\"", p + 1))
+    ++shown;
   EXPECT_EQ(shown, 3u);
   EXPECT_LT(page.body.find("\"model\":\"nope\""), page.body.find("\"model\":\"beta\"")) << "newest first";
 
@@ -240,13 +251,16 @@ TEST_P(Analytics, StatsSearchAndExportAgreeWithTheTraffic) {
   std::string parsed = python(
       "import csv,sys\n"
       "rows = list(csv.DictReader(sys.stdin))\n"
-      "print(len(rows), sorted(set(r[\"model\"] for r in rows)), sorted(r[\"prompt_preview\"] for r in rows)[0], rows[0][\"status\"])",
+      "print(len(rows), sorted(set(r[\"model\"] for r in rows)), sorted(r[\"prompt_preview\"] for r in rows)[0], "
+      "rows[0][\"status\"])",
       csv.body);
   EXPECT_EQ(parsed, "5 ['alpha'] summarize this report 0 200\n");
   Response all = request(corral.port, "GET", "/analytics/export?format=json");
   ASSERT_EQ(all.status, 200);
-  EXPECT_EQ(python("import json,sys\nrows = json.load(sys.stdin)\nprint(len(rows), sum(r[\"status\"] == 404 for r in rows))", all.body),
-            "10 2\n");
+  EXPECT_EQ(
+      python("import json,sys\nrows = json.load(sys.stdin)\nprint(len(rows), sum(r[\"status\"] == 404 for r in rows))",
+             all.body),
+      "10 2\n");
 }
 
 TEST_P(Analytics, SigtermLosesNoAnsweredRequestAndRestartAppends) {
@@ -286,7 +300,8 @@ TEST_P(Analytics, SigtermLosesNoAnsweredRequestAndRestartAppends) {
   EXPECT_EQ(missing, 0) << "answered requests without a record";
 
   Corral again({sim.url()}, io(), "", {"--data-dir", dir});
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(request(again.port, "POST", "/api/generate", gen("beta", "more", false)).status, 200);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(request(again.port, "POST", "/api/generate", gen("beta", "more", false)).status, 200);
   EXPECT_EQ(wait_rows(db, before + 3), before + 3);
   EXPECT_EQ(count_rows(db, "model = 'beta'"), 3);
   std::filesystem::remove_all(dir);
@@ -309,9 +324,13 @@ TEST(AnalyticsStore, RetentionDeletesExactlyTheOldRecords) {
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
   int64_t day = 86400000, now = now_unix_ms();
   std::string ins = "BEGIN;";
-  for (int i = 0; i < 1500; ++i) ins += "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 8 * day - i) + ", 'old', 200);";
-  for (int i = 0; i < 5; ++i) ins += "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 10 * day) + ", 'old', 500);";
-  for (int i = 0; i < 4; ++i) ins += "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 6 * day) + ", 'kept', 200);";
+  for (int i = 0; i < 1500; ++i)
+    ins +=
+        "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 8 * day - i) + ", 'old', 200);";
+  for (int i = 0; i < 5; ++i)
+    ins += "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 10 * day) + ", 'old', 500);";
+  for (int i = 0; i < 4; ++i)
+    ins += "INSERT INTO requests(time_ms, model, status) VALUES(" + std::to_string(now - 6 * day) + ", 'kept', 200);";
   ins += "COMMIT;";
   ASSERT_EQ(sqlite3_exec(h, ins.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(h);
@@ -331,7 +350,8 @@ TEST(AnalyticsStore, FullRingDropsAndCountsWhileRequestsSucceed) {
   Corral corral({sim.url()}, "uring", "analytics:\n  ring_kb: 16\n  flush_interval: 2s\n");
   std::string db = db_of(corral);
   const int n = 400;
-  for (int i = 0; i < n; ++i) ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "burst", false)).status, 200);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "burst", false)).status, 200);
   std::string m = settled_metrics(corral.port);
   double dropped = value_of(m, "corral_analytics_dropped_total");
   EXPECT_GE(dropped, n / 4) << "two workers, at most two drains during the burst";
@@ -351,7 +371,8 @@ TEST(AnalyticsStore, ABusyStoreDelaysRecordsButLosesNone) {
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(h, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   const int n = 40;
-  for (int i = 0; i < n; ++i) ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "while locked", false)).status, 200);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "while locked", false)).status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(count_rows(db), 1) << "nothing gets past the lock";
   ASSERT_EQ(sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -368,7 +389,8 @@ TEST(AnalyticsStore, JsonlBackendWritesOneObjectPerRequest) {
   std::string path = dir + "/requests.jsonl";
   {
     Corral corral({sim.url()}, "uring", "", {"--analytics", "jsonl:" + path});
-    for (int i = 0; i < 4; ++i) request(corral.port, "POST", "/api/generate", gen(i < 3 ? "alpha" : "nope", "hi", false));
+    for (int i = 0; i < 4; ++i)
+      request(corral.port, "POST", "/api/generate", gen(i < 3 ? "alpha" : "nope", "hi", false));
     Response q = request(corral.port, "GET", "/analytics/stats");
     EXPECT_EQ(q.status, 501);
     EXPECT_NE(q.body.find("jsonl:" + path), std::string::npos) << q.body;

@@ -35,8 +35,7 @@ using Clock = std::chrono::steady_clock;
 const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?","stream":false})";
 const std::string kChat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false})";
 const std::string kOpenAi = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}]})";
-const std::string kAnthropic =
-    R"({"model":"llama3.2","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})";
+const std::string kAnthropic = R"({"model":"llama3.2","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})";
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -325,8 +324,8 @@ TEST_P(Auth, ForbiddenIs403AndOverALimitIs429NamingIt) {
   Response f = request(corral.port, "POST", "/api/chat", qwen, {bearer(only)});
   EXPECT_EQ(f.status, 403);
   EXPECT_EQ(f.body, R"({"error":"model \"qwen2.5:7b\" is not allowed for key only"})");
-  Response fv1 = request(corral.port, "POST", "/v1/chat/completions", R"({"model":"qwen2.5:7b","messages":[]})",
-                         {bearer(only)});
+  Response fv1 =
+      request(corral.port, "POST", "/v1/chat/completions", R"({"model":"qwen2.5:7b","messages":[]})", {bearer(only)});
   EXPECT_EQ(fv1.status, 403);
   EXPECT_EQ(fv1.body, R"({"error":{"message":"model \"qwen2.5:7b\" is not allowed for key only",)"
                       R"("type":"permission_error","param":null,"code":null}})");
@@ -337,8 +336,10 @@ TEST_P(Auth, ForbiddenIs403AndOverALimitIs429NamingIt) {
   EXPECT_EQ(fant.body, R"({"type":"error","error":{"type":"permission_error",)"
                        R"("message":"model \"qwen2.5:7b\" is not allowed for key only"}})");
   EXPECT_EQ(request(corral.port, "POST", "/api/chat", kChat, {bearer(only)}).status, 200);
-  EXPECT_EQ(request(corral.port, "POST", "/api/chat",
-                    R"({"model":"llama3.2:latest","messages":[],"stream":false})", {bearer(only)}).status, 200)
+  EXPECT_EQ(request(corral.port, "POST", "/api/chat", R"({"model":"llama3.2:latest","messages":[],"stream":false})",
+                    {bearer(only)})
+                .status,
+            200)
       << "name and name:latest are the same model";
 
   for (const char* path : {"/status", "/analytics", "/analytics/stats", "/analytics/search", "/admin/keys"}) {
@@ -458,9 +459,10 @@ TEST_P(Auth, QueueServesHighPriorityFirst) {
   std::map<std::string, std::string> token = {{"low", d.create("lo", {"--priority", "low"})},
                                               {"normal", d.create("mid")},
                                               {"high", d.create("hi", {"--priority", "high"})}};
-  Corral corral = authed(sim, GetParam(), d,
-                         "health: {interval: 1h}\ndiscovery: {interval: 1h}\nbackends:\n  - {name: one, url: " +
-                             sim.url() + ", max_concurrent: 1}\n");
+  Corral corral =
+      authed(sim, GetParam(), d,
+             "health: {interval: 1h}\ndiscovery: {interval: 1h}\nbackends:\n  - {name: one, url: " + sim.url() +
+                 ", max_concurrent: 1}\n");
   Client holder(corral.port);
   holder.send(build_request("POST", "/api/generate", R"({"model":"llama3.2","prompt":"hold"})",
                             {bearer(hold), "X-Sim-Tokens: 50", "X-Sim-Stall-After: 1"}));
@@ -474,9 +476,10 @@ TEST_P(Auth, QueueServesHighPriorityFirst) {
     waiting.push_back(std::async(std::launch::async, [&, who, cls] {
       return request(corral.port, "POST", "/api/generate", kGen, {bearer(token[cls]), "X-Test-Who: " + who}, 20000);
     }));
-    ASSERT_TRUE(within(std::chrono::milliseconds(5000), [&] {
-      return value_of(request(corral.port, "GET", "/metrics").body, queued) == static_cast<double>(i + 1);
-    })) << who << " queued";
+    ASSERT_TRUE(within(
+        std::chrono::milliseconds(5000),
+        [&] { return value_of(request(corral.port, "GET", "/metrics").body, queued) == static_cast<double>(i + 1); }))
+        << who << " queued";
   }
   holder.close();  // the held stream ends: its place goes to the queue
   for (auto& w : waiting) EXPECT_EQ(w.get().status, 200);
@@ -491,7 +494,8 @@ TEST_P(Auth, QueueServesHighPriorityFirst) {
   // Each worker has its own queue, FIFO within a priority; which of two waiters of
   // one priority on different workers goes first is a race, their priority is not.
   EXPECT_EQ(classes, (std::vector<std::string>{"high", "high", "normal", "normal", "low", "low"}))
-      << ::testing::PrintToString(order) << "\n" << heads;
+      << ::testing::PrintToString(order) << "\n"
+      << heads;
 }
 
 // corral's token never reaches the backend: not as Authorization, not as
@@ -503,10 +507,9 @@ TEST_P(Auth, BackendNeverReceivesTheToken) {
   Corral corral = authed(sim, GetParam(), d);
   EXPECT_EQ(request(corral.port, "POST", "/api/chat", kChat, {bearer(t), "X-Marker: a"}).status, 200);
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", kGen, {"x-api-key: " + t, "X-Marker: b"}).status, 200);
-  EXPECT_EQ(request(corral.port, "POST", "/v1/chat/completions", kOpenAi, {"authorization: bearer " + t}).status,
-            200);
-  Response ant = request(corral.port, "POST", "/v1/messages", kAnthropic,
-                         {"x-api-key: " + t, "anthropic-version: 2023-06-01"});
+  EXPECT_EQ(request(corral.port, "POST", "/v1/chat/completions", kOpenAi, {"authorization: bearer " + t}).status, 200);
+  Response ant =
+      request(corral.port, "POST", "/v1/messages", kAnthropic, {"x-api-key: " + t, "anthropic-version: 2023-06-01"});
   EXPECT_EQ(ant.status, 200) << ant.body;
   EXPECT_EQ(request(corral.port, "GET", "/api/tags", "", {bearer(t)}).status, 200);
   Client keep(corral.port);  // pipelined on one keep-alive connection
@@ -584,24 +587,26 @@ TEST_P(Auth, AdminKeysApiWithAnAdminKey) {
   Response gone = admin("DELETE", "/admin/keys/bob");
   ASSERT_EQ(gone.status, 200) << gone.body;
   EXPECT_NE(gone.body.find(R"("state":"revoked")"), std::string::npos) << gone.body;
-  EXPECT_TRUE(within(two_s, [&] {
-    return request(corral.port, "POST", "/api/chat", qwen, {bearer(bob2)}).status == 401;
-  }));
+  EXPECT_TRUE(
+      within(two_s, [&] { return request(corral.port, "POST", "/api/chat", qwen, {bearer(bob2)}).status == 401; }));
   Ran cli = d.keys({"list"});
   EXPECT_TRUE(std::regex_search(cli.out, std::regex("\nbob +revoked "))) << "the CLI sees the API's change:\n"
                                                                          << cli.out;
 
   // Everything an admin key opens is closed to a user key, whatever the method.
-  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/admin/keys"}, {"POST", "/admin/keys"}, {"GET", "/admin/keys/user"},
-           {"PATCH", "/admin/keys/user"}, {"DELETE", "/admin/keys/user"}, {"GET", "/status"},
-           {"GET", "/analytics"}, {"GET", "/analytics/stats"}}) {
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{{"GET", "/admin/keys"},
+                                                                                     {"POST", "/admin/keys"},
+                                                                                     {"GET", "/admin/keys/user"},
+                                                                                     {"PATCH", "/admin/keys/user"},
+                                                                                     {"DELETE", "/admin/keys/user"},
+                                                                                     {"GET", "/status"},
+                                                                                     {"GET", "/analytics"},
+                                                                                     {"GET", "/analytics/stats"}}) {
     Response r = request(corral.port, method, path, method == "GET" || method == "DELETE" ? "" : R"({"admin":true})",
                          {bearer(user)});
     EXPECT_EQ(r.status, 403) << method << " " << path << " " << r.body;
   }
-  EXPECT_NE(d.keys({"list", "--json"}).out.find(R"({"name":"user","state":"active","admin":false)"),
-            std::string::npos)
+  EXPECT_NE(d.keys({"list", "--json"}).out.find(R"({"name":"user","state":"active","admin":false)"), std::string::npos)
       << "the refused PATCH changed nothing";
   EXPECT_EQ(admin("GET", "/status").status, 200);
   EXPECT_EQ(admin("GET", "/analytics/stats").status, 200);
@@ -637,10 +642,13 @@ TEST_P(Auth, TokensNeverInTheLogOrTheAnalyticsStore) {
             {bearer(alice)});  // 403
     ++requests;
     long stored = -1;
-    ASSERT_TRUE(within(std::chrono::milliseconds(10000), [&] {
-      stored = json_int(request(corral.port, "GET", "/analytics/search?limit=1", "", {bearer(ops)}).body, "total");
-      return stored >= requests;
-    })) << stored << " of " << requests;
+    ASSERT_TRUE(within(std::chrono::milliseconds(10000),
+                       [&] {
+                         stored = json_int(
+                             request(corral.port, "GET", "/analytics/search?limit=1", "", {bearer(ops)}).body, "total");
+                         return stored >= requests;
+                       }))
+        << stored << " of " << requests;
     Response by_user = request(corral.port, "GET", "/analytics/search?user=alice&limit=100", "", {bearer(ops)});
     EXPECT_EQ(json_int(by_user.body, "total"), 9) << "all of alice's, the refused ones too: " << by_user.body;
     std::string log = corral.log();
@@ -790,11 +798,11 @@ TEST_P(Auth, OfficialClientsAuthenticate) {
   Ran r = run({bin("NODE_BIN"), script, "http://127.0.0.1:" + std::to_string(corral.port), t, limited},
               d.path() + "/.node");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
-  for (const char* line : {"ok ollama chat", "ok ollama stream", "ok ollama list", "ok ollama bad key 401",
-                           "ok ollama rate limit 429", "ok openai chat", "ok openai stream", "ok openai models",
-                           "ok openai bad key AuthenticationError", "ok openai rate limit RateLimitError",
-                           "ok anthropic messages", "ok anthropic bad key AuthenticationError",
-                           "ok anthropic rate limit RateLimitError"}) {
+  for (const char* line :
+       {"ok ollama chat", "ok ollama stream", "ok ollama list", "ok ollama bad key 401", "ok ollama rate limit 429",
+        "ok openai chat", "ok openai stream", "ok openai models", "ok openai bad key AuthenticationError",
+        "ok openai rate limit RateLimitError", "ok anthropic messages", "ok anthropic bad key AuthenticationError",
+        "ok anthropic rate limit RateLimitError"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out << r.err;
   }
   EXPECT_EQ(corral.log().find(t), std::string::npos);

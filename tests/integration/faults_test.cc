@@ -39,8 +39,7 @@ constexpr char kQuiet[] = "health: {interval: 1h, timeout: 2s}\ndiscovery: {inte
 const std::string kStreamGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"})";
 const std::string kWholeGen = R"({"model":"llama3.2","prompt":"why is the sky blue?","stream":false})";
 const std::string kWholeM = R"({"model":"m","prompt":"x","stream":false})";
-const std::string kSseChat =
-    R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true})";
+const std::string kSseChat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true})";
 
 bool eventually(const std::function<bool()>& f, int timeout_ms = 5000) {
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -177,8 +176,7 @@ struct FaultCase {
 std::string trace(const FaultCase& f) { return "X-Sim-Fault: " + f.fault + ", X-Sim-Fault-At: " + f.at; }
 
 std::vector<std::string> fault_headers(const FaultCase& f, const std::string& tokens = "10") {
-  return {"X-Sim-Fault: " + f.fault, "X-Sim-Fault-At: " + f.at, "X-Sim-Tokens: " + tokens,
-          "X-Sim-Token-Delay-Ms: 10"};
+  return {"X-Sim-Fault: " + f.fault, "X-Sim-Fault-At: " + f.at, "X-Sim-Tokens: " + tokens, "X-Sim-Token-Delay-Ms: 10"};
 }
 
 class Faults : public ::testing::TestWithParam<std::string> {
@@ -335,9 +333,9 @@ TEST_P(Faults, BytesAfterACompleteResponseNeverReachAClient) {
   for (int i = 0; i < 6; ++i) {
     SCOPED_TRACE(i);
     bool fault = i % 2 == 0;
-    c.send(build_request("POST", "/api/generate", kWholeGen,
-                         fault ? std::vector<std::string>{"X-Sim-Fault: garbage", "X-Sim-Fault-At: 1"}
-                               : std::vector<std::string>{}));
+    c.send(build_request(
+        "POST", "/api/generate", kWholeGen,
+        fault ? std::vector<std::string>{"X-Sim-Fault: garbage", "X-Sim-Fault-At: 1"} : std::vector<std::string>{}));
     Response r = c.read_response(10000);
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(normalize(r.body), normalize(direct.body));
@@ -347,7 +345,6 @@ TEST_P(Faults, BytesAfterACompleteResponseNeverReachAClient) {
   }
   EXPECT_EQ(sim.stat("faults_injected"), 3);
 }
-
 
 // SIGTERM with 200 streams in flight: the short ones finish, the long ones are
 // cut when timeouts.drain ends (closed, no terminating chunk), nobody is left
@@ -400,8 +397,8 @@ TEST_P(Faults, SighupStormUnderLoadKeepsTheLastValidConfig) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
   auto entry = [](const Sim& s, const std::string& name) { return "  - {name: " + name + ", url: " + s.url() + "}\n"; };
   auto valid = [&](const std::string& to) {
-    return std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b") + "models:\n  assignments: {\"m\": " +
-           to + "}\n";
+    return std::string(kQuiet) + "backends:\n" + entry(a, "a") + entry(b, "b") +
+           "models:\n  assignments: {\"m\": " + to + "}\n";
   };
   const std::vector<std::string> invalid = {
       valid("a") + "bogus_key: 1\n",
@@ -474,7 +471,6 @@ TEST_P(Faults, SighupStormUnderLoadKeepsTheLastValidConfig) {
   EXPECT_NE(st.find("\"name\":\"a\""), std::string::npos) << st;
   EXPECT_NE(st.find("\"name\":\"b\""), std::string::npos) << st;
 }
-
 
 namespace {
 
@@ -968,7 +964,8 @@ TEST(FaultsSim, EachInjectedFaultIsWhatItSays) {
   Response bad = request(sim.port, "POST", "/api/generate", kStreamGen, {"X-Sim-Fault: explode"});
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("invalid X-Sim-Fault header"), std::string::npos) << bad.body;
-  Response bad_at = request(sim.port, "POST", "/api/generate", kStreamGen, {"X-Sim-Fault: close", "X-Sim-Fault-At: soon"});
+  Response bad_at =
+      request(sim.port, "POST", "/api/generate", kStreamGen, {"X-Sim-Fault: close", "X-Sim-Fault-At: soon"});
   EXPECT_EQ(bad_at.status, 400);
 }
 

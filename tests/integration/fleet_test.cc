@@ -78,8 +78,9 @@ TEST(Fleet, ModelGoesToTheOnlyBackendThatHasIt) {
 
 TEST(Fleet, ModelTooBigForAMemoryLimitedBackendGoesElsewhere) {
   Sim a({"--models", "big=5000000000,small=1000000000"}), b({"--models", "big=5000000000,small=1000000000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 2") +
-                                 entry(b, "b", "priority: 2"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 2") +
+                    entry(b, "b", "priority: 2"));
   send_n(corral.port, 4, gen("big"));
   send_n(corral.port, 3, gen("small"));
   std::string m = settled_metrics(corral.port);
@@ -89,7 +90,8 @@ TEST(Fleet, ModelTooBigForAMemoryLimitedBackendGoesElsewhere) {
 
 TEST(Fleet, LoadedModelBeatsPriority) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000:loaded"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 5"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 5"));
   send_n(corral.port, 6, gen("m"));
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(served(m, b.url()), 6) << m;
@@ -97,8 +99,9 @@ TEST(Fleet, LoadedModelBeatsPriority) {
 
 TEST(Fleet, LowerPriorityNumberWins) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000"}), c({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 3") +
-                                 entry(b, "b", "priority: 1") + entry(c, "c", "priority: 2"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 3") + entry(b, "b", "priority: 1") +
+                    entry(c, "c", "priority: 2"));
   send_n(corral.port, 6, gen("m"));
   EXPECT_EQ(served(settled_metrics(corral.port), b.url()), 6);
 }
@@ -111,7 +114,8 @@ TEST(Fleet, PowerOfTwoChoicesSpreadsEqualBackends) {
   std::vector<std::future<int>> rs;
   for (int i = 0; i < 12; ++i) {
     rs.push_back(std::async(std::launch::async, [&] {
-      return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 4", "X-Sim-Token-Delay-Ms: 100"}).status;
+      return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 4", "X-Sim-Token-Delay-Ms: 100"})
+          .status;
     }));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -125,8 +129,9 @@ TEST(Fleet, PowerOfTwoChoicesSpreadsEqualBackends) {
 
 TEST(Fleet, ExplicitAssignmentOverridesAutomaticRouting) {
   Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") +
-                                 entry(b, "b", "priority: 9") + "models:\n  assignments: {\"m\": b}\n");
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 9") +
+                    "models:\n  assignments: {\"m\": b}\n");
   send_n(corral.port, 3, gen("m"));
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(served(m, b.url()), 3) << m;
@@ -135,11 +140,12 @@ TEST(Fleet, ExplicitAssignmentOverridesAutomaticRouting) {
 
 TEST(Fleet, MemoryOverridesAndPatternsApplyWhenNoSizeIsReported) {
   Sim a({"--models", "llama-70b=0,special=0,tiny-7b=0"}), b({"--models", "llama-70b=0,special=0,tiny-7b=0"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 10") +
-                                 entry(b, "b", "priority: 2") +
-                                 "models:\n  memory_overrides: {\"special\": 20}\n"
-                                 "  memory_patterns:\n    - {pattern: \".*-70b.*\", memory_gb: 40}\n"
-                                 "    - {pattern: \".*-7b.*\", memory_gb: 4.5}\n");
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 10") +
+                    entry(b, "b", "priority: 2") +
+                    "models:\n  memory_overrides: {\"special\": 20}\n"
+                    "  memory_patterns:\n    - {pattern: \".*-70b.*\", memory_gb: 40}\n"
+                    "    - {pattern: \".*-7b.*\", memory_gb: 4.5}\n");
   send_n(corral.port, 2, gen("llama-70b"));
   send_n(corral.port, 2, gen("special"));
   send_n(corral.port, 3, gen("tiny-7b"));
@@ -193,9 +199,15 @@ TEST(Fleet, HealthDownThenUpAgain) {
   auto a = std::make_unique<Sim>(std::vector<std::string>{"--models", "m=1000"});
   int port = a->port;
   Sim b({"--models", "m=1000"});
-  Corral corral({}, "uring", "health: {interval: 100ms, timeout: 1s, unhealthy_after: 2, healthy_after: 2}\n"
-                             "backends:\n" + entry(*a, "a") + entry(b, "b"));
-  auto a_up = [&] { return request(corral.port, "GET", "/status").body.find("\"name\":\"a\",\"url\":\"http://127.0.0.1:" + std::to_string(port) + "\",\"address\":\"127.0.0.1:" + std::to_string(port) + "\",\"up\":true") != std::string::npos; };
+  Corral corral({}, "uring",
+                "health: {interval: 100ms, timeout: 1s, unhealthy_after: 2, healthy_after: 2}\n"
+                "backends:\n" +
+                    entry(*a, "a") + entry(b, "b"));
+  auto a_up = [&] {
+    return request(corral.port, "GET", "/status")
+               .body.find("\"name\":\"a\",\"url\":\"http://127.0.0.1:" + std::to_string(port) +
+                          "\",\"address\":\"127.0.0.1:" + std::to_string(port) + "\",\"up\":true") != std::string::npos;
+  };
   ASSERT_TRUE(a_up()) << request(corral.port, "GET", "/status").body;
   a.reset();
   ASSERT_TRUE(eventually([&] { return !a_up(); })) << request(corral.port, "GET", "/status").body;
@@ -209,8 +221,9 @@ TEST(Fleet, HealthDownThenUpAgain) {
 
 TEST(Fleet, CircuitBreakerOpensAfterConsecutiveFailures) {
   Sim a({"--models", "m=1000", "--fail-status", "500"}), b({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "routing: {max_attempts: 1, circuit_failures: 2, circuit_cooldown: 1h}\n" +
-                                 "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "routing: {max_attempts: 1, circuit_failures: 2, circuit_cooldown: 1h}\n" +
+                    "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m")).status, 500);
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m")).status, 500);
   // Open: a is skipped although it is healthy and preferred.
@@ -226,8 +239,9 @@ TEST(Fleet, CircuitBreakerOpensAfterConsecutiveFailures) {
 TEST(Fleet, HalfOpenTrialClosesTheCircuitWhenTheBackendRecovered) {
   // Loaded on both: the circuit decides, not where the model was sent to load.
   Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"});
-  Corral corral({}, "uring", std::string(kQuiet) + "routing: {max_attempts: 1, circuit_failures: 1, circuit_cooldown: 300ms}\n" +
-                                 "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "routing: {max_attempts: 1, circuit_failures: 1, circuit_cooldown: 300ms}\n" +
+                    "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Status: 500"}).status, 500);
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m")).status, 200);  // b: a is open
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
@@ -241,7 +255,8 @@ TEST(Fleet, HalfOpenTrialClosesTheCircuitWhenTheBackendRecovered) {
 
 TEST(Fleet, OllamaBusy503IsRetriedOnAnotherBackend) {
   Sim a({"--models", "m=1000", "--fail-status", "503"}), b({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1") + entry(b, "b", "priority: 2"));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(request(corral.port, "POST", "/api/generate", gen("m")).status, 200);
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(value_of(m, "corral_failovers_total"), 3) << m;
@@ -251,15 +266,20 @@ TEST(Fleet, OllamaBusy503IsRetriedOnAnotherBackend) {
 
 TEST(Fleet, AdmissionQueueWaitsThenOverflowsWith503) {
   Sim a({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "routing: {queue_size: 2, queue_timeout: 10s, retry_after: 3s}\n" +
-                                 "backends:\n" + entry(a, "a", "max_concurrent: 1"), {"--workers", "1"});
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "routing: {queue_size: 2, queue_timeout: 10s, retry_after: 3s}\n" +
+                    "backends:\n" + entry(a, "a", "max_concurrent: 1"),
+                {"--workers", "1"});
   auto slow = std::async(std::launch::async, [&] {
-    return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 5", "X-Sim-Token-Delay-Ms: 200"}).status;
+    return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 5", "X-Sim-Token-Delay-Ms: 200"})
+        .status;
   });
-  ASSERT_TRUE(eventually([&] { return request(corral.port, "GET", "/status").body.find("\"in_flight\":1") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return request(corral.port, "GET", "/status").body.find("\"in_flight\":1") != std::string::npos; }));
   std::vector<std::future<Response>> rest;
   for (int i = 0; i < 4; ++i) {
-    rest.push_back(std::async(std::launch::async, [&] { return request(corral.port, "POST", "/api/generate", gen("m")); }));
+    rest.push_back(
+        std::async(std::launch::async, [&] { return request(corral.port, "POST", "/api/generate", gen("m")); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
   EXPECT_EQ(slow.get(), 200);
@@ -285,13 +305,16 @@ TEST(Fleet, AdmissionQueueWaitsThenOverflowsWith503) {
 // all succeed.
 TEST_P(FleetIo, FleetWideInFlightLimitAcrossWorkers) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
-  Corral corral({}, GetParam(), std::string(kQuiet) + "limits: {max_in_flight: 2}\nrouting: {queue_timeout: 20s}\n" +
-                                    "backends:\n" + entry(a, "a") + entry(b, "b"), {"--workers", "2"});
+  Corral corral({}, GetParam(),
+                std::string(kQuiet) + "limits: {max_in_flight: 2}\nrouting: {queue_timeout: 20s}\n" + "backends:\n" +
+                    entry(a, "a") + entry(b, "b"),
+                {"--workers", "2"});
   std::vector<std::future<int>> all;
   for (int i = 0; i < 6; ++i) {
     all.push_back(std::async(std::launch::async, [&] {
       return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 4", "X-Sim-Token-Delay-Ms: 150"},
-                     20000).status;
+                     20000)
+          .status;
     }));
   }
   long most = 0;
@@ -312,12 +335,16 @@ TEST_P(FleetIo, FleetWideInFlightLimitAcrossWorkers) {
 
 TEST(Fleet, AdmissionQueueTimesOut) {
   Sim a({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "routing: {queue_timeout: 300ms}\n" + "backends:\n" +
-                                 entry(a, "a", "max_concurrent: 1"), {"--workers", "1"});
+  Corral corral(
+      {}, "uring",
+      std::string(kQuiet) + "routing: {queue_timeout: 300ms}\n" + "backends:\n" + entry(a, "a", "max_concurrent: 1"),
+      {"--workers", "1"});
   auto slow = std::async(std::launch::async, [&] {
-    return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 5", "X-Sim-Token-Delay-Ms: 300"}).status;
+    return request(corral.port, "POST", "/api/generate", gen("m"), {"X-Sim-Tokens: 5", "X-Sim-Token-Delay-Ms: 300"})
+        .status;
   });
-  ASSERT_TRUE(eventually([&] { return request(corral.port, "GET", "/status").body.find("\"in_flight\":1") != std::string::npos; }));
+  ASSERT_TRUE(eventually(
+      [&] { return request(corral.port, "GET", "/status").body.find("\"in_flight\":1") != std::string::npos; }));
   Response r = request(corral.port, "POST", "/api/generate", gen("m"));
   EXPECT_EQ(r.status, 503);
   EXPECT_NE(r.body.find("queue_timeout"), std::string::npos) << r.body;
@@ -327,12 +354,14 @@ TEST(Fleet, AdmissionQueueTimesOut) {
 
 TEST(Fleet, AffinityKeepsAConversationOnOneBackend) {
   Sim a({"--models", "m=1000:loaded"}), b({"--models", "m=1000:loaded"}), c({"--models", "m=1000:loaded"});
-  Corral corral({}, "uring", std::string(kQuiet) + "routing: {affinity: prefix}\n" + "backends:\n" + entry(a, "a") +
-                                 entry(b, "b") + entry(c, "c"));
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "routing: {affinity: prefix}\n" + "backends:\n" + entry(a, "a") + entry(b, "b") +
+                    entry(c, "c"));
   auto chat = [](int conv, int turn) {
     std::string msgs = "{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"conversation " +
                        std::to_string(conv) + "\"}";
-    for (int t = 0; t < turn; ++t) msgs += ",{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"more\"}";
+    for (int t = 0; t < turn; ++t)
+      msgs += ",{\"role\":\"assistant\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"more\"}";
     return "{\"model\":\"m\",\"stream\":false,\"messages\":[" + msgs + "]}";
   };
   for (int turn = 0; turn < 6; ++turn) ASSERT_EQ(request(corral.port, "POST", "/api/chat", chat(1, turn)).status, 200);
@@ -363,14 +392,16 @@ TEST(Fleet, TagsPsAndModelsAreMergedAcrossBackends) {
   EXPECT_EQ(ps.body.find("\"name\":\"m2:latest\""), std::string::npos);
   Response v1 = request(corral.port, "GET", "/v1/models");
   EXPECT_EQ(v1.body.rfind("{\"object\":\"list\",\"data\":[", 0), 0u) << v1.body;
-  for (const char* n : {"m1:latest", "m2:latest", "m3:latest"}) EXPECT_NE(v1.body.find(std::string("\"id\":\"") + n + "\""), std::string::npos);
+  for (const char* n : {"m1:latest", "m2:latest", "m3:latest"})
+    EXPECT_NE(v1.body.find(std::string("\"id\":\"") + n + "\""), std::string::npos);
 }
 
 TEST(Fleet, PullGoesWhereItFitsAndDeleteReachesEveryHolder) {
   Sim a({"--models", "m=1000"}), b({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 10") +
-                                 entry(b, "b", "priority: 2") +
-                                 "models:\n  memory_patterns: [{pattern: \".*-70b.*\", memory_gb: 40}]\n");
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "priority: 1, max_memory_gb: 10") +
+                    entry(b, "b", "priority: 2") +
+                    "models:\n  memory_patterns: [{pattern: \".*-70b.*\", memory_gb: 40}]\n");
   auto has = [](const Sim& s, const std::string& n) {
     return request(s.port, "GET", "/api/tags").body.find("\"name\":\"" + n + "\"") != std::string::npos;
   };
@@ -379,7 +410,9 @@ TEST(Fleet, PullGoesWhereItFitsAndDeleteReachesEveryHolder) {
   EXPECT_FALSE(has(a, "big-70b:latest"));
   EXPECT_EQ(request(corral.port, "POST", "/api/pull", "{\"model\":\"small\",\"stream\":false}").status, 200);
   EXPECT_TRUE(has(a, "small:latest"));
-  EXPECT_EQ(request(corral.port, "POST", "/api/pull", "{\"model\":\"named\",\"stream\":false}", {"X-Corral-Backend: b"}).status, 200);
+  EXPECT_EQ(request(corral.port, "POST", "/api/pull", "{\"model\":\"named\",\"stream\":false}", {"X-Corral-Backend: b"})
+                .status,
+            200);
   EXPECT_TRUE(has(b, "named:latest"));
   // The merged list shows a pulled model at once (asked live, not from the last discovery).
   EXPECT_NE(request(corral.port, "GET", "/api/tags").body.find("\"name\":\"big-70b:latest\""), std::string::npos);
@@ -392,8 +425,9 @@ TEST(Fleet, PullGoesWhereItFitsAndDeleteReachesEveryHolder) {
 
 TEST(Fleet, DnsBackendMembersComeFromTheResolver) {
   Sim a({"--models", "m=1000"});
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n  - {name: pool, url: \"dns+http://localhost:" +
-                                 std::to_string(a.port) + "\"}\n");
+  Corral corral({}, "uring",
+                std::string(kQuiet) +
+                    "backends:\n  - {name: pool, url: \"dns+http://localhost:" + std::to_string(a.port) + "\"}\n");
   send_n(corral.port, 3, gen("m"));
   std::string st = request(corral.port, "GET", "/status").body;
   EXPECT_NE(st.find("\"name\":\"pool\",\"url\":\"http://127.0.0.1:" + std::to_string(a.port) +
@@ -434,8 +468,9 @@ TEST(Fleet, SighupAppliesAGoodFileAndKeepsTheOldOneOnABadFile) {
 TEST(Fleet, StatusReportsMembersAndClusterSummary) {
   Sim a({"--models", "m=1000:loaded", "--version-string", "0.9.1"});
   int dead = free_port();
-  Corral corral({}, "uring", std::string(kQuiet) + "backends:\n" + entry(a, "a", "max_concurrent: 4") +
-                                 "  - {name: gone, url: \"http://127.0.0.1:" + std::to_string(dead) + "\", max_concurrent: 2}\n");
+  Corral corral({}, "uring",
+                std::string(kQuiet) + "backends:\n" + entry(a, "a", "max_concurrent: 4") +
+                    "  - {name: gone, url: \"http://127.0.0.1:" + std::to_string(dead) + "\", max_concurrent: 2}\n");
   Response r = request(corral.port, "GET", "/status");
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.body.find("\"version\":\"0.9.1\""), std::string::npos) << r.body;
@@ -443,9 +478,10 @@ TEST(Fleet, StatusReportsMembersAndClusterSummary) {
   EXPECT_NE(r.body.find("\"name\":\"gone\""), std::string::npos);
   EXPECT_NE(r.body.find("\"up\":false"), std::string::npos);
   EXPECT_NE(r.body.find("\"last_error\":\"Connection refused\""), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find("\"cluster\":{\"backends\":2,\"healthy_endpoints\":1,\"in_flight\":0,\"queued\":0,\"capacity\":4,"
-                        "\"utilization\":0}"),
-            std::string::npos)
+  EXPECT_NE(
+      r.body.find("\"cluster\":{\"backends\":2,\"healthy_endpoints\":1,\"in_flight\":0,\"queued\":0,\"capacity\":4,"
+                  "\"utilization\":0}"),
+      std::string::npos)
       << r.body;
 }
 

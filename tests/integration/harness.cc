@@ -326,8 +326,9 @@ Corral::Corral(const std::vector<std::string>& backends, const std::string& io, 
   ::close(fd);
   log_path = tmpl;
   data_dir = log_path + ".data";  // analytics of this instance only; a later --data-dir wins
-  std::vector<std::string> argv = {bin("CORRAL_BIN"), "--listen", "127.0.0.1:" + std::to_string(port), "--io", io,
-                                   "--workers", "2", "--data-dir", data_dir};
+  std::vector<std::string> argv = {
+      bin("CORRAL_BIN"), "--listen", "127.0.0.1:" + std::to_string(port), "--io", io, "--workers", "2",
+      "--data-dir",      data_dir};
   for (const auto& b : backends) argv.insert(argv.end(), {"--backend", b});
   if (!yaml.empty()) {
     std::string path = log_path + ".yaml";

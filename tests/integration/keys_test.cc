@@ -74,8 +74,8 @@ class Keys : public ::testing::Test {
 }  // namespace
 
 TEST_F(Keys, CreatePrintsTheTokenOnceOnTheLastLine) {
-  Ran r = in_dir({"create", "alice", "--rpm", "10", "--models", "llama3.2,qwen*", "--priority", "high", "--note",
-                  "team a"});
+  Ran r = in_dir(
+      {"create", "alice", "--rpm", "10", "--models", "llama3.2,qwen*", "--priority", "high", "--note", "team a"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::string token = r.last_line();
   EXPECT_EQ(token.size(), 47u);

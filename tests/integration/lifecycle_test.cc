@@ -7,16 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <future>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -109,7 +109,8 @@ void write_fake_ollama(const Workdir& w) {
           "[ \"$1\" = serve ] || { echo \"fake ollama: expected serve, got $*\" >&2; exit 2; }\n"
           "echo \"fake ollama serve on $OLLAMA_HOST\"\n"
           "echo \"fake ollama: listening soon\" >&2\n"
-          "exec " + bin("CORRAL_SIM_BIN") + " --listen \"$OLLAMA_HOST\"\n",
+          "exec " +
+              bin("CORRAL_SIM_BIN") + " --listen \"$OLLAMA_HOST\"\n",
           true);
 }
 
@@ -121,31 +122,40 @@ void write_hooks(const Workdir& w, const std::string& delay) {
   const std::string d = w.path;
   w.write("start",
           "#!/bin/bash\n"
-          "d=" + d + "; n=$CORRAL_BACKEND_NAME\n"
-          "echo \"$n $(($(date +%s%N) / 1000000))\" >>$d/starts\n"
-          "if [ -e $d/fail ]; then echo \"zone test-1: quota exceeded for gpu instances\" >&2; exit 1; fi\n"
-          "sleep " + delay + "\n"
-          "port=$(cat $d/port.$n)\n"
-          + bin("CORRAL_SIM_BIN") + " --listen 127.0.0.1:$port </dev/null >/dev/null 2>&1 &\n"
-          "echo $! >$d/pid.$n\n"
-          "for i in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done\n"
-          "echo \"instance $n is up\"\n"
-          "echo \"{\\\"url\\\": \\\"http://127.0.0.1:$port\\\", \\\"instance_id\\\": \\\"i-$n\\\", "
-          "\\\"zone\\\": \\\"test-1\\\"}\"\n",
+          "d=" +
+              d +
+              "; n=$CORRAL_BACKEND_NAME\n"
+              "echo \"$n $(($(date +%s%N) / 1000000))\" >>$d/starts\n"
+              "if [ -e $d/fail ]; then echo \"zone test-1: quota exceeded for gpu instances\" >&2; exit 1; fi\n"
+              "sleep " +
+              delay +
+              "\n"
+              "port=$(cat $d/port.$n)\n" +
+              bin("CORRAL_SIM_BIN") +
+              " --listen 127.0.0.1:$port </dev/null >/dev/null 2>&1 &\n"
+              "echo $! >$d/pid.$n\n"
+              "for i in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done\n"
+              "echo \"instance $n is up\"\n"
+              "echo \"{\\\"url\\\": \\\"http://127.0.0.1:$port\\\", \\\"instance_id\\\": \\\"i-$n\\\", "
+              "\\\"zone\\\": \\\"test-1\\\"}\"\n",
           true);
   w.write("stop",
           "#!/bin/bash\n"
-          "d=" + d + "; n=$CORRAL_BACKEND_NAME\n"
-          "echo \"$n $(($(date +%s%N) / 1000000)) ${CORRAL_REMOTE_URL:-none}\" >>$d/stops\n"
-          "[ -e $d/pid.$n ] && kill $(cat $d/pid.$n) && rm -f $d/pid.$n\n"
-          "exit 0\n",
+          "d=" +
+              d +
+              "; n=$CORRAL_BACKEND_NAME\n"
+              "echo \"$n $(($(date +%s%N) / 1000000)) ${CORRAL_REMOTE_URL:-none}\" >>$d/stops\n"
+              "[ -e $d/pid.$n ] && kill $(cat $d/pid.$n) && rm -f $d/pid.$n\n"
+              "exit 0\n",
           true);
   w.write("status",
           "#!/bin/bash\n"
-          "d=" + d + "; n=$CORRAL_BACKEND_NAME\n"
-          "echo \"$n\" >>$d/statuses\n"
-          "[ -e $d/adopt.$n ] && { cat $d/adopt.$n; exit 0; }\n"
-          "exit 3\n",
+          "d=" +
+              d +
+              "; n=$CORRAL_BACKEND_NAME\n"
+              "echo \"$n\" >>$d/statuses\n"
+              "[ -e $d/adopt.$n ] && { cat $d/adopt.$n; exit 0; }\n"
+              "exit 3\n",
           true);
 }
 
@@ -242,13 +252,15 @@ TEST_P(Lifecycle, ServeStartsOllamaRestartsItAfterSigkillAndStopsItWithCorral) {
   Corral corral({"http://" + name}, GetParam(), "health: {interval: 200ms, timeout: 1s}\n", {},
                 serve_with_path(w.path));
   EXPECT_NE(corral.log().find("event=serve decision=\"serve: starting ollama serve for http://" + name + "\""),
-            std::string::npos) << corral.log();
+            std::string::npos)
+      << corral.log();
 
   std::string me;
   ASSERT_TRUE(eventually([&] {
     me = backend_in(status_of(corral.port), name);
     return json_str(me, "state") == "running";
-  })) << status_of(corral.port) << corral.log();
+  })) << status_of(corral.port)
+      << corral.log();
   pid_t first = static_cast<pid_t>(json_int(me, "pid"));
   ASSERT_GT(first, 0) << me;
   EXPECT_EQ(::kill(first, 0), 0);
@@ -275,11 +287,14 @@ TEST_P(Lifecycle, ServeStartsOllamaRestartsItAfterSigkillAndStopsItWithCorral) {
 
   ::kill(first, SIGKILL);
   pid_t second = 0;
-  ASSERT_TRUE(eventually([&] {
-    me = backend_in(status_of(corral.port), name);
-    second = static_cast<pid_t>(json_int(me, "pid"));
-    return second > 0 && second != first && json_str(me, "state") == "running";
-  }, 10000)) << me << corral.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        me = backend_in(status_of(corral.port), name);
+        second = static_cast<pid_t>(json_int(me, "pid"));
+        return second > 0 && second != first && json_str(me, "state") == "running";
+      },
+      10000))
+      << me << corral.log();
   EXPECT_EQ(json_int(me, "restarts"), 1) << me;
   EXPECT_EQ(json_str(me, "last_exit"), "signal=SIGKILL") << me;
   EXPECT_TRUE(eventually([&] { return request(corral.port, "POST", "/api/generate", kGen).status == 200; }))
@@ -288,7 +303,8 @@ TEST_P(Lifecycle, ServeStartsOllamaRestartsItAfterSigkillAndStopsItWithCorral) {
   stop_corral(corral);
   EXPECT_TRUE(gone(second)) << "the supervised ollama outlived corral";
   EXPECT_NE(corral.log().find("event=backend_exit backend=" + name + " pid=" + std::to_string(second)),
-            std::string::npos) << corral.log();
+            std::string::npos)
+      << corral.log();
 }
 
 // supervise: from the config: `restart_after` failed health checks in a row (the child is
@@ -298,35 +314,48 @@ TEST_P(Lifecycle, SupervisedChildFailingHealthChecksIsKilledAndRestarted) {
   Workdir w;
   write_fake_ollama(w);
   int port = free_port();
-  std::string yaml = "health: {interval: 200ms, timeout: 300ms}\n"
-                     "backends:\n"
-                     "  - name: local\n"
-                     "    url: http://127.0.0.1:" + std::to_string(port) + "\n"
-                     "    supervise:\n"
-                     "      command: [" + w.file("ollama") + ", serve]\n"
-                     "      env: {OLLAMA_HOST: \"127.0.0.1:" + std::to_string(port) + "\"}\n"
-                     "      restart_after: 2\n"
-                     "      stop_timeout: 500ms\n";
+  std::string yaml =
+      "health: {interval: 200ms, timeout: 300ms}\n"
+      "backends:\n"
+      "  - name: local\n"
+      "    url: http://127.0.0.1:" +
+      std::to_string(port) +
+      "\n"
+      "    supervise:\n"
+      "      command: [" +
+      w.file("ollama") +
+      ", serve]\n"
+      "      env: {OLLAMA_HOST: \"127.0.0.1:" +
+      std::to_string(port) +
+      "\"}\n"
+      "      restart_after: 2\n"
+      "      stop_timeout: 500ms\n";
   Corral corral({}, GetParam(), yaml);
   std::string me;
   ASSERT_TRUE(eventually([&] {
     me = backend_in(status_of(corral.port), "local");
     return json_str(me, "state") == "running";
-  })) << status_of(corral.port) << corral.log();
+  })) << status_of(corral.port)
+      << corral.log();
   EXPECT_TRUE(eventually([&] { return request(corral.port, "POST", "/api/generate", kGen).status == 200; }));
   pid_t first = static_cast<pid_t>(json_int(me, "pid"));
   ASSERT_GT(first, 0);
 
   ::kill(first, SIGSTOP);
   pid_t second = 0;
-  ASSERT_TRUE(eventually([&] {
-    me = backend_in(status_of(corral.port), "local");
-    second = static_cast<pid_t>(json_int(me, "pid"));
-    return second > 0 && second != first && json_str(me, "state") == "running";
-  }, 15000)) << me << corral.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        me = backend_in(status_of(corral.port), "local");
+        second = static_cast<pid_t>(json_int(me, "pid"));
+        return second > 0 && second != first && json_str(me, "state") == "running";
+      },
+      15000))
+      << me << corral.log();
   std::string l = corral.log();
-  EXPECT_NE(l.find("event=backend_terminate backend=local pid=" + std::to_string(first) +
-                   " state=stopping failed_checks=2"), std::string::npos) << l;
+  EXPECT_NE(
+      l.find("event=backend_terminate backend=local pid=" + std::to_string(first) + " state=stopping failed_checks=2"),
+      std::string::npos)
+      << l;
   EXPECT_EQ(json_str(me, "last_exit"), "signal=SIGKILL") << me;  // SIGTERM waits in a stopped process
   EXPECT_EQ(json_int(me, "restarts"), 1) << me;
   EXPECT_TRUE(gone(first));
@@ -368,10 +397,13 @@ TEST_P(Lifecycle, OnDemandProvisionsOnFirstRequestAndStopsOnceWhenIdleButNeverMi
   EXPECT_EQ(json_str(backend_in(s, "cloud"), "hook"), "start") << s;
   EXPECT_EQ(json_str(s.substr(s.find("],\"provisioning_status\"") + 2), "provisioning_status"), "provisioning")
       << "seed 002's top-level fields, with one on-demand backend: " << s;
-  ASSERT_TRUE(eventually([&] {
-    s = status_of(corral.port);
-    return json_str(backend_in(s, "cloud"), "provisioning_status") == "ready";
-  }, 10000)) << s << corral.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        s = status_of(corral.port);
+        return json_str(backend_in(s, "cloud"), "provisioning_status") == "ready";
+      },
+      10000))
+      << s << corral.log();
   std::string me = backend_in(s, "cloud");
   EXPECT_EQ(json_str(me, "remote_url"), sim_url) << me;
   EXPECT_EQ(json_str(me, "instance_id"), "i-cloud") << me;
@@ -391,7 +423,8 @@ TEST_P(Lifecycle, OnDemandProvisionsOnFirstRequestAndStopsOnceWhenIdleButNeverMi
       << corral.log();
   EXPECT_TRUE(eventually([&] {
     return request(corral.port, "GET", "/api/tags").body.find("\"llama3.2:latest\"") != std::string::npos;
-  })) << "discovery reads the started instance's /api/tags: " << request(corral.port, "GET", "/api/tags").body;
+  })) << "discovery reads the started instance's /api/tags: "
+      << request(corral.port, "GET", "/api/tags").body;
 
   // 8 tokens 300 ms apart: 2.4 s in flight, longer than idle_timeout.
   Stream slow(corral.port, 8, 300);
@@ -424,8 +457,8 @@ TEST_P(Lifecycle, OnDemandWithHoldMakesRequestsWaitAndSucceed) {
   Corral corral({}, GetParam(),
                 "health: {interval: 200ms, timeout: 1s}\nbackends:\n" + on_demand_entry(w, "cloud", ", hold: 15s") +
                     "    models: [llama3.2]\n");
-  auto a = std::async(std::launch::async,
-                      [&] { return request(corral.port, "POST", "/api/generate", kGen, {}, 20000); });
+  auto a =
+      std::async(std::launch::async, [&] { return request(corral.port, "POST", "/api/generate", kGen, {}, 20000); });
   auto b = std::async(std::launch::async, [&] {
     return request(corral.port, "POST", "/v1/chat/completions",
                    "{\"model\":\"llama3.2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", {}, 20000);
@@ -454,22 +487,27 @@ TEST_P(Lifecycle, OnDemandFailingStartHookShowsErrorAndRecovers) {
   ASSERT_TRUE(eventually([&] {
     me = backend_in(status_of(corral.port), "cloud");
     return json_str(me, "provisioning_status") == "error";
-  })) << me << corral.log();
+  })) << me
+      << corral.log();
   EXPECT_EQ(json_str(me, "error"), "start hook exited with code=1: zone test-1: quota exceeded for gpu instances")
       << me;
   EXPECT_EQ(names_in(w.file("stops")), std::vector<std::string>{"cloud"}) << "stop cleans up after a failed start";
   Response r = request(corral.port, "POST", "/api/generate", kGen);
   EXPECT_EQ(r.status, 503);
   EXPECT_NE(r.body.find("backend cloud failed to start (start hook exited with code=1: zone test-1: quota exceeded"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find("\"provisioning\":true"), std::string::npos) << r.body;
 
   std::filesystem::remove(w.file("fail"));
   Response ok;
-  EXPECT_TRUE(eventually([&] {
-    ok = request(corral.port, "POST", "/api/generate", kGen);
-    return ok.status == 200;
-  }, 20000)) << ok.body << corral.log();
+  EXPECT_TRUE(eventually(
+      [&] {
+        ok = request(corral.port, "POST", "/api/generate", kGen);
+        return ok.status == 200;
+      },
+      20000))
+      << ok.body << corral.log();
   EXPECT_EQ(names_in(w.file("starts")), (std::vector<std::string>{"cloud", "cloud"}));
   me = backend_in(status_of(corral.port), "cloud");
   EXPECT_EQ(json_str(me, "provisioning_status"), "ready") << me;
@@ -490,14 +528,16 @@ TEST_P(Lifecycle, OnDemandStatusHookAdoptsARunningInstance) {
   ASSERT_TRUE(eventually([&] {
     me = backend_in(status_of(corral.port), "cloud");
     return json_str(me, "provisioning_status") == "ready";
-  })) << me << corral.log();
+  })) << me
+      << corral.log();
   EXPECT_EQ(json_str(me, "remote_url"), running.url()) << me;
   EXPECT_EQ(json_str(me, "instance_id"), "i-adopted") << me;
   Response r;
   EXPECT_TRUE(eventually([&] {
     r = request(corral.port, "POST", "/api/generate", "{\"model\":\"adopted\",\"prompt\":\"hi\",\"stream\":false}");
     return r.status == 200;
-  })) << r.body << corral.log();
+  })) << r.body
+      << corral.log();
   EXPECT_NE(r.body.find("\"model\":\"adopted\""), std::string::npos) << r.body;
   EXPECT_EQ(names_in(w.file("statuses")), std::vector<std::string>{"cloud"});
   EXPECT_TRUE(lines_of(w.file("starts")).empty()) << slurp(w.file("starts"));
@@ -515,9 +555,10 @@ TEST_P(Lifecycle, ScalingGroupStartsMembersInOrderAndStopsThemAfterTheLoad) {
     w.write(std::string("port.") + m, std::to_string(free_port()));
     yaml += on_demand_entry(w, m, ", hold: 15s");
   }
-  yaml += "scaling:\n  groups:\n    - name: gpu\n      members: [m1, m2, m3]\n      capacity: 2\n"
-          "      target_utilization: 1.0\n      scale_up_factors: {low: 1.0, medium: 1.0, high: 1.0}\n"
-          "      model_weights: {llama3.2: 1.5}\n      stabilization: {up: 1s, down: 1500ms}\n";
+  yaml +=
+      "scaling:\n  groups:\n    - name: gpu\n      members: [m1, m2, m3]\n      capacity: 2\n"
+      "      target_utilization: 1.0\n      scale_up_factors: {low: 1.0, medium: 1.0, high: 1.0}\n"
+      "      model_weights: {llama3.2: 1.5}\n      stabilization: {up: 1s, down: 1500ms}\n";
   Corral corral({}, GetParam(), yaml);
   const std::string g = "{group=\"gpu\"}";
   auto metric = [&](const std::string& series) {
@@ -651,8 +692,10 @@ TEST_P(Lifecycle, ScalingGroupStartsItsFirstMemberOnA503) {
 // on-demand member's idle stop and its group's scale-down off it.
 TEST_P(Lifecycle, StreamToTheLastResortCountsInFlight) {
   int port = free_port();
-  Corral corral({}, GetParam(), "health: {interval: 1h, timeout: 1s}\ndiscovery: {interval: 1h}\nbackends:\n"
-                                "  - {name: late, url: \"http://127.0.0.1:" + std::to_string(port) + "\"}\n");
+  Corral corral({}, GetParam(),
+                "health: {interval: 1h, timeout: 1s}\ndiscovery: {interval: 1h}\nbackends:\n"
+                "  - {name: late, url: \"http://127.0.0.1:" +
+                    std::to_string(port) + "\"}\n");
   Sim late({}, port);
   ASSERT_NE(status_of(corral.port).find("\"up\":false"), std::string::npos) << status_of(corral.port);
   Stream s(corral.port, 10, 100);
@@ -676,10 +719,11 @@ TEST_P(Lifecycle, AMemberStoppedDuringAProbeRoundLeavesTheOthersAsTheyWere) {
   w.write("port.stays", std::to_string(free_port()));
   Sim hung;
   ::kill(hung.proc.pid(), SIGSTOP);  // connects (the backlog), never answers
-  std::string yaml = "health: {interval: 100ms, timeout: 2s}\nbackends:\n"
-                     "  - {name: hung, url: " + hung.url() + ", enabled: false}\n" +
-                     on_demand_entry(w, "brief", ", idle_timeout: 3s") + "    models: [llama3.2]\n" +
-                     on_demand_entry(w, "stays", "") + "    models: [\"qwen2.5:7b\"]\n";
+  std::string yaml =
+      "health: {interval: 100ms, timeout: 2s}\nbackends:\n"
+      "  - {name: hung, url: " +
+      hung.url() + ", enabled: false}\n" + on_demand_entry(w, "brief", ", idle_timeout: 3s") +
+      "    models: [llama3.2]\n" + on_demand_entry(w, "stays", "") + "    models: [\"qwen2.5:7b\"]\n";
   Corral corral({}, GetParam(), yaml);
   const std::string qwen = "{\"model\":\"qwen2.5:7b\",\"prompt\":\"hi\",\"stream\":false}";
   EXPECT_TRUE(eventually([&] { return request(corral.port, "POST", "/api/generate", kGen).status == 200; }, 15000))

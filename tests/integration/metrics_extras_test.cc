@@ -20,7 +20,6 @@ const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"}
 const std::string kChat =
     R"({"model":"qwen2.5:7b","messages":[{"role":"user","content":"write a python function"}],"stream":false})";
 
-
 // Prompt tokens the backend reports for one request of this body.
 long prompt_tokens(const Sim& sim, const std::string& path, const std::string& body) {
   return json_int(request(sim.port, "POST", path, body).body, "prompt_eval_count");
@@ -44,8 +43,9 @@ TEST_P(MetricsExtras, SeedNamesFollowTheTraffic) {
   Sim sim;
   ScopedEnv on("CORRAL_METRICS_SEED_NAMES", "on");
   Corral corral({sim.url()}, GetParam());
-  long gen_prompt = prompt_tokens(sim, "/api/generate", R"({"model":"llama3.2","prompt":"why is the sky blue?",)"
-                                                        R"("stream":false})");
+  long gen_prompt = prompt_tokens(sim, "/api/generate",
+                                  R"({"model":"llama3.2","prompt":"why is the sky blue?",)"
+                                  R"("stream":false})");
   ASSERT_GT(gen_prompt, 0);
   ASSERT_EQ(traffic(corral.port, 12, 4, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 5"}, 200), 0);
   ASSERT_EQ(traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {}, 200), 0);
@@ -69,8 +69,7 @@ TEST_P(MetricsExtras, SeedNamesFollowTheTraffic) {
   EXPECT_EQ(value_of(m, "corral_tokens_generated_sum" + q), 12 * 5);
   EXPECT_EQ(value_of(m, "corral_tokens_generated_bucket{model=\"llama3.2\",prompt_category=\"question\",le=\"5\"}"),
             12);
-  EXPECT_EQ(value_of(m, "corral_tokens_generated_bucket{model=\"llama3.2\",prompt_category=\"question\",le=\"1\"}"),
-            0);
+  EXPECT_EQ(value_of(m, "corral_tokens_generated_bucket{model=\"llama3.2\",prompt_category=\"question\",le=\"1\"}"), 0);
   EXPECT_EQ(value_of(m, "corral_tokens_generated_count{model=\"qwen2.5:7b\",prompt_category=\"code\"}"), 6);
   EXPECT_EQ(value_of(m, "corral_tokens_generated_sum{model=\"qwen2.5:7b\",prompt_category=\"code\"}"), 6 * 8);
   std::string b = sim.url();
@@ -130,18 +129,21 @@ TEST_P(MetricsExtras, PerKeySeriesCountEachKeyExactly) {
   std::string alice = create("alice"), bob = create("bob");
   ASSERT_EQ(alice.rfind("crl_", 0), 0u) << alice;
   ASSERT_EQ(bob.rfind("crl_", 0), 0u) << bob;
-  long gen_prompt = prompt_tokens(sim, "/api/generate", R"({"model":"llama3.2","prompt":"why is the sky blue?",)"
-                                                        R"("stream":false})");
+  long gen_prompt = prompt_tokens(sim, "/api/generate",
+                                  R"({"model":"llama3.2","prompt":"why is the sky blue?",)"
+                                  R"("stream":false})");
   long chat_prompt = prompt_tokens(sim, "/api/chat", kChat);
   ASSERT_GT(gen_prompt, 0);
   ASSERT_GT(chat_prompt, 0);
   {
     Corral corral({sim.url()}, GetParam(), "metrics:\n  key_labels: true\n", {"--auth", "--data-dir", dir});
-    ASSERT_EQ(traffic(corral.port, 10, 5, "POST", "/api/generate", kGen, {"Authorization: Bearer " + alice, "X-Sim-Tokens: 5"},
-            200), 0);
+    ASSERT_EQ(traffic(corral.port, 10, 5, "POST", "/api/generate", kGen,
+                      {"Authorization: Bearer " + alice, "X-Sim-Tokens: 5"}, 200),
+              0);
     ASSERT_EQ(traffic(corral.port, 6, 3, "POST", "/api/chat", kChat, {"x-api-key: " + bob}, 200), 0);
     ASSERT_EQ(traffic(corral.port, 2, 2, "GET", "/api/tags", "", {"Authorization: Bearer " + bob}, 200), 0);
-    ASSERT_EQ(traffic(corral.port, 3, 3, "POST", "/api/generate", kGen, {"Authorization: Bearer crl_not_a_key"}, 401), 0);
+    ASSERT_EQ(traffic(corral.port, 3, 3, "POST", "/api/generate", kGen, {"Authorization: Bearer crl_not_a_key"}, 401),
+              0);
 
     std::string m = settled_metrics(corral.port);
     EXPECT_EQ(value_of(m, "corral_key_requests_total{key=\"alice\"}"), 10) << m;

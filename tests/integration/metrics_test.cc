@@ -13,7 +13,6 @@ namespace {
 
 double value(const std::string& text, const std::string& series) { return value_of(text, series); }
 
-
 class Metrics : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
@@ -22,10 +21,15 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   Sim sim;
   Corral corral({sim.url()}, GetParam());
   const std::string gen = R"({"model":"llama3.2","prompt":"why is the sky blue?"})";
-  const std::string chat = R"({"model":"qwen2.5:7b","messages":[{"role":"user","content":"write a python function"}],"stream":false})";
-  const std::string oai = R"({"model":"llama3.2","messages":[{"role":"user","content":"summarize this text"}],"stream":true,"stream_options":{"include_usage":true}})";
+  const std::string chat =
+      R"({"model":"qwen2.5:7b","messages":[{"role":"user","content":"write a python function"}],"stream":false})";
+  const std::string oai =
+      R"({"model":"llama3.2","messages":[{"role":"user","content":"summarize this text"}],"stream":true,"stream_options":{"include_usage":true}})";
   // Per-request prompt token counts as the backend reports them.
-  long gen_prompt = json_int(request(sim.port, "POST", "/api/generate", R"({"model":"llama3.2","prompt":"why is the sky blue?","stream":false})").body, "prompt_eval_count");
+  long gen_prompt = json_int(request(sim.port, "POST", "/api/generate",
+                                     R"({"model":"llama3.2","prompt":"why is the sky blue?","stream":false})")
+                                 .body,
+                             "prompt_eval_count");
   long chat_prompt = json_int(request(sim.port, "POST", "/api/chat", chat).body, "prompt_eval_count");
   Response oai_direct = request(sim.port, "POST", "/v1/chat/completions", oai);
   long oai_prompt = json_int(oai_direct.body, "prompt_tokens");
@@ -59,7 +63,9 @@ TEST_P(Metrics, CountersEqualTheTrafficExactly) {
   EXPECT_EQ(req("/api/tags", "", "200", "none"), 7);
 
   EXPECT_EQ(value(m, "corral_request_duration_seconds_count{endpoint=\"/api/generate\",model=\"llama3.2\"}"), 46);
-  EXPECT_EQ(value(m, "corral_request_duration_seconds_bucket{endpoint=\"/api/generate\",model=\"llama3.2\",le=\"+Inf\"}"), 46);
+  EXPECT_EQ(
+      value(m, "corral_request_duration_seconds_bucket{endpoint=\"/api/generate\",model=\"llama3.2\",le=\"+Inf\"}"),
+      46);
   EXPECT_EQ(value(m, "corral_request_duration_seconds_count{endpoint=\"/api/chat\",model=\"qwen2.5:7b\"}"), 20);
   EXPECT_EQ(value(m, "corral_time_to_first_token_seconds_count{model=\"llama3.2\"}"), 56);
   EXPECT_EQ(value(m, "corral_completion_tokens_total{model=\"llama3.2\"}"), 40 * 5 + 10 * 3);

@@ -1,8 +1,8 @@
 // corral in front of corral-sim on loopback, for both io backends.
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <signal.h>
+#include <memory>
 
 #include <atomic>
 #include <thread>
@@ -117,8 +117,10 @@ TEST_P(Proxy, TwoHundredConcurrentStreamsCompleteIntact) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 200; ++i) {
     threads.emplace_back([&] {
-      Response r = request(corral.port, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 20", "X-Sim-Token-Delay-Ms: 5"}, 30000);
-      if (r.status == 200 && r.complete && count(r.body, "\"done\":false") == 20 && count(r.body, "\"done\":true") == 1 &&
+      Response r =
+          request(corral.port, "POST", "/api/generate", kGen, {"X-Sim-Tokens: 20", "X-Sim-Token-Delay-Ms: 5"}, 30000);
+      if (r.status == 200 && r.complete && count(r.body, "\"done\":false") == 20 &&
+          count(r.body, "\"done\":true") == 1 &&
           json_int(r.body.substr(r.body.rfind("{\"model\"")), "eval_count") == 20) {
         ++ok;
       }
@@ -214,7 +216,8 @@ TEST_P(Proxy, KeepAliveConnectionServesAfterIdleTrim) {
   EXPECT_NE(stream.body.find("\"done\":true"), std::string::npos);
   EXPECT_NE(stream.header("x-request-id"), "before-idle");
   std::this_thread::sleep_for(std::chrono::milliseconds(1400));
-  c.send(build_request("GET", "/api/version", "", {"X-Request-Id: after-idle"}) + build_request("GET", "/api/tags", "", {}));
+  c.send(build_request("GET", "/api/version", "", {"X-Request-Id: after-idle"}) +
+         build_request("GET", "/api/tags", "", {}));
   Response a = c.read_response(), t = c.read_response();
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(a.header("x-request-id"), "after-idle");
@@ -243,13 +246,17 @@ TEST_P(Proxy, HealthAndMetricsCountRequests) {
   m.body = settled_metrics(corral.port);
   EXPECT_EQ(m.status, 200);
   std::string b = sim.url();
-  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",model=\"\",backend=\"" + b + "\",code=\"200\",category=\"none\"} 5\n"),
-            std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/tags\",model=\"\",backend=\"" + b +
+                        "\",code=\"200\",category=\"none\"} 5\n"),
+            std::string::npos)
+      << m.body;
   // corral knows from discovery that no backend has it: answered like Ollama, without a backend.
-  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/show\",model=\"other\",backend=\"none\",code=\"404\",category=\"none\"} 1\n"),
+  EXPECT_NE(m.body.find("corral_requests_total{endpoint=\"/api/"
+                        "show\",model=\"other\",backend=\"none\",code=\"404\",category=\"none\"} 1\n"),
             std::string::npos);
   EXPECT_NE(m.body.find("corral_in_flight_requests 1\n"), std::string::npos);  // the scrape itself
-  EXPECT_NE(m.body.find("corral_build_info{version=\"0.1.0\",io=\"" + std::string(io() == "uring" ? "io_uring" : "epoll") + "\"} 1"),
+  EXPECT_NE(m.body.find("corral_build_info{version=\"0.1.0\",io=\"" +
+                        std::string(io() == "uring" ? "io_uring" : "epoll") + "\"} 1"),
             std::string::npos);
 }
 
@@ -324,5 +331,4 @@ TEST_P(Proxy, SlowClientPausesBackendAndGetsWholeStream) {
   EXPECT_NE(body.find("\"done\":true"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Io, Proxy, ::testing::Values("uring", "epoll"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Io, Proxy, ::testing::Values("uring", "epoll"), [](const auto& info) { return info.param; });

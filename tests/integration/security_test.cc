@@ -129,14 +129,12 @@ TEST(Security, NoSecretInAnyLogLine) {
   ASSERT_EQ(rotated.status, 200) << rotated.body;
   std::string bob2 = json_str(rotated.body, "token");
   ASSERT_EQ(bob2.rfind("crl_", 0), 0u) << rotated.body;
-  EXPECT_TRUE(eventually([&] {
-    return request(corral.port, "POST", "/api/generate", kGen, bearer(bob2)).status == 200;
-  }, 10000));
+  EXPECT_TRUE(eventually(
+      [&] { return request(corral.port, "POST", "/api/generate", kGen, bearer(bob2)).status == 200; }, 10000));
   EXPECT_EQ(request(corral.port, "POST", "/api/generate", kGen, bearer(bob)).status, 401);
   EXPECT_EQ(request(corral.port, "DELETE", "/admin/keys/bob", "", bearer(admin)).status, 200);
-  EXPECT_TRUE(eventually([&] {
-    return request(corral.port, "POST", "/api/generate", kGen, bearer(bob2)).status == 401;
-  }, 10000));
+  EXPECT_TRUE(eventually(
+      [&] { return request(corral.port, "POST", "/api/generate", kGen, bearer(bob2)).status == 401; }, 10000));
 
   // Reloads of the file, then of one whose api_key_env names a variable that is not set.
   std::string path = corral.log_path + ".yaml";
@@ -156,10 +154,14 @@ TEST(Security, NoSecretInAnyLogLine) {
     const char* what;
     std::string value;
   };
-  const std::vector<Secret> secrets = {
-      {"admin token", admin},          {"alice's token", alice},        {"bob's first token", bob},
-      {"bob's rotated token", bob2},   {"an unknown corral token", unknown}, {"a foreign token", foreign},
-      {"the provider token", kProviderToken}, {"a token in a query string", kQueryToken}};
+  const std::vector<Secret> secrets = {{"admin token", admin},
+                                       {"alice's token", alice},
+                                       {"bob's first token", bob},
+                                       {"bob's rotated token", bob2},
+                                       {"an unknown corral token", unknown},
+                                       {"a foreign token", foreign},
+                                       {"the provider token", kProviderToken},
+                                       {"a token in a query string", kQueryToken}};
   for (const Secret& s : secrets) {
     std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);) {

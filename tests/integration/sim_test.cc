@@ -14,8 +14,8 @@ namespace {
 
 // Two models that do not fit together in 8 GB; loads take 4 ms and 6 ms of wall time.
 std::vector<std::string> fleet_of_one(const std::vector<std::string>& more = {}) {
-  std::vector<std::string> a = {"--models", "a=4000000000,b=6000000000", "--vram-gb", "8", "--time-scale", "0.001",
-                                "--tokens", "3"};
+  std::vector<std::string> a = {
+      "--models", "a=4000000000,b=6000000000", "--vram-gb", "8", "--time-scale", "0.001", "--tokens", "3"};
   a.insert(a.end(), more.begin(), more.end());
   return a;
 }
@@ -50,8 +50,7 @@ TEST(SimProcess, LoadsOnFirstUseOnceAndReportsItInPsAndFinalStats) {
   EXPECT_EQ(s.stat("loads_total"), 1);
 
   std::string ps = request(s.port, "GET", "/api/ps").body;
-  EXPECT_NE(ps.find("\"name\":\"a:latest\",\"model\":\"a:latest\",\"size\":4000000000,\"digest\":"),
-            std::string::npos)
+  EXPECT_NE(ps.find("\"name\":\"a:latest\",\"model\":\"a:latest\",\"size\":4000000000,\"digest\":"), std::string::npos)
       << ps;
   EXPECT_NE(ps.find("\"expires_at\":"), std::string::npos);
   EXPECT_NE(ps.find("\"size_vram\":4000000000"), std::string::npos);

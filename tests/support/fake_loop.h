@@ -19,13 +19,13 @@ class FakeLoop final : public core::Loop {
  public:
   struct Peer {
     core::Socket* sock = nullptr;
-    std::string remote;     // where an outgoing connection goes (ip:port)
-    std::string received;   // every byte the socket sent
-    std::string inbox;      // bytes for the socket, held while it does not read
+    std::string remote;    // where an outgoing connection goes (ip:port)
+    std::string received;  // every byte the socket sent
+    std::string inbox;     // bytes for the socket, held while it does not read
     bool reading = false;
     bool connecting = false;
-    bool closed = false;    // closed by its owner
-    bool gone = false;      // on_closed delivered: the socket may be freed
+    bool closed = false;      // closed by its owner
+    bool gone = false;        // on_closed delivered: the socket may be freed
     bool hold_sends = false;  // a slow peer: sends stay in flight until released
     uint32_t in_flight = 0;   // bytes of the send in flight
   };
@@ -47,7 +47,7 @@ class FakeLoop final : public core::Loop {
   void wake() override { ++wakes; }
 
   // The test's side.
-  int accept_client(core::SocketHandler& h);     // a new client socket, as the listener would hand it out
+  int accept_client(core::SocketHandler& h);  // a new client socket, as the listener would hand it out
   Peer& peer(int fd) { return peers_.at(fd); }
   int last_stream() const { return last_stream_; }  // the newest outgoing connection
   int streams() const { return streams_; }
@@ -56,9 +56,9 @@ class FakeLoop final : public core::Loop {
   void peer_close(int fd, int err = 0);
   void release_sends(int fd);  // a held peer takes what was sent
   void set_now(uint64_t ms) { now_ms_ = ms; }
-  void settle();               // delivers pending completions until there are none
+  void settle();  // delivers pending completions until there are none
   int buffers_out() const { return buffers_out_; }
-  int fail_next_socket = 0;   // -errno for the next open_stream (e.g. -EMFILE)
+  int fail_next_socket = 0;  // -errno for the next open_stream (e.g. -EMFILE)
   int wakes = 0;
 
  private:

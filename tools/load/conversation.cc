@@ -16,8 +16,8 @@ std::string message(const char* role, const std::string& text) {
 }  // namespace
 
 std::string Conversations::system_prompt(const std::string& model, size_t words) {
-  static const char* kWords[] = {"you", "are", "a", "helpful", "assistant", "answer", "briefly", "and", "cite",
-                                 "sources", "when", "asked", "about", "the", "company", "policy"};
+  static const char* kWords[] = {"you",  "are",     "a",    "helpful", "assistant", "answer", "briefly", "and",
+                                 "cite", "sources", "when", "asked",   "about",     "the",    "company", "policy"};
   std::mt19937_64 rng(std::hash<std::string>{}(model));  // the same text for every conversation of a model
   std::string s;
   for (size_t i = 0; i < words; ++i) s += std::string(i ? " " : "") + kWords[rng() % 16];

@@ -7,8 +7,8 @@ namespace load {
 
 int Histogram::index(uint64_t v) {
   if (v < kSub) return static_cast<int>(v);
-  int msb = 63 - __builtin_clzll(v);          // >= kSubBits
-  int shift = msb - kSubBits;                 // bucket width = 2^shift
+  int msb = 63 - __builtin_clzll(v);              // >= kSubBits
+  int shift = msb - kSubBits;                     // bucket width = 2^shift
   int sub = static_cast<int>(v >> shift) - kSub;  // 0..kSub-1
   return (shift + 1) * kSub + sub;
 }

@@ -29,10 +29,12 @@ std::string row(const char* name, const load::Histogram& h) {
 std::string hist_json(const load::Histogram& h) {
   char b[320];
   std::snprintf(b, sizeof b,
-                "{\"count\":%llu,\"p50_us\":%llu,\"p90_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,\"mean_us\":%.1f}",
+                "{\"count\":%llu,\"p50_us\":%llu,\"p90_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,\"max_us\":%llu,"
+                "\"mean_us\":%.1f}",
                 static_cast<unsigned long long>(h.count()), static_cast<unsigned long long>(h.percentile(50)),
                 static_cast<unsigned long long>(h.percentile(90)), static_cast<unsigned long long>(h.percentile(99)),
-                static_cast<unsigned long long>(h.percentile(99.9)), static_cast<unsigned long long>(h.max()), h.mean());
+                static_cast<unsigned long long>(h.percentile(99.9)), static_cast<unsigned long long>(h.max()),
+                h.mean());
   return b;
 }
 
@@ -77,11 +79,13 @@ int main(int argc, char** argv) {
   std::fputs(row("total", r.total_us).c_str(), stdout);
   std::fputs(row("ttft", r.ttft_us).c_str(), stdout);
   std::fputs(row("itl", r.itl_us).c_str(), stdout);
-  for (const auto& [kind, n] : r.errors_by_kind) std::printf("error %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [kind, n] : r.errors_by_kind)
+    std::printf("error %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
 
   if (!o.json_path.empty()) {
     std::string errors;
-    for (const auto& [kind, n] : r.errors_by_kind) errors += (errors.empty() ? "\"" : ",\"") + kind + "\":" + std::to_string(n);
+    for (const auto& [kind, n] : r.errors_by_kind)
+      errors += (errors.empty() ? "\"" : ",\"") + kind + "\":" + std::to_string(n);
     std::ofstream out(o.json_path);
     out << "{\"requests\":" << total << ",\"ok\":" << r.ok << ",\"errors\":" << r.errors << ",\"errors_by_kind\":{"
         << errors << "},\"seconds\":" << r.seconds << ",\"rps\":" << double(total) / r.seconds

@@ -17,14 +17,14 @@ struct Options {
   std::string endpoint = "generate";  // generate | chat | openai-chat | embed | get:/path
   bool stream = true;
   std::vector<WeightedModel> models{{"llama3.2", 1}};
-  std::vector<std::string> prompts;   // from --prompts FILE; else generated
-  double prompt_words = 30;           // mean words of generated prompts (exponential)
-  int turns = 1;                      // chat: turns per conversation (each carries the ones before)
-  size_t system_words = 0;            // chat: a system prompt of this many words per model
-  int concurrency = 1;                // closed loop
-  double rate = 0;                    // open loop, requests/s (Poisson); 0 = closed loop
+  std::vector<std::string> prompts;  // from --prompts FILE; else generated
+  double prompt_words = 30;          // mean words of generated prompts (exponential)
+  int turns = 1;                     // chat: turns per conversation (each carries the ones before)
+  size_t system_words = 0;           // chat: a system prompt of this many words per model
+  int concurrency = 1;               // closed loop
+  double rate = 0;                   // open loop, requests/s (Poisson); 0 = closed loop
   uint32_t duration_ms = 10000;
-  uint64_t requests = 0;              // stop after this many (0 = by duration)
+  uint64_t requests = 0;  // stop after this many (0 = by duration)
   uint32_t warmup_ms = 0;
   uint32_t timeout_ms = 300000;
   std::string json_path;

@@ -7,9 +7,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "corral/api/json.h"
 #include "corral/core/clock.h"
 #include "corral/http/parser.h"
-#include "corral/api/json.h"
 #include "stream_timing.h"
 
 namespace load {
@@ -18,7 +18,8 @@ using corral::core::mono_us;
 
 class Conn final : public corral::core::SocketHandler {
  public:
-  explicit Conn(Runner& r) : r_(r), parser_(corral::http::MessageParser::Kind::response, corral::http::Limits{65536, 500, ~0ull}) {
+  explicit Conn(Runner& r)
+      : r_(r), parser_(corral::http::MessageParser::Kind::response, corral::http::Limits{65536, 500, ~0ull}) {
     parser_.set_sink(&timing_);
   }
   bool open() {
@@ -114,7 +115,8 @@ Runner::~Runner() = default;
 
 std::string Runner::prompt() {
   if (!o_.prompts.empty()) return o_.prompts[rng_() % o_.prompts.size()];
-  static const char* kWords[] = {"the", "model", "explain", "why", "data", "system", "quick", "answer", "light", "code"};
+  static const char* kWords[] = {"the",    "model", "explain", "why",   "data",
+                                 "system", "quick", "answer",  "light", "code"};
   std::exponential_distribution<double> len(1.0 / o_.prompt_words);
   size_t n = std::max<size_t>(1, static_cast<size_t>(len(rng_)));
   std::string p;

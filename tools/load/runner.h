@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "conversation.h"
 #include "corral/core/buffer_pool.h"
 #include "corral/core/loop.h"
 #include "corral/core/net.h"
-#include "conversation.h"
 #include "histogram.h"
 #include "options.h"
 

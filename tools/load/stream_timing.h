@@ -16,7 +16,10 @@ namespace load {
 
 class StreamTiming final : public corral::http::BodySink {
  public:
-  void start(int64_t now_us) { *this = StreamTiming(); start_us_ = now_us; }
+  void start(int64_t now_us) {
+    *this = StreamTiming();
+    start_us_ = now_us;
+  }
   void set_now(int64_t now_us) { now_us_ = now_us; }
   void on_body(const char* p, size_t n) override;
 

@@ -95,7 +95,8 @@ bool resource_flag(const std::string& a, const std::string& v, ResourceOptions& 
 
 void parse_listen(const std::string& v, Options& o) {
   size_t colon = v.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) fail("--listen expects HOST:PORT, got '" + v + "'");
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size())
+    fail("--listen expects HOST:PORT, got '" + v + "'");
   std::string host = v.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   o.host = host;
@@ -159,10 +160,24 @@ Options parse_args(int argc, char** argv) {
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
       v = argv[++i];
     } else if (a.rfind("--", 0) == 0) {
-      const char* known[] = {"--listen", "--models", "--tokens", "--ttft-ms", "--token-delay-ms",
-                             "--version-string", "--fail-status", "--threads", "--record-heads", "--vram-gb",
-                             "--max-loaded-models", "--num-parallel", "--max-queue", "--keep-alive", "--load-s-per-gb",
-                             "--prompt-ms-per-token", "--slot-slowdown", "--time-scale"};
+      const char* known[] = {"--listen",
+                             "--models",
+                             "--tokens",
+                             "--ttft-ms",
+                             "--token-delay-ms",
+                             "--version-string",
+                             "--fail-status",
+                             "--threads",
+                             "--record-heads",
+                             "--vram-gb",
+                             "--max-loaded-models",
+                             "--num-parallel",
+                             "--max-queue",
+                             "--keep-alive",
+                             "--load-s-per-gb",
+                             "--prompt-ms-per-token",
+                             "--slot-slowdown",
+                             "--time-scale"};
       for (const char* k : known) {
         if (a == k) fail(a + " needs a value");
       }

@@ -25,7 +25,7 @@ struct Options {
   int threads = 2;
   std::string version = "0.5.7";
   int record_heads = 0;  // requests whose heads GET /sim/requests shows (0: off)
-  ResourceOptions res;  // off unless --vram-gb
+  ResourceOptions res;   // off unless --vram-gb
 };
 
 extern const char* const kDefaultModels;

@@ -3,11 +3,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <strings.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 
 namespace sim {
 namespace {
@@ -16,9 +16,9 @@ constexpr size_t kHighWater = 256 * 1024;  // unsent bytes above which a stream 
 constexpr size_t kMaxInput = 1 << 20;      // unparsed input buffered while a reply is in progress
 constexpr size_t kMaxHead = 64 * 1024;     // request line + headers
 constexpr size_t kMaxBody = 64u << 20;
-constexpr int kBurst = 4096;         // chunks produced per turn before yielding to other connections
+constexpr int kBurst = 4096;  // chunks produced per turn before yielding to other connections
 constexpr int64_t kMs = 1000000;
-constexpr int64_t kMaxLag = 50 * kMs;  // a stream this far behind its schedule restarts it from now
+constexpr int64_t kMaxLag = 50 * kMs;      // a stream this far behind its schedule restarts it from now
 constexpr int64_t kFaultDelay = 20 * kMs;  // the bytes before a close/reset/half-close reach the peer first
 
 Conn* self(llhttp_t* p) { return static_cast<Conn*>(p->data); }

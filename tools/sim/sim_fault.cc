@@ -11,8 +11,11 @@ bool parse_fault(std::string_view v, Fault& out) {
     std::string_view name;
     Fault fault;
   };
-  static const Name kNames[] = {{"close", Fault::close}, {"reset", Fault::reset}, {"half-close", Fault::half_close},
-                                {"stall", Fault::stall}, {"garbage", Fault::garbage}};
+  static const Name kNames[] = {{"close", Fault::close},
+                                {"reset", Fault::reset},
+                                {"half-close", Fault::half_close},
+                                {"stall", Fault::stall},
+                                {"garbage", Fault::garbage}};
   for (const Name& n : kNames) {
     if (v == n.name) {
       out = n.fault;

@@ -29,7 +29,7 @@ struct Gen {
   int ttft_ms = 0, delay_ms = 0;
   int64_t prompt_count = 1;
   std::string done_reason = "stop";
-  std::string context;  // generate only: the "context" array
+  std::string context;                       // generate only: the "context" array
   std::shared_ptr<const Measured> measured;  // resource model: what it took
 
   // Ollama's final statistics: what the resource model measured, else
@@ -222,7 +222,12 @@ struct OaiGen {
   void choice(Json& j, std::string_view text, bool delta, const char* finish_reason) const {
     j.begin_object();
     if (chat) {
-      j.num("index", 0).key(delta ? "delta" : "message").begin_object().str("role", "assistant").str("content", text).end_object();
+      j.num("index", 0)
+          .key(delta ? "delta" : "message")
+          .begin_object()
+          .str("role", "assistant")
+          .str("content", text)
+          .end_object();
     } else {
       j.str("text", text).num("index", 0);
     }
@@ -265,9 +270,14 @@ class OpenAIStream final : public Producer {
       return;
     }
     switch (phase_++) {
-      case 0: c.data = g_.event("", g_.finish.c_str()); break;  // finish_reason
-      case 1: c.data = g_.usage_event(); break;                 // stream_options.include_usage
-      default: c.data = "data: [DONE]\n\n";
+      case 0:
+        c.data = g_.event("", g_.finish.c_str());
+        break;  // finish_reason
+      case 1:
+        c.data = g_.usage_event();
+        break;  // stream_options.include_usage
+      default:
+        c.data = "data: [DONE]\n\n";
     }
   }
 

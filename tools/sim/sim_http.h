@@ -31,7 +31,7 @@ struct Request {
   std::string path;    // without the query string
   std::string body;
   Knobs knobs;
-  std::string knob_error;  // set when an X-Sim-* header is malformed
+  std::string knob_error;                                    // set when an X-Sim-* header is malformed
   std::vector<std::pair<std::string, std::string>> headers;  // every header, only when heads are recorded
 };
 
@@ -56,11 +56,11 @@ class Producer {
 
 struct Reply {
   int status = 200;
-  std::string content_type;  // empty: no Content-Type header
-  std::string body;          // whole body when `stream` is null
+  std::string content_type;          // empty: no Content-Type header
+  std::string body;                  // whole body when `stream` is null
   std::unique_ptr<Producer> stream;  // chunked (Transfer-Encoding) when set
-  int delay_ms = 0;  // whole-body replies: time before the reply is sent
-  int tokens = 0;    // whole-body replies: tokens it carries (for stall/disconnect)
+  int delay_ms = 0;                  // whole-body replies: time before the reply is sent
+  int tokens = 0;                    // whole-body replies: tokens it carries (for stall/disconnect)
   // With `stream`: played on its schedule, but sent as one Content-Length body at the end.
   bool buffered = false;
 };

@@ -32,7 +32,11 @@ class PacedStream final : public Producer {
  public:
   PacedStream(Resources& res, Job job, std::unique_ptr<Producer> inner, int tokens, int delay_ms,
               std::shared_ptr<Measured> measured)
-      : res_(res), ticket_(res, std::move(job)), inner_(std::move(inner)), tokens_(tokens), delay_ms_(delay_ms),
+      : res_(res),
+        ticket_(res, std::move(job)),
+        inner_(std::move(inner)),
+        tokens_(tokens),
+        delay_ms_(delay_ms),
         measured_(std::move(measured)) {}
   ~PacedStream() override { res_.release(ticket_, now_ns()); }
   bool admit() { return res_.admit(ticket_, now_ns()); }
@@ -109,8 +113,8 @@ Job make_job(const Body& body, bool chat, const Model& m, const Knobs& k, int to
 
 std::unique_ptr<Producer> paced(Resources& res, Job job, std::unique_ptr<Producer> inner, int tokens,
                                 int token_delay_ms, std::shared_ptr<Measured> measured) {
-  auto p = std::make_unique<PacedStream>(res, std::move(job), std::move(inner), tokens, token_delay_ms,
-                                         std::move(measured));
+  auto p =
+      std::make_unique<PacedStream>(res, std::move(job), std::move(inner), tokens, token_delay_ms, std::move(measured));
   if (!p->admit()) return nullptr;
   return p;
 }

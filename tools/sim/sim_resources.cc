@@ -342,8 +342,13 @@ bool parse_keep_alive(const std::string& s, int64_t& ms) {
     size_t u = i;
     while (i < s.size() && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.') ++i;
     std::string unit = s.substr(u, i - u);
-    double scale = unit == "h" ? 3600e3 : unit == "m" ? 60e3 : unit == "s" ? 1e3 : unit == "ms" ? 1 :
-                   unit == "us" || unit == "\xc2\xb5s" ? 1e-3 : unit == "ns" ? 1e-6 : -1;
+    double scale = unit == "h"                           ? 3600e3
+                   : unit == "m"                         ? 60e3
+                   : unit == "s"                         ? 1e3
+                   : unit == "ms"                        ? 1
+                   : unit == "us" || unit == "\xc2\xb5s" ? 1e-3
+                   : unit == "ns"                        ? 1e-6
+                                                         : -1;
     if (scale < 0) return false;
     total_ms += v * scale;
   }

@@ -24,8 +24,8 @@
 namespace sim {
 
 struct ResourceOptions {
-  double vram_gb = 0;  // 0: resource model off
-  int max_loaded = 3;  // Ollama: 3 per GPU
+  double vram_gb = 0;    // 0: resource model off
+  int max_loaded = 3;    // Ollama: 3 per GPU
   int num_parallel = 4;  // Ollama: 4, or 1 when memory is short
   int max_queue = 512;
   int64_t keep_alive_ms = 300000;  // model time; < 0: forever
@@ -44,9 +44,9 @@ struct Job {
   // every message before it, and the prompt tokens up to and including it.
   std::vector<uint64_t> prefix_hash;
   std::vector<int64_t> prefix_tokens;
-  int tokens = 0;               // to generate
-  int64_t keep_alive_ms = 0;    // model time; < 0: forever; 0: unload once idle
-  int64_t fixed_ms = 0;         // added to the prompt evaluation (X-Sim-TTFT-Ms)
+  int tokens = 0;             // to generate
+  int64_t keep_alive_ms = 0;  // model time; < 0: forever; 0: unload once idle
+  int64_t fixed_ms = 0;       // added to the prompt evaluation (X-Sim-TTFT-Ms)
   int64_t prompt_tokens() const { return prefix_tokens.empty() ? 0 : prefix_tokens.back(); }
 };
 

@@ -15,8 +15,11 @@
 namespace sim {
 
 Worker::Worker(int listen_fd, Ctx& ctx)
-    : lfd_(listen_fd), epfd_(epoll_create1(EPOLL_CLOEXEC)), spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
-      ctx_(ctx), env_{epfd_, timers_, ctx_} {
+    : lfd_(listen_fd),
+      epfd_(epoll_create1(EPOLL_CLOEXEC)),
+      spare_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+      ctx_(ctx),
+      env_{epfd_, timers_, ctx_} {
   if (epfd_ < 0) {
     std::perror("corral-sim: epoll_create1");
     std::exit(1);

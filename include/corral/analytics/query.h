@@ -12,8 +12,8 @@ enum class QueryKind : uint8_t { dashboard, stats, search, export_ };
 struct Filters {
   int64_t start_ms = 0, end_ms = 0;  // [start, end)
   std::string model, prompt_search, user, backend, endpoint;
-  int status = 0;        // exact code, 0 = any
-  int status_class = 0;  // 2..5 for "2xx".."5xx", 0 = any
+  int status = 0;            // exact code, 0 = any
+  int status_class = 0;      // 2..5 for "2xx".."5xx", 0 = any
   bool errors_only = false;  // status=error: 4xx and 5xx
 };
 

@@ -10,8 +10,19 @@
 namespace corral::analytics {
 
 enum Field : uint8_t {
-  kRequestId, kClientIp, kUserAgent, kKeyName, kMethod, kPath, kModel, kModelAlias, kBackend, kError,
-  kPromptPreview, kResponseHead, kFieldCount
+  kRequestId,
+  kClientIp,
+  kUserAgent,
+  kKeyName,
+  kMethod,
+  kPath,
+  kModel,
+  kModelAlias,
+  kBackend,
+  kError,
+  kPromptPreview,
+  kResponseHead,
+  kFieldCount
 };
 
 struct RecordNumbers {
@@ -23,10 +34,10 @@ struct RecordNumbers {
   uint64_t bytes_in = 0, bytes_out = 0;
   uint32_t prompt_chars = 0;
   int16_t status = 0;
-  int8_t stream = -1;       // -1: the request did not say
-  int8_t complexity = -1;   // 0..100, -1: no prompt
-  uint8_t endpoint = 0;     // api::Endpoint
-  uint8_t category = 255;   // api::Category, 255: none
+  int8_t stream = -1;      // -1: the request did not say
+  int8_t complexity = -1;  // 0..100, -1: no prompt
+  uint8_t endpoint = 0;    // api::Endpoint
+  uint8_t category = 255;  // api::Category, 255: none
 };
 
 class Record {

@@ -33,10 +33,10 @@ class RecordRing {
   char* mem_;
   uint64_t mask_;
   alignas(64) std::atomic<uint64_t> head_{0};  // consumer's position (bytes)
-  uint64_t tail_cache_ = 0;                     // consumer's last look at tail_
-  uint32_t front_len_ = 0;                      // bytes of the entry front() returned, header and padding included
+  uint64_t tail_cache_ = 0;                    // consumer's last look at tail_
+  uint32_t front_len_ = 0;                     // bytes of the entry front() returned, header and padding included
   alignas(64) std::atomic<uint64_t> tail_{0};  // producer's position (bytes)
-  uint64_t head_cache_ = 0;                     // producer's last look at head_
+  uint64_t head_cache_ = 0;                    // producer's last look at head_
 };
 
 }  // namespace corral::analytics

@@ -18,9 +18,35 @@ struct Column {
 };
 
 enum Col : uint8_t {
-  cTimeMs, cRequestId, cClientIp, cUserAgent, cKeyName, cUser, cMethod, cEndpoint, cPath, cModel, cModelAlias, cBackend,
-  cStatus, cStream, cError, cPromptPreview, cResponsePreview, cPromptChars, cPromptTokens, cCompletionTokens,
-  cTtftMs, cDurationMs, cTokensPerSecond, cLoadMs, cComplexity, cCategory, cBytesIn, cBytesOut, kColumnCount
+  cTimeMs,
+  cRequestId,
+  cClientIp,
+  cUserAgent,
+  cKeyName,
+  cUser,
+  cMethod,
+  cEndpoint,
+  cPath,
+  cModel,
+  cModelAlias,
+  cBackend,
+  cStatus,
+  cStream,
+  cError,
+  cPromptPreview,
+  cResponsePreview,
+  cPromptChars,
+  cPromptTokens,
+  cCompletionTokens,
+  cTtftMs,
+  cDurationMs,
+  cTokensPerSecond,
+  cLoadMs,
+  cComplexity,
+  cCategory,
+  cBytesIn,
+  cBytesOut,
+  kColumnCount
 };
 extern const std::array<Column, kColumnCount> kColumns;
 

@@ -49,8 +49,8 @@ class Service {
   // False when too many queries are waiting; the caller keeps fd.
   bool submit(int fd, const Query& q, std::string request_id);
 
-  uint64_t written() const { return written_.load(std::memory_order_relaxed); }   // in the store
-  uint64_t spooled() const { return spooled_.load(std::memory_order_relaxed); }   // on disk, this run
+  uint64_t written() const { return written_.load(std::memory_order_relaxed); }  // in the store
+  uint64_t spooled() const { return spooled_.load(std::memory_order_relaxed); }  // on disk, this run
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
  private:

@@ -64,7 +64,7 @@ class SpoolReader {
   SpoolPosition pos_;
   core::UniqueFd fd_;
   uint64_t fd_segment_ = ~0ull;
-  std::string buf_;      // bytes read from pos_ on
+  std::string buf_;  // bytes read from pos_ on
   size_t buf_pos_ = 0;
 };
 

@@ -23,9 +23,13 @@ class Stmt {
 
   void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void bind_real(int i, double v) { sqlite3_bind_double(s_, i, v); }
-  void bind(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   // v must stay unchanged until the statement is stepped and reset.
-  void bind_static(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); }
+  void bind_static(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
   void bind_null(int i) { sqlite3_bind_null(s_, i); }
   int step() { return sqlite3_step(s_); }  // SQLITE_ROW, SQLITE_DONE or an error
   void reset() {
@@ -37,7 +41,8 @@ class Stmt {
   bool null_at(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
   std::string_view text_at(int i) const {
     const unsigned char* p = sqlite3_column_text(s_, i);
-    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, i))) : std::string_view();
+    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string_view();
   }
 
  private:

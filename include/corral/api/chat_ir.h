@@ -27,7 +27,7 @@ struct Part {
 };
 
 struct ToolCall {
-  std::string id;         // empty when the client gave none (Ollama); assign_tool_ids fills it
+  std::string id;  // empty when the client gave none (Ollama); assign_tool_ids fills it
   std::string name;
   std::string arguments;  // a JSON object, minified
 };
@@ -64,7 +64,7 @@ struct ChatRequest {
   std::vector<ToolDef> tools;
   ToolChoice tool_choice = ToolChoice::unset;
   std::string tool_choice_name;  // ToolChoice::named
-  Param parallel_tool_calls;  // set (to false) only when the client forbids parallel calls
+  Param parallel_tool_calls;     // set (to false) only when the client forbids parallel calls
   Param temperature, top_p, top_k, seed, presence_penalty, frequency_penalty;
   Param max_tokens;  // a positive integer; "no limit" (Ollama's -1, -2) leaves it unset
   Param stop;        // a JSON array of strings

@@ -11,16 +11,41 @@ namespace corral::api {
 enum class Dialect : uint8_t { ollama, openai, anthropic };
 
 enum Endpoint : unsigned char {
-  kRoot, kGenerate, kChat, kEmbed, kEmbeddings, kTags, kPs, kShow, kPull, kPush, kCreate, kCopy,
-  kDelete, kVersion, kBlobs, kOaiChat, kOaiCompletions, kOaiEmbeddings, kOaiModels, kMessages, kHealth, kMetrics,
-  kStatus, kAnalytics, kAdmin, kTest, kOther, kEndpointCount
+  kRoot,
+  kGenerate,
+  kChat,
+  kEmbed,
+  kEmbeddings,
+  kTags,
+  kPs,
+  kShow,
+  kPull,
+  kPush,
+  kCreate,
+  kCopy,
+  kDelete,
+  kVersion,
+  kBlobs,
+  kOaiChat,
+  kOaiCompletions,
+  kOaiEmbeddings,
+  kOaiModels,
+  kMessages,
+  kHealth,
+  kMetrics,
+  kStatus,
+  kAnalytics,
+  kAdmin,
+  kTest,
+  kOther,
+  kEndpointCount
 };
 
 // How corral treats a route.
 enum class Fanout : uint8_t {
   none,
-  list,      // GET/HEAD merged from every healthy member (tags, ps, models)
-  holders,   // sent to every member that has the model (delete, copy)
+  list,     // GET/HEAD merged from every healthy member (tags, ps, models)
+  holders,  // sent to every member that has the model (delete, copy)
 };
 
 struct EndpointInfo {
@@ -30,7 +55,7 @@ struct EndpointInfo {
   bool local;              // answered by corral itself, not recorded in analytics
   bool pull_like;          // goes where the model fits best, not where it is
   Fanout fanout;
-  int8_t stream_default;   // the stream flag when the body has none: 1, 0, or -1 (no such flag)
+  int8_t stream_default;  // the stream flag when the body has none: 1, 0, or -1 (no such flag)
 };
 
 Endpoint classify(std::string_view path);

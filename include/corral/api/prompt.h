@@ -6,7 +6,17 @@
 
 namespace corral::api {
 
-enum Category : uint8_t { kCategoryCode, kCategoryQuestion, kCategoryCreative, kCategoryAnalysis, kCategoryTranslation, kCategorySummarization, kCategoryChat, kCategoryOther, kCategoryCount };
+enum Category : uint8_t {
+  kCategoryCode,
+  kCategoryQuestion,
+  kCategoryCreative,
+  kCategoryAnalysis,
+  kCategoryTranslation,
+  kCategorySummarization,
+  kCategoryChat,
+  kCategoryOther,
+  kCategoryCount
+};
 enum ComplexityClass : uint8_t { kLow, kMedium, kHigh, kComplexityCount };
 
 std::string_view category_name(Category c);
@@ -18,10 +28,10 @@ struct Complexity {
 };
 
 struct PromptFacts {
-  size_t words = 0;       // across prompt, system and all messages
-  size_t messages = 0;    // chat turns
-  uint32_t num_ctx = 0;   // options.num_ctx, 0 when absent
-  int keyword_hits = 0;   // architecture/design/refactor-style words
+  size_t words = 0;      // across prompt, system and all messages
+  size_t messages = 0;   // chat turns
+  uint32_t num_ctx = 0;  // options.num_ctx, 0 when absent
+  int keyword_hits = 0;  // architecture/design/refactor-style words
 };
 
 inline constexpr size_t kScanChars = 1024;  // intent is in the opening words

@@ -11,15 +11,15 @@
 namespace corral::api {
 
 struct RequestInfo {
-  bool json = false;      // body parsed as a JSON object
-  std::string model;      // empty when absent
-  bool stream = true;     // Ollama's default; OpenAI endpoints default to false (caller decides)
+  bool json = false;   // body parsed as a JSON object
+  std::string model;   // empty when absent
+  bool stream = true;  // Ollama's default; OpenAI endpoints default to false (caller decides)
   bool has_stream = false;
   size_t prompt_chars = 0;
   Category category = kCategoryOther;
   Complexity complexity;
-  std::string source;        // /api/copy's source model
-  uint64_t prefix_hash = 0;  // model + system prompt + first user message; 0 when there is no prompt
+  std::string source;          // /api/copy's source model
+  uint64_t prefix_hash = 0;    // model + system prompt + first user message; 0 when there is no prompt
   std::string prompt_preview;  // opening bytes of the prompt (last user message), when asked for
 };
 

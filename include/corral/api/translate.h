@@ -73,7 +73,7 @@ struct Clock {
 Clock& system_clock();
 
 struct RequestOptions {
-  std::string_view upstream_model;  // the real model name after alias resolution
+  std::string_view upstream_model;     // the real model name after alias resolution
   uint32_t default_max_tokens = 4096;  // Anthropic requires max_tokens; used when the client set none
   // OpenAI targets: send max_completion_tokens instead of max_tokens (api.openai.com's
   // reasoning models reject max_tokens; most OpenAI-compatible servers know only max_tokens).
@@ -102,7 +102,7 @@ class ResponseTranslator {
   // The backend body is complete: the final done object / message_stop / [DONE]. A
   // backend that stopped before its answer ended makes this an error (failed()).
   virtual void finish(std::string& out) = 0;
-  virtual const Usage& usage() const = 0;  // complete after finish()
+  virtual const Usage& usage() const = 0;             // complete after finish()
   virtual std::string_view content_type() const = 0;  // application/x-ndjson, text/event-stream, application/json
   // The backend sent an error mid-answer or something unparseable; the client got its
   // error form (Ollama: a final {"error":"…"} line) and later input is ignored.

@@ -26,7 +26,7 @@ struct Decision {
   std::string message;         // why, naming the key or the limit, never the token
   uint32_t retry_after_s = 0;  // rate_limit: when trying again can succeed
   const KeyEntry* entry = nullptr;
-  Admission admission;         // the request's concurrency slot, held until it ends
+  Admission admission;  // the request's concurrency slot, held until it ends
 };
 
 // Checks the head against the table (time: Unix ms for expiry, monotonic µs for limits).

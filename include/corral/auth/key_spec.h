@@ -40,9 +40,9 @@ struct Field {
   FieldKind kind;
 };
 inline constexpr Field kFields[] = {
-    {"admin", FieldKind::flag},       {"models", FieldKind::list},      {"rpm", FieldKind::count},
-    {"tpm", FieldKind::count},        {"concurrency", FieldKind::count}, {"priority", FieldKind::text},
-    {"expires", FieldKind::text},     {"note", FieldKind::text},
+    {"admin", FieldKind::flag},   {"models", FieldKind::list},       {"rpm", FieldKind::count},
+    {"tpm", FieldKind::count},    {"concurrency", FieldKind::count}, {"priority", FieldKind::text},
+    {"expires", FieldKind::text}, {"note", FieldKind::text},
 };
 const Field* find_field(std::string_view name);
 

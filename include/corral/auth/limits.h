@@ -73,7 +73,7 @@ class TokenWindow {
   int64_t wait_us(uint64_t limit, int64_t now_us) const;
 
  private:
-  static constexpr size_t kBuckets = 64;  // > 60, so a bucket is reused only after it left the window
+  static constexpr size_t kBuckets = 64;     // > 60, so a bucket is reused only after it left the window
   std::atomic<uint64_t> buckets_[kBuckets];  // second << 40 | tokens
 };
 

@@ -10,17 +10,17 @@ namespace corral::config {
 
 // A backend process corral starts and keeps alive (seed 004's `ollama serve` on 11435).
 struct SuperviseConfig {
-  std::vector<std::string> command;                            // argv; command[0] is looked up in PATH
-  std::vector<std::pair<std::string, std::string>> env;        // added to corral's environment
-  uint32_t restart_after = 3;                                  // consecutive failed health checks
-  uint32_t stop_timeout_ms = 10000;                            // SIGTERM, then SIGKILL after this
+  std::vector<std::string> command;                      // argv; command[0] is looked up in PATH
+  std::vector<std::pair<std::string, std::string>> env;  // added to corral's environment
+  uint32_t restart_after = 3;                            // consecutive failed health checks
+  uint32_t stop_timeout_ms = 10000;                      // SIGTERM, then SIGKILL after this
 };
 
 // A backend brought up by a hook when requests need it and stopped when idle (seed 002).
 struct OnDemandConfig {
-  std::vector<std::string> start;   // last stdout line: JSON {"url": "http://…", …}
+  std::vector<std::string> start;  // last stdout line: JSON {"url": "http://…", …}
   std::vector<std::string> stop;
-  std::vector<std::string> status;  // optional: adopt a running instance at start-up (exit 3: none)
+  std::vector<std::string> status;     // optional: adopt a running instance at start-up (exit 3: none)
   uint32_t idle_timeout_ms = 1800000;  // no request this long → stop (0 = never); env EXOSCALE_IDLE_TIMEOUT
   uint32_t start_timeout_ms = 600000;  // the start hook is killed after this
   uint32_t hook_timeout_ms = 300000;   // stop and status hooks are killed after this
@@ -43,18 +43,18 @@ struct BackendConfig {
   std::string host;  // parsed from url
   int port = 0;
   bool dns = false;
-  bool https = false;            // TLS to the backend (https:// url)
+  bool https = false;  // TLS to the backend (https:// url)
   BackendKind kind = BackendKind::ollama;
   BackendTls tls;
-  std::string api_key_env;       // the environment variable holding the provider's key
-  std::string api_key;           // its value, read at load (a secret: never logged or shown)
-  uint32_t priority = 1;         // lower number is preferred
-  double max_memory_gb = 0;      // 0 = unlimited; larger models never go here
+  std::string api_key_env;         // the environment variable holding the provider's key
+  std::string api_key;             // its value, read at load (a secret: never logged or shown)
+  uint32_t priority = 1;           // lower number is preferred
+  double max_memory_gb = 0;        // 0 = unlimited; larger models never go here
   uint32_t max_loaded_models = 0;  // its OLLAMA_MAX_LOADED_MODELS (0 = unknown): no room beside that many
-  uint32_t max_concurrent = 0;   // admission limit (0 = unlimited; metrics.default_capacity for utilization)
+  uint32_t max_concurrent = 0;     // admission limit (0 = unlimited; metrics.default_capacity for utilization)
   bool enabled = true;
-  bool accept_pulls = true;      // /api/pull and /api/create may land here
-  std::vector<std::string> models;          // models it serves (on-demand and hosted backends)
+  bool accept_pulls = true;                  // /api/pull and /api/create may land here
+  std::vector<std::string> models;           // models it serves (on-demand and hosted backends)
   std::optional<SuperviseConfig> supervise;  // corral runs this backend's process
   std::optional<OnDemandConfig> on_demand;   // url "auto": host and port come from the start hook
 };
@@ -72,14 +72,14 @@ struct ModelsConfig {
 };
 
 struct RoutingConfig {
-  bool affinity = false;             // "prefix": same model + system + first user message → same backend
-  bool prefer_loaded = true;         // members with the model in memory (/api/ps) before the others
-  bool balance_random = false;       // balance "random": ignore outstanding requests among equals
-  uint32_t queue_size = 1024;        // requests waiting for admission, per worker
-  uint32_t queue_timeout_ms = 30000; // then 503
-  uint32_t retry_after_ms = 2000;    // Retry-After on 503 overflow (whole seconds, at least 1)
-  uint32_t max_attempts = 3;         // backends tried for one request (failover)
-  uint32_t circuit_failures = 5;     // consecutive failures that open a backend
+  bool affinity = false;              // "prefix": same model + system + first user message → same backend
+  bool prefer_loaded = true;          // members with the model in memory (/api/ps) before the others
+  bool balance_random = false;        // balance "random": ignore outstanding requests among equals
+  uint32_t queue_size = 1024;         // requests waiting for admission, per worker
+  uint32_t queue_timeout_ms = 30000;  // then 503
+  uint32_t retry_after_ms = 2000;     // Retry-After on 503 overflow (whole seconds, at least 1)
+  uint32_t max_attempts = 3;          // backends tried for one request (failover)
+  uint32_t circuit_failures = 5;      // consecutive failures that open a backend
   uint32_t circuit_cooldown_ms = 30000;
   uint32_t fanout_timeout_ms = 10000;  // merged /api/tags, /api/ps, /v1/models, /api/delete, /api/copy
 };
@@ -92,26 +92,26 @@ struct HealthConfig {
 };
 
 struct MetricsConfig {
-  std::string listen;              // HOST:PORT of an admin port (seed 000's 9090); set: local endpoints only there
-  std::string ns = "corral";       // metric name prefix; "ollama" gives seed 004's names
-  uint32_t max_models = 100;       // model label values per worker; others → "other"
-  uint32_t default_capacity = 4;   // concurrent requests a backend without max_concurrent counts for
-  bool seed_names = false;         // also seed 000's and seed 004's metric and label names
-  bool key_labels = false;         // per-key series (key_requests_total, key_tokens_total)
-  uint32_t max_keys = 100;         // key label values per worker; others → "other"
+  std::string listen;             // HOST:PORT of an admin port (seed 000's 9090); set: local endpoints only there
+  std::string ns = "corral";      // metric name prefix; "ollama" gives seed 004's names
+  uint32_t max_models = 100;      // model label values per worker; others → "other"
+  uint32_t default_capacity = 4;  // concurrent requests a backend without max_concurrent counts for
+  bool seed_names = false;        // also seed 000's and seed 004's metric and label names
+  bool key_labels = false;        // per-key series (key_requests_total, key_tokens_total)
+  uint32_t max_keys = 100;        // key label values per worker; others → "other"
 };
 
 // Where finished requests are recorded (seed 004's sqlite|jsonl|none).
 struct AnalyticsConfig {
-  std::string backend = "sqlite";  // sqlite | jsonl | none
-  std::string path;                // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
-  uint32_t retention_days = 7;     // 0 = keep forever
-  uint32_t preview_chars = 200;    // prompt and response previews; 0 = none stored
-  uint32_t ring_kb = 1024;         // per worker, records waiting for the offload thread (a few hundred bytes each)
-  uint32_t flush_interval_ms = 10; // how often the offload thread moves the rings' records to the spool
-  uint32_t batch_size = 1000;      // records per store transaction (ingest thread)
-  uint32_t jsonl_max_mb = 64;      // jsonl: rotate past this size
-  uint32_t jsonl_keep = 5;         // jsonl: rotated files kept (PATH.1 newest)
+  std::string backend = "sqlite";   // sqlite | jsonl | none
+  std::string path;                 // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
+  uint32_t retention_days = 7;      // 0 = keep forever
+  uint32_t preview_chars = 200;     // prompt and response previews; 0 = none stored
+  uint32_t ring_kb = 1024;          // per worker, records waiting for the offload thread (a few hundred bytes each)
+  uint32_t flush_interval_ms = 10;  // how often the offload thread moves the rings' records to the spool
+  uint32_t batch_size = 1000;       // records per store transaction (ingest thread)
+  uint32_t jsonl_max_mb = 64;       // jsonl: rotate past this size
+  uint32_t jsonl_keep = 5;          // jsonl: rotated files kept (PATH.1 newest)
 };
 
 // Three complexity levels (seed 001): thresholds on the 0..100 score and their scale-up factors.
@@ -175,9 +175,9 @@ struct Config {
   uint64_t max_body_bytes = 64ull << 20;
   uint32_t max_in_flight = 0;  // proxied requests at once over the whole fleet (seed 004's semaphore); 0: no limit
   Timeouts timeouts;
-  uint32_t upstream_max_idle = 64;         // idle keep-alive connections per backend per worker
+  uint32_t upstream_max_idle = 64;  // idle keep-alive connections per backend per worker
   uint32_t upstream_idle_timeout_ms = 30000;
-  uint32_t buffer_count = 512;             // receive buffers per worker (power of two)
+  uint32_t buffer_count = 512;  // receive buffers per worker (power of two)
   uint32_t buffer_size = 16384;
   HealthConfig health;
   uint32_t discovery_interval_ms = 15000;  // /api/tags, /api/ps, /api/version; DNS re-resolution

@@ -90,10 +90,10 @@ class Loop : public BufferOwner {
   virtual IoBackend backend() const = 0;
 
   virtual void attach(Socket& s, int fd, SocketHandler* h) = 0;
-  virtual void accept(Socket& listener) = 0;     // continuous until close
-  virtual void start_read(Socket& s) = 0;        // continuous until stop_read/close
-  virtual void stop_read(Socket& s) = 0;         // data already in flight may still arrive
-  virtual void send(Socket& s, const char* p, uint32_t n) = 0;  // one at a time; on_sent when all sent
+  virtual void accept(Socket& listener) = 0;                              // continuous until close
+  virtual void start_read(Socket& s) = 0;                                 // continuous until stop_read/close
+  virtual void stop_read(Socket& s) = 0;                                  // data already in flight may still arrive
+  virtual void send(Socket& s, const char* p, uint32_t n) = 0;            // one at a time; on_sent when all sent
   virtual void connect(Socket& s, const sockaddr* a, socklen_t len) = 0;  // a must outlive the call's completion
   virtual void close(Socket& s) = 0;
   void release(uint16_t buf_id) override = 0;

@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "corral/core/fd.h"
 

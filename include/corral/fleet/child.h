@@ -39,10 +39,10 @@ class LineSplitter {
 };
 
 struct SpawnSpec {
-  std::vector<std::string> argv;                          // argv[0] without '/' is looked up in PATH
-  std::vector<std::pair<std::string, std::string>> env;   // set on top of corral's environment
-  size_t max_line = 4096;                                 // longer output lines are split
-  bool kill_group_on_exit = true;  // SIGKILL what is left of the group when the leader exits
+  std::vector<std::string> argv;                         // argv[0] without '/' is looked up in PATH
+  std::vector<std::pair<std::string, std::string>> env;  // set on top of corral's environment
+  size_t max_line = 4096;                                // longer output lines are split
+  bool kill_group_on_exit = true;                        // SIGKILL what is left of the group when the leader exits
 };
 
 class Child {

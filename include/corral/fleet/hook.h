@@ -17,12 +17,12 @@
 namespace corral::fleet {
 
 struct HookSpec {
-  std::string backend;              // CORRAL_BACKEND_NAME
-  std::string action;               // CORRAL_HOOK: start | stop | status
+  std::string backend;  // CORRAL_BACKEND_NAME
+  std::string action;   // CORRAL_HOOK: start | stop | status
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> env;  // more variables (CORRAL_REMOTE_URL…)
   uint32_t timeout_ms = 300000;
-  uint32_t kill_grace_ms = 5000;    // after the time-out: SIGTERM, then SIGKILL this much later
+  uint32_t kill_grace_ms = 5000;  // after the time-out: SIGTERM, then SIGKILL this much later
 };
 
 // One field of the answer other than url, with its value as JSON text ("\"ch-gva-2\"", "50",

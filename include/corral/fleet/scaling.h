@@ -38,11 +38,11 @@ struct MemberView {
 enum class ScaleDirection : int8_t { down = -1, none = 0, up = 1 };
 
 struct ScalingDecision {
-  double load = 0;           // corral_complexity_load{group}
-  uint32_t recommended = 0;  // before stabilization
-  uint32_t desired = 0;      // corral_desired_replicas{group}
-  uint32_t current = 0;      // members up when evaluated
-  std::vector<size_t> start, stop;  // member indexes to act on now
+  double load = 0;                                  // corral_complexity_load{group}
+  uint32_t recommended = 0;                         // before stabilization
+  uint32_t desired = 0;                             // corral_desired_replicas{group}
+  uint32_t current = 0;                             // members up when evaluated
+  std::vector<size_t> start, stop;                  // member indexes to act on now
   ScaleDirection direction = ScaleDirection::none;  // counts corral_scaling_decisions_total{group,direction}
 };
 

@@ -24,8 +24,8 @@ enum class SupervisorState : uint8_t { stopped, starting, running, backoff, stop
 std::string_view state_name(SupervisorState s);
 
 struct SupervisorPolicy {
-  uint32_t restart_after = 3;         // consecutive failed health checks
-  uint32_t stop_timeout_ms = 10000;   // SIGTERM, then SIGKILL
+  uint32_t restart_after = 3;        // consecutive failed health checks
+  uint32_t stop_timeout_ms = 10000;  // SIGTERM, then SIGKILL
   uint32_t backoff_initial_ms = 1000;
   uint32_t backoff_max_ms = 60000;
   uint32_t healthy_reset_ms = 60000;  // healthy this long in a row: the back-off starts again at 1 s

@@ -42,11 +42,11 @@ class MessageParser {
   MessageParser& operator=(const MessageParser&) = delete;
 
   Result feed(const char* p, size_t n);
-  Result finish();  // peer closed: completes a close-delimited body
-  void next_message();  // the next message on the same stream (pipelining, after a 1xx)
-  void reset();         // a fresh stream: also clears an error
+  Result finish();                                   // peer closed: completes a close-delimited body
+  void next_message();                               // the next message on the same stream (pipelining, after a 1xx)
+  void reset();                                      // a fresh stream: also clears an error
   void release_memory() { head_.release_memory(); }  // between messages only
-  void skip_body();  // response to HEAD: call right after Status::head
+  void skip_body();                                  // response to HEAD: call right after Status::head
   void set_sink(BodySink* s) { sink_ = s; }
 
   const Head& head() const { return head_; }

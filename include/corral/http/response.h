@@ -9,7 +9,7 @@ struct LocalResponse {
   int status = 200;
   std::string_view content_type = "application/json; charset=utf-8";
   std::string body;
-  int retry_after = 0;  // seconds; 0 = no Retry-After header
+  int retry_after = 0;             // seconds; 0 = no Retry-After header
   std::string_view extra_headers;  // whole "Name: value\r\n" lines, e.g. WWW-Authenticate
 };
 

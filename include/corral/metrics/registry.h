@@ -38,14 +38,14 @@ inline void bump(Counter& c, uint64_t by = 1) {
 
 inline constexpr uint8_t kModelOther = LabelNames::kOther;
 inline constexpr uint8_t kModelNone = LabelNames::kNone;
-inline constexpr uint8_t kBackendNone = 255; // answered by corral itself
+inline constexpr uint8_t kBackendNone = 255;  // answered by corral itself
 inline constexpr uint8_t kCategoryNone = 15;
 
 struct Buckets {
   Buckets(std::vector<double> upper, double sum_scale);
   std::vector<double> le;
   std::vector<std::string> le_text;  // rendered once
-  double scale;  // sums are kept as integers of value * scale
+  double scale;                      // sums are kept as integers of value * scale
 };
 const Buckets& duration_buckets();
 const Buckets& rate_buckets();
@@ -60,7 +60,9 @@ class Histogram {
   void observe(uint64_t key, double value);
   const Buckets& buckets() const { return b_; }
   template <typename F>
-  void for_each(F&& f) const { t_.for_each(f); }  // v[0..n-1] per bucket, v[kMaxBuckets] count, v[+1] sum
+  void for_each(F&& f) const {
+    t_.for_each(f);
+  }  // v[0..n-1] per bucket, v[kMaxBuckets] count, v[+1] sum
 
  private:
   const Buckets& b_;
@@ -68,15 +70,30 @@ class Histogram {
 };
 
 enum RejectReason : uint8_t {
-  kRejectMalformed, kRejectHeaderTooLarge, kRejectBodyTooLarge, kRejectTimeout, kRejectQueueFull, kRejectQueueTimeout,
-  kRejectAuth, kRejectForbidden, kRejectRateLimit, kRejectCount
+  kRejectMalformed,
+  kRejectHeaderTooLarge,
+  kRejectBodyTooLarge,
+  kRejectTimeout,
+  kRejectQueueFull,
+  kRejectQueueTimeout,
+  kRejectAuth,
+  kRejectForbidden,
+  kRejectRateLimit,
+  kRejectCount
 };
-enum ErrorKind : uint8_t { kErrConnect, kErrClosedEarly, kErrTimeout, kErrBadResponse, kErrClientAbort, kErrorKindCount };
+enum ErrorKind : uint8_t {
+  kErrConnect,
+  kErrClosedEarly,
+  kErrTimeout,
+  kErrBadResponse,
+  kErrClientAbort,
+  kErrorKindCount
+};
 
 // What one finished request contributes.
 struct RequestRecord {
   api::Endpoint endpoint = api::kOther;
-  std::string_view model;  // empty: none
+  std::string_view model;      // empty: none
   bool model_unknown = false;  // not a model discovery knows: counted as "other"
   uint8_t backend = kBackendNone;
   int status = 0;
@@ -106,23 +123,23 @@ struct alignas(64) Shard {
 
   Extras extras;
   LabelNames models;
-  LabeledCounters<1> requests;       // endpoint, model, backend, code, category
-  LabeledCounters<2> tokens;         // model → prompt, completion
-  Histogram request_duration;        // endpoint, model
-  Histogram ttft;                    // model
-  Histogram tokens_per_second;       // model
-  Histogram model_load;              // model
-  Histogram upstream_connect;        // —
-  Histogram complexity;              // complexity class
-  Histogram queue_wait;              // —
-  Histogram tokens_generated;        // model, category (seed_names only)
-  MinuteWindow last_minute;          // proxied requests (seed_names only)
-  LabelNames keys;                   // key_labels only
-  Counter key_requests[256] = {};    // by key id (LabelNames::kOther included)
-  Counter key_tokens[256] = {};      // prompt + completion
-  Counter backend_started[256] = {}; // in flight per backend = started - finished
+  LabeledCounters<1> requests;        // endpoint, model, backend, code, category
+  LabeledCounters<2> tokens;          // model → prompt, completion
+  Histogram request_duration;         // endpoint, model
+  Histogram ttft;                     // model
+  Histogram tokens_per_second;        // model
+  Histogram model_load;               // model
+  Histogram upstream_connect;         // —
+  Histogram complexity;               // complexity class
+  Histogram queue_wait;               // —
+  Histogram tokens_generated;         // model, category (seed_names only)
+  MinuteWindow last_minute;           // proxied requests (seed_names only)
+  LabelNames keys;                    // key_labels only
+  Counter key_requests[256] = {};     // by key id (LabelNames::kOther included)
+  Counter key_tokens[256] = {};       // prompt + completion
+  Counter backend_started[256] = {};  // in flight per backend = started - finished
   Counter backend_finished[256] = {};
-  Counter queue_in[256] = {};        // waiting for admission per first-choice backend = in - out
+  Counter queue_in[256] = {};  // waiting for admission per first-choice backend = in - out
   Counter queue_out[256] = {};
   Counter rejected[kRejectCount] = {};
   Counter errors[kErrorKindCount] = {};
@@ -133,8 +150,8 @@ struct alignas(64) Shard {
   Counter backpressure_pauses{0};
   Counter failovers{0};
   Counter analytics_dropped{0};
-  Counter upstream_idle{0};  // gauge, stored by the worker
-  Counter upstream_live{0};  // gauge, stored by the worker
+  Counter upstream_idle{0};    // gauge, stored by the worker
+  Counter upstream_live{0};    // gauge, stored by the worker
   Counter client_sessions{0};  // gauge, stored by the worker: open client connections
   Counter bytes_received{0};
   Counter bytes_sent{0};
@@ -150,7 +167,7 @@ struct BackendGauge {
   std::string url;
   bool present = true;
   bool up;
-  uint32_t max_concurrent;  // 0: unlimited (counts as default_capacity for utilization)
+  uint32_t max_concurrent;     // 0: unlimited (counts as default_capacity for utilization)
   int64_t models_loaded = -1;  // from /api/ps; -1 unknown
   int64_t vram_bytes = -1;
 };
@@ -169,7 +186,7 @@ struct RenderOptions {
   uint32_t default_capacity = 4;
   int64_t analytics_written = -1;  // -1: analytics off
   int64_t analytics_write_errors = 0;
-  int64_t analytics_backlog = 0;  // spooled, not stored yet
+  int64_t analytics_backlog = 0;   // spooled, not stored yet
   std::vector<GroupGauge> groups;  // scaling groups; empty: none configured
 };
 

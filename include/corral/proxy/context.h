@@ -13,17 +13,17 @@
 
 #include "corral/auth/table.h"
 #include "corral/config/config.h"
-#include "corral/fleet/scaling_load.h"
 #include "corral/core/loop.h"
 #include "corral/core/published.h"
-#include "corral/transport/buffers.h"
-#include "corral/transport/tls.h"
+#include "corral/fleet/scaling_load.h"
 #include "corral/http/parser.h"
 #include "corral/metrics/registry.h"
 #include "corral/proxy/admission.h"
 #include "corral/route/backend.h"
 #include "corral/route/control.h"
 #include "corral/route/snapshot.h"
+#include "corral/transport/buffers.h"
+#include "corral/transport/tls.h"
 #include "corral/upstream/client.h"
 #include "corral/upstream/pool.h"
 
@@ -89,12 +89,12 @@ struct WorkerContext {
   bool draining = false;
   Session* sessions = nullptr;  // intrusive list of open client sessions
   size_t session_count = 0;
-  AdmissionQueue waiting;       // requests waiting for a backend place
+  AdmissionQueue waiting;  // requests waiting for a backend place
   ExchangePool exchanges;
-  const auth::KeyTableBox* keys = nullptr;   // fleet->keys
-  admin::KeyAdmin* key_admin = nullptr;      // fleet->key_admin
+  const auth::KeyTableBox* keys = nullptr;          // fleet->keys
+  admin::KeyAdmin* key_admin = nullptr;             // fleet->key_admin
   std::shared_ptr<const auth::KeyTable> key_table;  // this worker's copy, refreshed when the version moves
-  transport::PlainBuffers* tls_plain = nullptr;      // decrypted bytes of TLS clients
+  transport::PlainBuffers* tls_plain = nullptr;     // decrypted bytes of TLS clients
 
   // The current routing snapshot; reloaded only when the control thread published a new one.
   const route::RoutingSnapshot& snapshot() {

@@ -39,8 +39,8 @@ class ResponseSample final : public http::BodySink {
 
 // What the request body says (the bytes stay as they are).
 struct RequestFacts {
-  std::string model;  // the real name (an alias resolved)
-  std::string alias;  // the name the client asked for, when it was an alias
+  std::string model;   // the real name (an alias resolved)
+  std::string alias;   // the name the client asked for, when it was an alias
   std::string source;  // /api/copy
   uint64_t affinity = 0;
   bool pull = false;
@@ -75,7 +75,7 @@ struct Exchange {
   std::shared_ptr<const auth::KeyTable> keys;
   const auth::KeyEntry* key = nullptr;
   auth::Admission admission;
-  bool denied = false;           // refused on its head: the body is read and dropped, then `refusal` sent
+  bool denied = false;  // refused on its head: the body is read and dropped, then `refusal` sent
   http::LocalResponse refusal;
 
   // The answer.
@@ -83,19 +83,20 @@ struct Exchange {
   RouteAttempt route;
   upstream::Client client;
   std::unique_ptr<Fanout> fanout;
-  ResponseSample sample;   // response body: final stats (tail), analytics preview (head)
-  AttemptPlan plan;        // how this attempt's request and answer differ from the client's and the backend's
+  ResponseSample sample;  // response body: final stats (tail), analytics preview (head)
+  AttemptPlan plan;       // how this attempt's request and answer differ from the client's and the backend's
   AnswerTransform transform;
-  ErrorBody error_body;    // a translated request's error answer, put in the client's shape
+  ErrorBody error_body;  // a translated request's error answer, put in the client's shape
   uint8_t backend = metrics::kBackendNone;
   bool attempt_open = false;
-  std::string holding_for;  // waiting (on_demand.hold) for this on-demand backend to come up  // counted as started at the backend, not yet finished
+  std::string holding_for;  // waiting (on_demand.hold) for this on-demand backend to come up  // counted as started at
+                            // the backend, not yet finished
   int status = 0;
   bool response_done = false;
   bool head_queued = false;
   bool relayed_line_end = true;  // the last byte relayed verbatim ended a line (or none was)
-  std::string out_head;        // response head (and a small first body piece)
-  uint32_t local_body_at = 0;  // where a local answer's body starts in out_head
+  std::string out_head;          // response head (and a small first body piece)
+  uint32_t local_body_at = 0;    // where a local answer's body starts in out_head
   int64_t start_us = 0;
   int64_t first_byte_us = 0;
   uint64_t bytes_out = 0;

@@ -33,7 +33,7 @@ class ClientOutput {
     uint32_t n;
     core::BufferOwner* owner;  // null: corral's own bytes
     uint16_t id;
-    bool owned;                // the front of owned_
+    bool owned;  // the front of owned_
   };
   std::vector<Segment> segs_;
   std::deque<std::string> owned_;  // in the order their segments go out

@@ -58,10 +58,10 @@ class RouteAttempt {
 
   route::SlotSet tried_;
   uint8_t attempts_ = 0;
-  int16_t admitted_ = -1;  // backend slot whose admission place this request holds
-  bool fleet_place_ = false;   // holds one of limits.max_in_flight's places
+  int16_t admitted_ = -1;         // backend slot whose admission place this request holds
+  bool fleet_place_ = false;      // holds one of limits.max_in_flight's places
   bool counted_waiting_ = false;  // counted in Fleet::waiting
-  int16_t weighed_group_ = -1;  // scaling group this request is counted in
+  int16_t weighed_group_ = -1;    // scaling group this request is counted in
   int64_t weight_milli_ = 0;
   int fail_status_ = 0;
   std::string fail_why_;

@@ -29,8 +29,8 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   // tls: the certificate a client of the TLS listener gets (null: plain).
   Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_ptr<transport::TlsServerContext> tls = {});
   void tick(uint64_t now_ms);
-  void close();         // drop the connection now (drain deadline)
-  void retry_queued();  // waiting for admission: try the backends again
+  void close();                                    // drop the connection now (drain deadline)
+  void retry_queued();                             // waiting for admission: try the backends again
   void serve_local_only() { local_only_ = true; }  // the metrics.listen port
 
   Session* prev = nullptr;

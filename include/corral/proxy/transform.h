@@ -18,13 +18,13 @@ namespace corral::proxy {
 // How one attempt at one backend differs from what the client sent.
 struct AttemptPlan {
   api::Dialect backend = api::Dialect::ollama;
-  bool translate = false;   // the backend speaks another API: call → backend
+  bool translate = false;  // the backend speaks another API: call → backend
   api::Call call = api::Call::ollama_chat;
-  bool rename = false;      // an alias passed through: answers get the client's name back
+  bool rename = false;  // an alias passed through: answers get the client's name back
   bool stream = false;
   bool include_usage = false;
-  std::string path;         // the backend's path; empty: the client's
-  std::string body;         // the backend's body; used when `rewritten`
+  std::string path;  // the backend's path; empty: the client's
+  std::string body;  // the backend's body; used when `rewritten`
   bool rewritten = false;
   void reset() { *this = AttemptPlan(); }
 };

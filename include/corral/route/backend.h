@@ -30,10 +30,10 @@ struct alignas(64) Backend {
 
   // Runtime, shared by every worker (own cache line).
   alignas(64) std::atomic<uint32_t> inflight{0};
-  std::atomic<uint32_t> failures{0};        // consecutive
-  std::atomic<uint64_t> open_until_ms{0};   // circuit: 0 closed, else open until then, then half-open
-  std::atomic<bool> probing{false};         // the one half-open trial request is out
-  std::atomic<uint32_t> queued{0};          // requests waiting with this as their first choice
+  std::atomic<uint32_t> failures{0};       // consecutive
+  std::atomic<uint64_t> open_until_ms{0};  // circuit: 0 closed, else open until then, then half-open
+  std::atomic<bool> probing{false};        // the one half-open trial request is out
+  std::atomic<uint32_t> queued{0};         // requests waiting with this as their first choice
   // The same requests by their key's priority (0 high, 1 normal, 2 low): each worker
   // has its own queue, and these let one see a more important request waiting on another.
   std::array<std::atomic<uint32_t>, 3> queued_by_priority{};

@@ -56,7 +56,7 @@ class Control {
   };
   struct Resolved {
     config::Config cfg;
-    std::vector<std::pair<size_t, core::SockAddr>> addrs;  // backend index → address
+    std::vector<std::pair<size_t, core::SockAddr>> addrs;           // backend index → address
     std::vector<std::shared_ptr<transport::TlsClientContext>> tls;  // per backend index; null for http://
   };
   bool make_tls(Resolved& r, std::string& err);
@@ -81,10 +81,10 @@ class Control {
   auth::KeyWatcher* keys_ = nullptr;
   Lifecycle* life_ = nullptr;
   bool life_begun_ = false, life_stopping_ = false;
-  std::vector<int> watched_;      // descriptors of the lifecycles being watched
-  bool rewatch_ = false;          // one was handled: a hook or child may have closed it and reopened the number
-  std::string published_lives_;   // their states in the last snapshot
-  std::string published_scaling_; // the scaling groups' decisions and load in it
+  std::vector<int> watched_;       // descriptors of the lifecycles being watched
+  bool rewatch_ = false;           // one was handled: a hook or child may have closed it and reopened the number
+  std::string published_lives_;    // their states in the last snapshot
+  std::string published_scaling_;  // the scaling groups' decisions and load in it
   config::Config cfg_;
   std::vector<Member> members_;
   uint64_t version_ = 0;
@@ -95,7 +95,7 @@ class Control {
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<upstream::Pool> pool_;
   std::vector<std::unique_ptr<MemberProbe>> probes_;  // one per member of the round in progress
-  std::vector<Backend*> probed_;  // the member each probe is for: on-demand members come and go mid-round
+  std::vector<Backend*> probed_;         // the member each probe is for: on-demand members come and go mid-round
   std::optional<Resolved> next_config_;  // a reload waiting for the round in progress to end
   bool round_active_ = false;
   bool want_refresh_ = false;

@@ -24,14 +24,14 @@ class DemandSignal {
 
 // One lifecycle backend as the snapshot shows it.
 struct LifecycleView {
-  std::string name;                 // the configured backend
-  bool on_demand = false;           // else supervised
-  std::string state;                // supervised: starting|running|backoff|stopping|stopped;
-                                    // on demand: idle|provisioning|ready|stopping|error
+  std::string name;        // the configured backend
+  bool on_demand = false;  // else supervised
+  std::string state;       // supervised: starting|running|backoff|stopping|stopped;
+                           // on demand: idle|provisioning|ready|stopping|error
   std::string error;
-  std::string status_json;          // its /status fields, as JSON members ("\"pid\":12,…")
-  std::vector<std::string> models;  // on demand: what it serves (empty: any model no running backend has)
-  uint32_t hold_ms = 0;             // on demand: requests wait this long instead of a 503
+  std::string status_json;               // its /status fields, as JSON members ("\"pid\":12,…")
+  std::vector<std::string> models;       // on demand: what it serves (empty: any model no running backend has)
+  uint32_t hold_ms = 0;                  // on demand: requests wait this long instead of a 503
   std::shared_ptr<DemandSignal> demand;  // on demand
   bool ready() const { return !on_demand || state == "ready"; }
 };
@@ -39,8 +39,8 @@ struct LifecycleView {
 // A scaling group's last decision (corral_desired_replicas and friends).
 struct ScalingView {
   std::string group;
-  double load = 0;        // corral_complexity_load{group}
-  uint32_t desired = 0;   // corral_desired_replicas{group}
+  double load = 0;              // corral_complexity_load{group}
+  uint32_t desired = 0;         // corral_desired_replicas{group}
   uint64_t ups = 0, downs = 0;  // corral_scaling_decisions_total{group,direction}
 };
 

@@ -1,8 +1,8 @@
 // Choosing the backend for one request (on the worker, lock-free): explicit
 // assignment, else the model's candidates in preference order (loaded, then
 // priority), least outstanding requests among equals (a tier of up to 8
-// compared whole, else power of two choices), admission against max_concurrent, circuit breaker, failover exclusions and
-// optional session affinity. Measured in bench/micro (BM_Pick*).
+// compared whole, else power of two choices), admission against max_concurrent, circuit breaker, failover exclusions
+// and optional session affinity. Measured in bench/micro (BM_Pick*).
 #pragma once
 #include <bitset>
 #include <cstdint>
@@ -17,13 +17,13 @@ namespace corral::route {
 using SlotSet = std::bitset<256>;
 
 struct PickRequest {
-  std::string_view model;   // empty: any backend will do
-  bool pull = false;        // /api/pull, /api/create: where it fits best, not where it is
-  uint64_t affinity = 0;    // 0: none; else keep equal hashes on one backend
+  std::string_view model;  // empty: any backend will do
+  bool pull = false;       // /api/pull, /api/create: where it fits best, not where it is
+  uint64_t affinity = 0;   // 0: none; else keep equal hashes on one backend
   const SlotSet* tried = nullptr;
   uint64_t now_ms = 0;
-  uint64_t random = 0;      // a fresh random number per call
-  std::string_view backend; // X-Corral-Backend: only members of this configured backend
+  uint64_t random = 0;       // a fresh random number per call
+  std::string_view backend;  // X-Corral-Backend: only members of this configured backend
 };
 
 enum class PickStatus : uint8_t {

@@ -36,9 +36,9 @@ struct LoadedModel {
 // One member as the control thread last saw it.
 struct MemberView {
   uint8_t slot = 0;
-  config::BackendConfig cfg;  // the configured backend (shared by a DNS backend's members)
+  config::BackendConfig cfg;                         // the configured backend (shared by a DNS backend's members)
   std::shared_ptr<transport::TlsClientContext> tls;  // https:// backends: verification and resumed sessions
-  std::string address;        // ip:port
+  std::string address;                               // ip:port
   bool healthy = false;
   bool models_known = false;  // /api/tags answered
   std::vector<ModelInfo> models;
@@ -53,9 +53,12 @@ struct MemberView {
 // The API a configured backend speaks.
 inline api::Dialect dialect_of(const config::BackendConfig& b) {
   switch (b.kind) {
-    case config::BackendKind::openai: return api::Dialect::openai;
-    case config::BackendKind::anthropic: return api::Dialect::anthropic;
-    case config::BackendKind::ollama: break;
+    case config::BackendKind::openai:
+      return api::Dialect::openai;
+    case config::BackendKind::anthropic:
+      return api::Dialect::anthropic;
+    case config::BackendKind::ollama:
+      break;
   }
   return api::Dialect::ollama;
 }

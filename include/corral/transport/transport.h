@@ -21,7 +21,7 @@ class TransportUser {
   virtual void on_data(core::IoBuf buf) = 0;  // give buf back with buf.release() once done with it
   virtual void on_eof(int err) = 0;           // 0: the peer closed; else -errno
   virtual void on_sent(int err) = 0;
-  virtual void on_closed() = 0;               // the transport may be destroyed now
+  virtual void on_closed() = 0;  // the transport may be destroyed now
 
  protected:
   ~TransportUser() = default;
@@ -38,7 +38,7 @@ class Transport {
   virtual void resume() = 0;                         // read again (no-op when reading)
   virtual void close() = 0;                          // on_closed follows once the loop let go
   virtual bool is_open() const = 0;
-  virtual bool connecting() const = 0;               // connect (or handshake) not finished
+  virtual bool connecting() const = 0;  // connect (or handshake) not finished
   virtual bool send_busy() const = 0;
   virtual int fd() const = 0;
   virtual std::string_view error() const { return {}; }  // the last failure, beyond errno

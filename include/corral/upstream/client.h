@@ -56,9 +56,9 @@ class Client final : transport::TransportUser {
   // Starts an exchange. sink (may be null) receives the de-chunked body bytes.
   // false with err = -errno when no connection could be had at all.
   bool start(const Target& t, const Request& r, http::BodySink* sink, int& err);
-  void abort();   // let go now; the connection is closed, not reused
+  void abort();                         // let go now; the connection is closed, not reused
   void set_sink(http::BodySink* sink);  // from the response head on, the body goes here instead
-  void pause();   // stop reading the response (backpressure)
+  void pause();                         // stop reading the response (backpressure)
   void resume();
 
   bool active() const { return conn_ != nullptr; }
@@ -98,7 +98,7 @@ class Client final : transport::TransportUser {
   std::string transport_error_;
   bool head_sent_ = false;
   bool body_sent_ = false;
-  bool seen_ = false;       // a response byte arrived
+  bool seen_ = false;  // a response byte arrived
   bool head_done_ = false;
   bool retried_ = false;
   bool paused_ = false;

@@ -17,11 +17,11 @@ namespace corral::upstream {
 
 // Where a connection goes.
 struct Target {
-  uint8_t slot = 0;                    // the backend slot: the pool's key
-  const core::SockAddr* addr = nullptr;  // outlives every connection to it
-  std::string_view host_header;        // Host sent upstream
+  uint8_t slot = 0;                                  // the backend slot: the pool's key
+  const core::SockAddr* addr = nullptr;              // outlives every connection to it
+  std::string_view host_header;                      // Host sent upstream
   std::shared_ptr<transport::TlsClientContext> tls;  // null: plain TCP
-  std::string_view tls_host;           // the name the certificate must match
+  std::string_view tls_host;                         // the name the certificate must match
 };
 
 class Pool;

@@ -105,13 +105,19 @@ TEST(Record, FieldsAreCappedAndCutOnCharacterBoundaries) {
 }
 
 TEST(Preview, ReadsOllamaOpenAiAndCutBodies) {
-  std::string ndjson = "{\"model\":\"m\",\"response\":\"Hel\",\"done\":false}\n{\"model\":\"m\",\"response\":\"lo \\\"you\\\"\",\"done\":false}\n{\"model\":\"m\",\"resp";
+  std::string ndjson =
+      "{\"model\":\"m\",\"response\":\"Hel\",\"done\":false}\n{\"model\":\"m\",\"response\":\"lo "
+      "\\\"you\\\"\",\"done\":false}\n{\"model\":\"m\",\"resp";
   EXPECT_EQ(response_preview(ndjson, 200), "Hello \"you\"");
   EXPECT_EQ(response_preview(ndjson, 4), "Hell");
-  std::string chat = "{\"message\":{\"role\":\"assistant\",\"content\":\"A\"}}\n{\"message\":{\"role\":\"assistant\",\"content\":\"B\"}}\n";
+  std::string chat =
+      "{\"message\":{\"role\":\"assistant\",\"content\":\"A\"}}\n{\"message\":{\"role\":\"assistant\",\"content\":"
+      "\"B\"}}\n";
   EXPECT_EQ(response_preview(chat, 200), "AB");
-  std::string sse = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
-                    "data: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\ndata: [DONE]\n\n";
+  std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\ndata: "
+      "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\ndata: [DONE]\n\n";
   EXPECT_EQ(response_preview(sse, 200), "Hi there");
   std::string cut = "{\"model\":\"m\",\"created_at\":\"x\",\"response\":\"a long answer\\nthat was cut of";
   EXPECT_EQ(response_preview(cut, 200), "a long answer\nthat was cut of");
@@ -127,10 +133,11 @@ TEST(Preview, ReadsOllamaOpenAiAndCutBodies) {
 TEST(Query, ParsesEveryParameter) {
   Query q;
   std::string err;
-  ASSERT_TRUE(parse_query("/analytics/search",
-                          "model=llama3.2%3Alatest&prompt_search=sky+blue&status=5xx&user=bob&backend=gpu&endpoint=%2Fapi%2Fchat"
-                          "&start_time=2026-11-27T07:00:00Z&end_time=1795770000&limit=5000&offset=10",
-                          1795770000000, q, err))
+  ASSERT_TRUE(parse_query(
+      "/analytics/search",
+      "model=llama3.2%3Alatest&prompt_search=sky+blue&status=5xx&user=bob&backend=gpu&endpoint=%2Fapi%2Fchat"
+      "&start_time=2026-11-27T07:00:00Z&end_time=1795770000&limit=5000&offset=10",
+      1795770000000, q, err))
       << err;
   EXPECT_EQ(q.kind, QueryKind::search);
   EXPECT_EQ(q.f.model, "llama3.2:latest");
@@ -157,10 +164,16 @@ TEST(Query, ParsesEveryParameter) {
 }
 
 TEST(Query, RejectsBadParametersWithTheirName) {
-  for (auto [query, word] : std::vector<std::pair<const char*, const char*>>{
-           {"start_time=soon", "start_time"}, {"end_time=2026-02-30T25:00", "end_time"}, {"limit=0", "limit"},
-           {"limit=ten", "limit"}, {"offset=-3", "offset"}, {"status=600", "status"}, {"format=xml", "format"},
-           {"nonsense=1", "nonsense"}, {"start_time=1800000000&end_time=1700000000", "before"}}) {
+  for (auto [query, word] :
+       std::vector<std::pair<const char*, const char*>>{{"start_time=soon", "start_time"},
+                                                        {"end_time=2026-02-30T25:00", "end_time"},
+                                                        {"limit=0", "limit"},
+                                                        {"limit=ten", "limit"},
+                                                        {"offset=-3", "offset"},
+                                                        {"status=600", "status"},
+                                                        {"format=xml", "format"},
+                                                        {"nonsense=1", "nonsense"},
+                                                        {"start_time=1800000000&end_time=1700000000", "before"}}) {
     Query q;
     std::string err;
     EXPECT_FALSE(parse_query("/analytics/search", query, 1795770000000, q, err)) << query;
@@ -367,7 +380,8 @@ TEST(Spool, ATornTailFromACrashIsSkipped) {
     for (int i = 0; i < 3; ++i) w.add(numbered(i).bytes());
     ASSERT_TRUE(w.write(err));
   }
-  std::ofstream(segment_path(dir, first), std::ios::app) << std::string("\x40\x00\x00\x00garbage", 11);  // half a record
+  std::ofstream(segment_path(dir, first), std::ios::app)
+      << std::string("\x40\x00\x00\x00garbage", 11);  // half a record
   SpoolWriter w;
   ASSERT_TRUE(w.open(dir, err));
   w.add(numbered(3).bytes());
@@ -388,8 +402,9 @@ TEST(Sinks, OlderStoreGetsTheNewColumns) {
   std::filesystem::create_directories(dir);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE requests(id INTEGER PRIMARY KEY, time_ms INTEGER, model TEXT);"
-                             "INSERT INTO requests(time_ms, model) VALUES(5, 'old');",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE requests(id INTEGER PRIMARY KEY, time_ms INTEGER, model TEXT);"
+                         "INSERT INTO requests(time_ms, model) VALUES(5, 'old');",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);

@@ -25,7 +25,8 @@ TEST(StreamStats, OllamaFinalNdjsonObject) {
 TEST(StreamStats, OpenAiSseUsageChunk) {
   std::string tail =
       "data: {\"id\":\"c\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
-      "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}\n\n"
+      "data: "
+      "{\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}\n\n"
       "data: [DONE]\n\n";
   auto s = api::extract_final_stats(tail);
   ASSERT_TRUE(s.found);
@@ -33,9 +34,7 @@ TEST(StreamStats, OpenAiSseUsageChunk) {
   EXPECT_EQ(s.completion_tokens, 7);
 }
 
-TEST(StreamStats, NothingInPlainText) {
-  EXPECT_FALSE(api::extract_final_stats("Ollama is running").found);
-}
+TEST(StreamStats, NothingInPlainText) { EXPECT_FALSE(api::extract_final_stats("Ollama is running").found); }
 
 TEST(StreamStats, BodySampleKeepsOnlyTheEnd) {
   api::BodySample t;

@@ -22,4 +22,3 @@ TEST(Merge, DeduplicatesAndReportsFailures) {
   del[1].status = 404;
   EXPECT_EQ(api::merge_outcomes(del).body, R"({"error":"model 'x' not found"})");
 }
-

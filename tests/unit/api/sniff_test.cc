@@ -39,7 +39,7 @@ TEST(AnalyzeRequest, ChatBodyWithOptions) {
   EXPECT_TRUE(info.has_stream);
   EXPECT_FALSE(info.stream);
   EXPECT_EQ(info.category, kCategoryCode);
-  EXPECT_GE(info.complexity.score, 50);  // keywords + large num_ctx
+  EXPECT_GE(info.complexity.score, 50);                        // keywords + large num_ctx
   EXPECT_EQ(body.substr(0, 22), R"({"model":"qwen2.5:7b",)");  // body untouched
 }
 
@@ -58,12 +58,14 @@ TEST(AnalyzeRequest, GenerateAndGarbage) {
 }
 
 TEST(AnalyzeRequest, ContentPartsAndBlocks) {
-  std::string openai = R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"Translate hello into French"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
+  std::string openai =
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"Translate hello into French"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})";
   RequestInfo a = analyze_request(openai);
   EXPECT_EQ(a.model, "gpt-4o");
   EXPECT_EQ(a.category, kCategoryTranslation);
   EXPECT_EQ(a.prompt_chars, std::string("Translate hello into French").size());
-  std::string anthropic = R"({"model":"claude","system":[{"type":"text","text":"Be brief."}],"max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"Summarize this article"}]}]})";
+  std::string anthropic =
+      R"({"model":"claude","system":[{"type":"text","text":"Be brief."}],"max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"Summarize this article"}]}]})";
   RequestInfo b = analyze_request(anthropic);
   EXPECT_EQ(b.category, kCategorySummarization);
   EXPECT_EQ(b.prompt_chars, std::string("Be brief.").size() + std::string("Summarize this article").size());

@@ -39,7 +39,8 @@ TEST(TranslateRequest, OllamaChatToOpenAICarriesEveryField) {
     "options":{"temperature":0.2,"top_p":0.9,"seed":42,"num_predict":128,"stop":["\n\n","User:"],"num_ctx":8192,
                "num_gpu":1,"num_thread":8,"use_mmap":true,"presence_penalty":0.5,"frequency_penalty":0.25},
     "messages":[{"role":"system","content":"Be terse."},
-      {"role":"user","content":"What is this?","images":[")" + kPng + R"("]},
+      {"role":"user","content":"What is this?","images":[")" +
+                           kPng + R"("]},
       {"role":"assistant","content":"A pixel."},
       {"role":"user","content":"Weather in Tokyo?"},
       {"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Tokyo"}}}]},
@@ -54,12 +55,12 @@ TEST(TranslateRequest, OllamaChatToOpenAICarriesEveryField) {
   EXPECT_EQ(str(j["model"]), "upstream-model");
   EXPECT_EQ(min(j["messages"].at(0)), R"({"role":"system","content":"Be terse."})");
   EXPECT_EQ(min(j["messages"].at(1)), R"({"role":"user","content":[{"type":"text","text":"What is this?"},)"
-                                   R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" +
-                                       kPng + R"("}}]})");
+                                      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" +
+                                          kPng + R"("}}]})");
   EXPECT_EQ(min(j["messages"].at(2)), R"({"role":"assistant","content":"A pixel."})");
   EXPECT_EQ(min(j["messages"].at(4)), R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_4_0",)"
-                                   R"("type":"function","function":{"name":"get_weather",)"
-                                   R"("arguments":"{\"city\":\"Tokyo\"}"}}]})");
+                                      R"("type":"function","function":{"name":"get_weather",)"
+                                      R"("arguments":"{\"city\":\"Tokyo\"}"}}]})");
   EXPECT_EQ(min(j["messages"].at(5)), R"({"role":"tool","tool_call_id":"call_4_0","content":"11 degrees"})");
   EXPECT_EQ(min(j["stream_options"]), R"({"include_usage":true})");
   EXPECT_EQ(int64_t(j["max_tokens"]), 128);
@@ -95,22 +96,23 @@ TEST(TranslateRequest, OllamaSchemaFormatAndNewerTokenField) {
 
 TEST(TranslateRequest, OllamaChatToAnthropic) {
   const std::string body = R"({"model":"m","stream":false,"keep_alive":-1,
-    "messages":[{"role":"system","content":"Sys A"},{"role":"user","content":"Look","images":[")" + kJpeg + R"("]},
+    "messages":[{"role":"system","content":"Sys A"},{"role":"user","content":"Look","images":[")" +
+                           kJpeg + R"("]},
       {"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"x":1}}}]},
       {"role":"tool","content":"done","tool_name":"f"},{"role":"user","content":"thanks"}],
     "options":{"temperature":0.5,"top_k":40,"stop":["END"],"num_ctx":4096}})";
   UpstreamRequest up = translate_ok(Call::ollama_chat, Dialect::anthropic, body, RequestOptions{"claude-x"});
   EXPECT_EQ(up.path, "/v1/messages");
   EXPECT_FALSE(up.stream);
-  EXPECT_EQ(up.body,
-            R"({"model":"claude-x","system":"Sys A","messages":[{"role":"user","content":[{"type":"text",)"
-            R"("text":"Look"},)"
-            R"({"type":"image","source":{"type":"base64","media_type":"image/jpeg","data":")" +
-                kJpeg + R"("}}]},{"role":"assistant","content":[{"type":"tool_use","id":"call_2_0","name":"f",)"
-                        R"("input":{"x":1}}]},{"role":"user","content":[{"type":"tool_result",)"
-                        R"("tool_use_id":"call_2_0",)"
-                        R"("content":"done"},{"type":"text","text":"thanks"}]}],"max_tokens":4096,)"
-                        R"("stop_sequences":["END"],"temperature":0.5,"top_k":40,"stream":false})");
+  EXPECT_EQ(up.body, R"({"model":"claude-x","system":"Sys A","messages":[{"role":"user","content":[{"type":"text",)"
+                     R"("text":"Look"},)"
+                     R"({"type":"image","source":{"type":"base64","media_type":"image/jpeg","data":")" +
+                         kJpeg +
+                         R"("}}]},{"role":"assistant","content":[{"type":"tool_use","id":"call_2_0","name":"f",)"
+                         R"("input":{"x":1}}]},{"role":"user","content":[{"type":"tool_result",)"
+                         R"("tool_use_id":"call_2_0",)"
+                         R"("content":"done"},{"type":"text","text":"thanks"}]}],"max_tokens":4096,)"
+                         R"("stop_sequences":["END"],"temperature":0.5,"top_k":40,"stream":false})");
 }
 
 TEST(TranslateRequest, AnthropicMaxTokensFromOptionsOrDefault) {
@@ -121,7 +123,9 @@ TEST(TranslateRequest, AnthropicMaxTokensFromOptionsOrDefault) {
   RequestOptions opts{"m"};
   opts.default_max_tokens = 1000;
   Json b(translate_ok(Call::ollama_chat, Dialect::anthropic, R"({"messages":[{"role":"user","content":"hi"}],
-    "options":{"num_predict":-1}})", opts).body);
+    "options":{"num_predict":-1}})",
+                      opts)
+             .body);
   EXPECT_EQ(int64_t(b["max_tokens"]), 1000);
 }
 
@@ -146,7 +150,8 @@ TEST(TranslateRequest, OpenAIToAnthropicCarriesEveryField) {
   const std::string body = R"({"model":"gpt","messages":[{"role":"developer","content":"Dev rules"},
     {"role":"system","content":[{"type":"text","text":"Sys"}]},
     {"role":"user","content":[{"type":"text","text":"Describe"},
-      {"type":"image_url","image_url":{"url":"data:image/png;base64,)" + kPng + R"(","detail":"low"}},
+      {"type":"image_url","image_url":{"url":"data:image/png;base64,)" +
+                           kPng + R"(","detail":"low"}},
       {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]},
     {"role":"assistant","content":null,"tool_calls":[
       {"id":"call_1","type":"function","function":{"name":"lookup","arguments":"{\"q\": \"cats\"}"}},
@@ -180,7 +185,8 @@ TEST(TranslateRequest, AnthropicToOllamaCarriesEveryField) {
   const std::string body = R"({"model":"claude-3-5","max_tokens":1024,
     "system":[{"type":"text","text":"You are Claude Code.","cache_control":{"type":"ephemeral"}}],
     "messages":[{"role":"user","content":[{"type":"text","text":"Read it"},
-        {"type":"image","source":{"type":"base64","media_type":"image/png","data":")" + kPng + R"("}}]},
+        {"type":"image","source":{"type":"base64","media_type":"image/png","data":")" +
+                           kPng + R"("}}]},
       {"role":"assistant","content":[{"type":"thinking","thinking":"Use the tool.","signature":"sig"},
         {"type":"text","text":"Reading."},
         {"type":"tool_use","id":"toolu_1","name":"read_file","input":{"path":"a.txt"}}]},
@@ -215,7 +221,7 @@ TEST(TranslateRequest, AnthropicToOllamaNotStreamedAndNoTools) {
   UpstreamRequest up = translate_ok(Call::anthropic_messages, Dialect::ollama, body);
   EXPECT_FALSE(up.stream);
   Json j(up.body);
-  EXPECT_FALSE(bool(j["stream"]));  // Ollama would stream if not told
+  EXPECT_FALSE(bool(j["stream"]));                         // Ollama would stream if not told
   EXPECT_EQ(j["tools"].error(), simdjson::NO_SUCH_FIELD);  // "none": no tool is offered
 }
 
@@ -253,8 +259,9 @@ TEST(TranslateRequest, ToolResultsFindTheirCallsByName) {
   EXPECT_EQ(str(j["messages"].at(1)["tool_calls"].at(1)["id"]), "call_1_1");
   EXPECT_EQ(str(j["messages"].at(2)["tool_call_id"]), "call_1_1");
   EXPECT_EQ(str(j["messages"].at(3)["tool_call_id"]), "call_1_0");
-  std::string err = translate_err(Call::ollama_chat, Dialect::openai, R"({"messages":[{"role":"tool",)"
-                                                                      R"("content":"x"}]})");
+  std::string err = translate_err(Call::ollama_chat, Dialect::openai,
+                                  R"({"messages":[{"role":"tool",)"
+                                  R"("content":"x"}]})");
   EXPECT_NE(err.find("answers no tool call"), std::string::npos) << err;
 }
 
@@ -310,8 +317,11 @@ TEST(TranslateRequest, UntranslatableFieldsAreNamed) {
        "tool_choice.disable_parallel_tool_use cannot"},
       {Call::anthropic_messages, Dialect::openai, "{" + msg + R"(,"thinking":{"type":"enabled","budget_tokens":2048}})",
        "thinking cannot be expressed for an openai backend"},
-      {Call::anthropic_messages, Dialect::openai, "{" + msg + R"(,"top_k":5})"
-                                                              R"()", "top_k cannot be expressed for an openai"},
+      {Call::anthropic_messages, Dialect::openai,
+       "{" + msg +
+           R"(,"top_k":5})"
+           R"()",
+       "top_k cannot be expressed for an openai"},
       {Call::anthropic_messages, Dialect::ollama,
        R"({"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]})", "document"},
       {Call::anthropic_messages, Dialect::ollama, R"({"tools":[{"type":"web_search_20250305","name":"web_search"}]})",

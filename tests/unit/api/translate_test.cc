@@ -172,14 +172,26 @@ TEST(TranslateResponse, OpenAIStreamToOllamaChat) {
   EXPECT_FALSE(r.failed) << r.error;
   EXPECT_EQ(r.content_type, "application/x-ndjson");
   const std::string head = R"({"model":"client-model","created_at":")" + std::string(kIso) + R"(","message":)";
-  EXPECT_EQ(r.out, head + R"({"role":"assistant","content":"The"},"done":false})" "\n" +
-                   head + R"({"role":"assistant","content":" sky"},"done":false})" "\n" +
-                   head + R"({"role":"assistant","content":" is \"blue\""},"done":false})" "\n" +
-                   head + R"({"role":"assistant","content":"\n"},"done":false})" "\n" +
-                   head + R"({"role":"assistant","content":"— café ☕."},"done":false})" "\n" +
-                   head + R"({"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":0,)"
-                          R"("load_duration":0,"prompt_eval_count":19,"prompt_eval_duration":0,"eval_count":10,)"
-                          R"("eval_duration":0})" "\n");
+  EXPECT_EQ(r.out, head +
+                       R"({"role":"assistant","content":"The"},"done":false})"
+                       "\n" +
+                       head +
+                       R"({"role":"assistant","content":" sky"},"done":false})"
+                       "\n" +
+                       head +
+                       R"({"role":"assistant","content":" is \"blue\""},"done":false})"
+                       "\n" +
+                       head +
+                       R"({"role":"assistant","content":"\n"},"done":false})"
+                       "\n" +
+                       head +
+                       R"({"role":"assistant","content":"— café ☕."},"done":false})"
+                       "\n" +
+                       head +
+                       R"({"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":0,)"
+                       R"("load_duration":0,"prompt_eval_count":19,"prompt_eval_duration":0,"eval_count":10,)"
+                       R"("eval_duration":0})"
+                       "\n");
   EXPECT_EQ(r.usage.prompt_tokens, 19);
   EXPECT_EQ(r.usage.completion_tokens, 10);
   EXPECT_EQ(r.usage.done_reason, "stop");
@@ -339,8 +351,8 @@ TEST(TranslateResponse, OpenAIStreamToAnthropic) {
   EXPECT_EQ(a.output, 41);
   EXPECT_TRUE(a.stopped);
 
-  AnthropicAnswer t = read_anthropic_stream(run(Call::anthropic_messages, Dialect::openai, true,
-                                                fixture("openai_text.sse")).out);
+  AnthropicAnswer t =
+      read_anthropic_stream(run(Call::anthropic_messages, Dialect::openai, true, fixture("openai_text.sse")).out);
   ASSERT_EQ(t.blocks.size(), 1u);
   EXPECT_EQ(t.blocks[0].second, "The sky is \"blue\"\n— café ☕.");
   EXPECT_EQ(t.stop_reason, "end_turn");
@@ -367,7 +379,8 @@ TEST(TranslateResponse, NotStreamedAnswers) {
   Translated c = run(Call::anthropic_messages, Dialect::ollama, false, fixture("ollama_chat.json"));
   EXPECT_EQ(c.out, R"({"id":"msg_)" + std::string(kSeed) +
                        R"(","type":"message","role":"assistant","model":"client-model","content":[{"type":"tool_use",)"
-                       R"("id":"call_)" + std::string(kSeed) +
+                       R"("id":"call_)" +
+                       std::string(kSeed) +
                        R"(_0","name":"get_current_weather","input":{"format":"celsius","location":"Paris, FR"}}],)"
                        R"("stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":122,)"
                        R"("output_tokens":33}})");
@@ -440,11 +453,14 @@ TEST(TranslateResponse, TruncatedOrBrokenStreamsFail) {
 TEST(TranslateResponse, OpenAICompatibleServersThatOmitTheToolIndex) {
   const std::string body =
       R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","type":"function",)"
-      R"("function":{"name":"f","arguments":"{\"n\":1}"}}]},"finish_reason":null}]})" "\n\n"
+      R"("function":{"name":"f","arguments":"{\"n\":1}"}}]},"finish_reason":null}]})"
+      "\n\n"
       R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","type":"function",)"
-      R"("function":{"name":"g","arguments":"{\"n\":"}}]},"finish_reason":null}]})" "\n\n"
+      R"("function":{"name":"g","arguments":"{\"n\":"}}]},"finish_reason":null}]})"
+      "\n\n"
       R"(data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"2}"}}]},)"
-      R"("finish_reason":"tool_calls"}]})" "\n\ndata: [DONE]\n\n";
+      R"("finish_reason":"tool_calls"}]})"
+      "\n\ndata: [DONE]\n\n";
   Translated r = run(Call::ollama_chat, Dialect::openai, true, body);
   ASSERT_FALSE(r.failed) << r.error;
   std::vector<std::string> ls = lines(r.out);
@@ -463,7 +479,9 @@ TEST(TranslateResponse, ToolCallRoundTripOllamaClientOpenAIBackend) {
   std::string calls =
       min(Json(ls[0])["message"]["tool_calls"].at(0)) + "," + min(Json(ls[1])["message"]["tool_calls"].at(0));
   std::string req = R"({"model":"m","messages":[{"role":"user","content":"weather and time in Paris"},)"
-                    R"({"role":"assistant","content":"","tool_calls":[)" + calls + R"(]},)"
+                    R"({"role":"assistant","content":"","tool_calls":[)" +
+                    calls +
+                    R"(]},)"
                     R"({"role":"tool","content":"18C","tool_name":"get_weather"},)"
                     R"({"role":"tool","content":"14:00","tool_name":"get_time"}]})";
   UpstreamRequest up;
@@ -479,22 +497,23 @@ TEST(TranslateResponse, ToolCallRoundTripOllamaClientOpenAIBackend) {
 }
 
 TEST(TranslateResponse, ToolCallRoundTripAnthropicClientOllamaBackend) {
-  AnthropicAnswer a = read_anthropic_stream(
-      run(Call::anthropic_messages, Dialect::ollama, true, fixture("ollama_tools.ndjson")).out);
+  AnthropicAnswer a =
+      read_anthropic_stream(run(Call::anthropic_messages, Dialect::ollama, true, fixture("ollama_tools.ndjson")).out);
   ASSERT_EQ(a.tool_ids.size(), 1u);
   std::string req = R"({"model":"m","max_tokens":100,"messages":[{"role":"user","content":"weather in Tokyo?"},)"
-                    R"({"role":"assistant","content":[{"type":"tool_use","id":")" + a.tool_ids[0] +
-                    R"(","name":"get_weather","input":)" + a.blocks[0].second + R"(}]},)"
-                    R"({"role":"user","content":[{"type":"tool_result","tool_use_id":")" + a.tool_ids[0] +
-                    R"(","content":"rainy"}]}]})";
+                    R"({"role":"assistant","content":[{"type":"tool_use","id":")" +
+                    a.tool_ids[0] + R"(","name":"get_weather","input":)" + a.blocks[0].second +
+                    R"(}]},)"
+                    R"({"role":"user","content":[{"type":"tool_result","tool_use_id":")" +
+                    a.tool_ids[0] + R"(","content":"rainy"}]}]})";
   UpstreamRequest up;
   std::string err;
   ASSERT_TRUE(translate_request(Call::anthropic_messages, Dialect::ollama, req, RequestOptions{"llama3.2"}, up, err))
       << err;
   Json j(up.body);
   EXPECT_EQ(min(j["messages"].at(1)["tool_calls"].at(0)["function"]["arguments"]), R"({"city":"Tokyo"})");
-  EXPECT_EQ(min(j["messages"].at(2)), R"({"role":"tool","content":"rainy","tool_name":"get_weather","tool_call_id":")" +
-                                       a.tool_ids[0] + R"("})");
+  EXPECT_EQ(min(j["messages"].at(2)),
+            R"({"role":"tool","content":"rainy","tool_name":"get_weather","tool_call_id":")" + a.tool_ids[0] + R"("})");
 }
 
 TEST(TranslateResponse, ImagesSurviveTheRoundTrip) {
@@ -547,8 +566,9 @@ TEST(TranslateError, BackendErrorsInTheClientsShape) {
             R"( try pulling it first"}})");
   EXPECT_EQ(translate_error(Dialect::openai, Call::ollama_chat, 502, "<html>Bad gateway</html>\n"),
             R"({"error":"the backend answered 502: <html>Bad gateway</html> "})");
-  EXPECT_EQ(translate_error(Dialect::openai, Call::anthropic_messages, 400, R"({"object":"error","message":"bad",)"
-                                                                             R"("type":"BadRequestError","code":400})"),
+  EXPECT_EQ(translate_error(Dialect::openai, Call::anthropic_messages, 400,
+                            R"({"object":"error","message":"bad",)"
+                            R"("type":"BadRequestError","code":400})"),
             R"({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})");  // vLLM's shape
 }
 

@@ -152,7 +152,8 @@ TEST(KeysStore, SeesChangesByAnotherConnection) {
   ASSERT_TRUE(mine->changed(changed, err));
   EXPECT_FALSE(changed);
   Key out;
-  mine->modify("alice", [](Key& k) { k.limits.rpm = 1; }, out, err);
+  mine->modify(
+      "alice", [](Key& k) { k.limits.rpm = 1; }, out, err);
   ASSERT_TRUE(mine->changed(changed, err));
   EXPECT_TRUE(changed) << "its own edits count too";
   std::vector<LastUsed> batch = {{"alice", 9}};

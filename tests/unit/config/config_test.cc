@@ -44,7 +44,8 @@ TEST(Config, FlagsBeatEnvBeatFile) {
   EXPECT_EQ(file_only.workers, 3u);
   EXPECT_EQ(file_only.backends[0].url, "http://10.0.0.1:1");
 
-  Config env = load_with(yaml, {"CORRAL_LISTEN=127.0.0.1:2000", "CORRAL_WORKERS=5", "CORRAL_BACKEND=http://h:2,http://h:3"}, {});
+  Config env =
+      load_with(yaml, {"CORRAL_LISTEN=127.0.0.1:2000", "CORRAL_WORKERS=5", "CORRAL_BACKEND=http://h:2,http://h:3"}, {});
   EXPECT_EQ(env.listen, "127.0.0.1:2000");
   EXPECT_EQ(env.workers, 5u);
   ASSERT_EQ(env.backends.size(), 2u);
@@ -92,47 +93,55 @@ TEST_P(BadConfig, ErrorNamesTheKey) {
   load_with(GetParam().yaml, {}, {}, &err);
   EXPECT_NE(err.find(GetParam().key), std::string::npos) << "error was: " << err;
 }
-INSTANTIATE_TEST_SUITE_P(Keys, BadConfig,
-                         ::testing::Values(Bad{"listne: x\n", "listne: unknown key"},
-                                           Bad{"timeouts:\n  header: soon\n", "timeouts.header: expected a duration"},
-                                           Bad{"timeouts:\n  headr: 1s\n", "timeouts.headr: unknown key"},
-                                           Bad{"workers: many\n", "workers: expected a whole number"},
-                                           Bad{"backends:\n  - url: ftp://x:1\n", "backends[0].url"},
-                                           Bad{"backends:\n  - {}\n", "backends[0].url: required"},
-                                           Bad{"io: kqueue\n", "io: expected auto, uring or epoll"},
-                                           Bad{"log:\n  level: loud\n", "log.level"},
-                                           Bad{"buffers:\n  count: 1000\n", "buffers.count"},
-                                           Bad{"listen: [1, 2\n", "invalid YAML"},
-                                           Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"},
-                                           Bad{"metrics:\n  namespace: 9bad\n", "metrics.namespace"},
-                                           Bad{"metrics:\n  max_models: 999\n", "metrics.max_models"},
-                                           Bad{"backends:\n  - {url: http://h:1, max_concurrent: x}\n", "backends[0].max_concurrent"},
-                                           Bad{"backends:\n  - {url: http://h:1, max_memory_gb: -2}\n", "backends[0].max_memory_gb: expected a size in GB"},
-                                           Bad{"backends:\n  - {url: http://h:1, prio: 1}\n", "backends[0].prio: unknown key"},
-                                           Bad{"backends:\n  - {name: x, url: http://h:1}\n  - {name: x, url: http://h:2}\n", "backends[1].name: 'x' is used twice"},
-                                           Bad{"backends: [http://h:1]\nmodels:\n  assignments: {m: nobody}\n", "models.assignments.m: no backend named 'nobody'"},
-                                           Bad{"models:\n  memory_patterns: [{pattern: \"(\", memory_gb: 4}]\n", "models.memory_patterns: [0].pattern: invalid regular expression"},
-                                           Bad{"models:\n  memory_overrides: {m: big}\n", "models.memory_overrides: m: expected a size in GB"},
-                                           Bad{"routing:\n  affinity: sticky\n", "routing.affinity: expected none or prefix"},
-                                           Bad{"routing:\n  balance: rr\n", "routing.balance: expected least_outstanding or random"},
-                                           Bad{"routing:\n  prefer_loaded: maybe\n", "routing.prefer_loaded: expected true or false"},
-                                           Bad{"routing:\n  max_attempts: 0\n", "routing.max_attempts"},
-                                           Bad{"health:\n  unhealthy_after: 0\n", "health.unhealthy_after"},
-                                           Bad{"discovery:\n  every: 1s\n", "discovery.every: unknown key"},
-                                           Bad{"health:\n  interval: 0s\n", "health.interval: expected a duration of at least 100ms"},
-                                           Bad{"discovery:\n  interval: 5ms\n", "discovery.interval: expected a duration of at least 100ms"},
-                                           Bad{"analytics:\n  flush_interval: 0\n", "analytics.flush_interval: expected a duration of at least 1ms"},
-                                           Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"},
-                                           Bad{"backends:\n  - {url: http://h:1, kind: gemini}\n", "backends[0].kind: expected ollama, openai or anthropic"},
-                                           Bad{"backends:\n  - {url: http://h:1, tls: {verify: false}}\n", "backends[0].tls: only for https://"},
-                                           Bad{"backends:\n  - {url: https://h, tls: {pin: x}}\n", "backends[0].tls.pin: unknown key"},
-                                           Bad{"backends:\n  - {url: http://h:1, api_key_env: K}\n", "backends[0].api_key_env: only for kind openai or anthropic"},
-                                           Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: \"9x\"}\n", "backends[0].api_key_env: expected the name of an environment variable"},
-                                           Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: CORRAL_TEST_NO_SUCH_KEY}\n", "backends[0].api_key_env: environment variable CORRAL_TEST_NO_SUCH_KEY is not set"},
-                                           Bad{"models:\n  aliases: {fast: fast}\n", "models.aliases: fast: expected the name of another model"},
-                                           Bad{"tls_listen: {address: \"127.0.0.1:9\"}\n", "tls_listen.cert: required"},
-                                           Bad{"tls_listen: {address: nowhere, cert: c, key: k}\n", "tls_listen.address: expected HOST:PORT"},
-                                           Bad{"metrics:\n  listen: nope\n", "metrics.listen: expected HOST:PORT"}));
+INSTANTIATE_TEST_SUITE_P(
+    Keys, BadConfig,
+    ::testing::Values(
+        Bad{"listne: x\n", "listne: unknown key"},
+        Bad{"timeouts:\n  header: soon\n", "timeouts.header: expected a duration"},
+        Bad{"timeouts:\n  headr: 1s\n", "timeouts.headr: unknown key"},
+        Bad{"workers: many\n", "workers: expected a whole number"},
+        Bad{"backends:\n  - url: ftp://x:1\n", "backends[0].url"},
+        Bad{"backends:\n  - {}\n", "backends[0].url: required"},
+        Bad{"io: kqueue\n", "io: expected auto, uring or epoll"}, Bad{"log:\n  level: loud\n", "log.level"},
+        Bad{"buffers:\n  count: 1000\n", "buffers.count"}, Bad{"listen: [1, 2\n", "invalid YAML"},
+        Bad{"listen: 127.0.0.1:7\nbackends: [http://127.0.0.1:7]\n", "would loop"},
+        Bad{"metrics:\n  namespace: 9bad\n", "metrics.namespace"},
+        Bad{"metrics:\n  max_models: 999\n", "metrics.max_models"},
+        Bad{"backends:\n  - {url: http://h:1, max_concurrent: x}\n", "backends[0].max_concurrent"},
+        Bad{"backends:\n  - {url: http://h:1, max_memory_gb: -2}\n",
+            "backends[0].max_memory_gb: expected a size in GB"},
+        Bad{"backends:\n  - {url: http://h:1, prio: 1}\n", "backends[0].prio: unknown key"},
+        Bad{"backends:\n  - {name: x, url: http://h:1}\n  - {name: x, url: http://h:2}\n",
+            "backends[1].name: 'x' is used twice"},
+        Bad{"backends: [http://h:1]\nmodels:\n  assignments: {m: nobody}\n",
+            "models.assignments.m: no backend named 'nobody'"},
+        Bad{"models:\n  memory_patterns: [{pattern: \"(\", memory_gb: 4}]\n",
+            "models.memory_patterns: [0].pattern: invalid regular expression"},
+        Bad{"models:\n  memory_overrides: {m: big}\n", "models.memory_overrides: m: expected a size in GB"},
+        Bad{"routing:\n  affinity: sticky\n", "routing.affinity: expected none or prefix"},
+        Bad{"routing:\n  balance: rr\n", "routing.balance: expected least_outstanding or random"},
+        Bad{"routing:\n  prefer_loaded: maybe\n", "routing.prefer_loaded: expected true or false"},
+        Bad{"routing:\n  max_attempts: 0\n", "routing.max_attempts"},
+        Bad{"health:\n  unhealthy_after: 0\n", "health.unhealthy_after"},
+        Bad{"discovery:\n  every: 1s\n", "discovery.every: unknown key"},
+        Bad{"health:\n  interval: 0s\n", "health.interval: expected a duration of at least 100ms"},
+        Bad{"discovery:\n  interval: 5ms\n", "discovery.interval: expected a duration of at least 100ms"},
+        Bad{"analytics:\n  flush_interval: 0\n", "analytics.flush_interval: expected a duration of at least 1ms"},
+        Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"},
+        Bad{"backends:\n  - {url: http://h:1, kind: gemini}\n",
+            "backends[0].kind: expected ollama, openai or anthropic"},
+        Bad{"backends:\n  - {url: http://h:1, tls: {verify: false}}\n", "backends[0].tls: only for https://"},
+        Bad{"backends:\n  - {url: https://h, tls: {pin: x}}\n", "backends[0].tls.pin: unknown key"},
+        Bad{"backends:\n  - {url: http://h:1, api_key_env: K}\n",
+            "backends[0].api_key_env: only for kind openai or anthropic"},
+        Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: \"9x\"}\n",
+            "backends[0].api_key_env: expected the name of an environment variable"},
+        Bad{"backends:\n  - {url: https://h, kind: openai, api_key_env: CORRAL_TEST_NO_SUCH_KEY}\n",
+            "backends[0].api_key_env: environment variable CORRAL_TEST_NO_SUCH_KEY is not set"},
+        Bad{"models:\n  aliases: {fast: fast}\n", "models.aliases: fast: expected the name of another model"},
+        Bad{"tls_listen: {address: \"127.0.0.1:9\"}\n", "tls_listen.cert: required"},
+        Bad{"tls_listen: {address: nowhere, cert: c, key: k}\n", "tls_listen.address: expected HOST:PORT"},
+        Bad{"metrics:\n  listen: nope\n", "metrics.listen: expected HOST:PORT"}));
 
 TEST(Config, HostedBackendsAliasesAndListeners) {
   std::string err;
@@ -149,7 +158,8 @@ models:
   aliases: {fast: "llama3.2:latest", gpt-4: gpt-4o}
 tls_listen: {address: "127.0.0.1:11443", cert: c.pem, key: k.pem}
 metrics: {listen: "127.0.0.1:9090"}
-)", {"TEST_OPENAI_KEY=sk-test"}, {}, &err);
+)",
+                       {"TEST_OPENAI_KEY=sk-test"}, {}, &err);
   ASSERT_EQ(err, "");
   ASSERT_EQ(c.backends.size(), 3u);
   EXPECT_EQ(c.backends[0].kind, BackendKind::ollama);
@@ -173,19 +183,20 @@ metrics: {listen: "127.0.0.1:9090"}
 
 TEST(Config, FleetKeysParse) {
   std::string err;
-  Config c = load_with("backends:\n"
-                       "  - {name: big, url: http://10.0.0.5:11434, priority: 1, max_memory_gb: null, max_concurrent: 4}\n"
-                       "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8,"
-                       " max_loaded_models: 3, enabled: false,"
-                       " accept_pulls: false}\n"
-                       "models:\n  assignments: {\"llama3.3:70b\": big}\n  memory_overrides: {\"custom-70b\": 40.5}\n"
-                       "  memory_patterns: [{pattern: \".*-7b.*\", memory_gb: 4.5}]\n"
-                       "routing: {affinity: prefix, queue_size: 7, queue_timeout: 2s, retry_after: 5s, max_attempts: 2,"
-                       " circuit_failures: 3, circuit_cooldown: 10s, fanout_timeout: 3s, prefer_loaded: false,"
-                       " balance: random}\n"
-                       "health: {interval: 1s, timeout: 500ms, unhealthy_after: 4, healthy_after: 2}\n"
-                       "discovery: {interval: 20s, startup_wait: 1s}\n",
-                       {}, {}, &err);
+  Config c = load_with(
+      "backends:\n"
+      "  - {name: big, url: http://10.0.0.5:11434, priority: 1, max_memory_gb: null, max_concurrent: 4}\n"
+      "  - {name: pool, url: \"dns+http://ollama.ns.svc:11434\", priority: 2, max_memory_gb: 8,"
+      " max_loaded_models: 3, enabled: false,"
+      " accept_pulls: false}\n"
+      "models:\n  assignments: {\"llama3.3:70b\": big}\n  memory_overrides: {\"custom-70b\": 40.5}\n"
+      "  memory_patterns: [{pattern: \".*-7b.*\", memory_gb: 4.5}]\n"
+      "routing: {affinity: prefix, queue_size: 7, queue_timeout: 2s, retry_after: 5s, max_attempts: 2,"
+      " circuit_failures: 3, circuit_cooldown: 10s, fanout_timeout: 3s, prefer_loaded: false,"
+      " balance: random}\n"
+      "health: {interval: 1s, timeout: 500ms, unhealthy_after: 4, healthy_after: 2}\n"
+      "discovery: {interval: 20s, startup_wait: 1s}\n",
+      {}, {}, &err);
   ASSERT_TRUE(err.empty()) << err;
   ASSERT_EQ(c.backends.size(), 2u);
   EXPECT_EQ(c.backends[0].name, "big");
@@ -226,20 +237,80 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
   Config c;
   std::string err;
   ASSERT_TRUE(apply_yaml(ss.str(), c, err)) << err;
-  for (const char* key : {"listen:", "workers:", "io:", "backends:", "level:", "access:", "max_header_bytes:",
-                          "max_headers:", "max_body_bytes:", "header:", "body:", "keepalive:", "connect:",
-                          "first_byte:", "stream_idle:", "drain:", "max_idle:", "idle_timeout:", "count:", "size:",
-                          "interval:", "timeout:", "max_concurrent:", "namespace:", "max_models:",
-                          "default_capacity:", "name:", "priority:", "max_memory_gb:", "max_loaded_models:", "enabled:",
+  for (const char* key : {"listen:",
+                          "workers:",
+                          "io:",
+                          "backends:",
+                          "level:",
+                          "access:",
+                          "max_header_bytes:",
+                          "max_headers:",
+                          "max_body_bytes:",
+                          "header:",
+                          "body:",
+                          "keepalive:",
+                          "connect:",
+                          "first_byte:",
+                          "stream_idle:",
+                          "drain:",
+                          "max_idle:",
+                          "idle_timeout:",
+                          "count:",
+                          "size:",
+                          "interval:",
+                          "timeout:",
+                          "max_concurrent:",
+                          "namespace:",
+                          "max_models:",
+                          "default_capacity:",
+                          "name:",
+                          "priority:",
+                          "max_memory_gb:",
+                          "max_loaded_models:",
+                          "enabled:",
                           "accept_pulls:",
-                          "assignments:", "memory_overrides:", "memory_patterns:", "affinity:", "prefer_loaded:",
-                          "balance:", "queue_size:",
-                          "queue_timeout:", "retry_after:", "max_attempts:", "circuit_failures:", "circuit_cooldown:",
-                          "fanout_timeout:", "unhealthy_after:", "healthy_after:", "startup_wait:", "data_dir:",
-                          "analytics:", "path:", "retention_days:", "preview_chars:", "ring_kb:", "batch_size:",
-                          "flush_interval:", "jsonl_max_mb:", "jsonl_keep:", "auth:", "metrics:", "seed_names:",
-                          "key_labels:", "max_keys:", "kind:", "api_key_env", "tls:", "ca_file", "verify",
-                          "server_name", "aliases:", "tls_listen:", "address:", "cert:", "key:"}) {
+                          "assignments:",
+                          "memory_overrides:",
+                          "memory_patterns:",
+                          "affinity:",
+                          "prefer_loaded:",
+                          "balance:",
+                          "queue_size:",
+                          "queue_timeout:",
+                          "retry_after:",
+                          "max_attempts:",
+                          "circuit_failures:",
+                          "circuit_cooldown:",
+                          "fanout_timeout:",
+                          "unhealthy_after:",
+                          "healthy_after:",
+                          "startup_wait:",
+                          "data_dir:",
+                          "analytics:",
+                          "path:",
+                          "retention_days:",
+                          "preview_chars:",
+                          "ring_kb:",
+                          "batch_size:",
+                          "flush_interval:",
+                          "jsonl_max_mb:",
+                          "jsonl_keep:",
+                          "auth:",
+                          "metrics:",
+                          "seed_names:",
+                          "key_labels:",
+                          "max_keys:",
+                          "kind:",
+                          "api_key_env",
+                          "tls:",
+                          "ca_file",
+                          "verify",
+                          "server_name",
+                          "aliases:",
+                          "tls_listen:",
+                          "address:",
+                          "cert:",
+                          "key:"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }
@@ -260,7 +331,8 @@ TEST(Config, AnalyticsDefaultsToSqliteInTheDataDirectory) {
 }
 
 TEST(Config, AnalyticsFromFileEnvAndFlags) {
-  Config f = load_with("analytics:\n  backend: jsonl\n  retention_days: 30\n  preview_chars: 0\n  flush_interval: 50ms\n", {}, {});
+  Config f = load_with(
+      "analytics:\n  backend: jsonl\n  retention_days: 30\n  preview_chars: 0\n  flush_interval: 50ms\n", {}, {});
   EXPECT_EQ(f.analytics.backend, "jsonl");
   EXPECT_EQ(f.analytics.path, "./corral-data/analytics.jsonl");
   EXPECT_EQ(f.analytics.retention_days, 30u);
@@ -275,7 +347,8 @@ TEST(Config, AnalyticsFromFileEnvAndFlags) {
   EXPECT_EQ(e.analytics.retention_days, 3u);
   Config db = load_with("", {"ANALYTICS_DB_PATH=/tmp/x.db"}, {});
   EXPECT_EQ(db.analytics.path, "/tmp/x.db");
-  Config fl = load_with("analytics: {backend: jsonl}\n", {"ANALYTICS_BACKEND=none"}, {"--analytics", "sqlite:/tmp/y.db"});
+  Config fl =
+      load_with("analytics: {backend: jsonl}\n", {"ANALYTICS_BACKEND=none"}, {"--analytics", "sqlite:/tmp/y.db"});
   EXPECT_EQ(fl.analytics.backend, "sqlite");
   EXPECT_EQ(fl.analytics.path, "/tmp/y.db");
 }

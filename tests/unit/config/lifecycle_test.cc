@@ -108,7 +108,8 @@ backends:
   - {name: a, url: auto, on_demand: {start: [s], stop: [t]}}
   - {name: b, url: auto, on_demand: {start: [s], stop: [t]}}
 scaling: {groups: [{name: g, members: [a, b]}]}
-)", err);
+)",
+                  err);
   ASSERT_TRUE(err.empty()) << err;
   const ScalingGroupConfig& g = c.scaling.groups[0];
   EXPECT_EQ(g.min, 0u);
@@ -151,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
     Keys, BadLifecycleConfig,
     ::testing::Values(
         BadLifecycle{"backends: [{url: 'http://h:1', supervise: {command: []}}]", "backends[0].supervise.command"},
-        BadLifecycle{"backends: [{url: 'http://h:1', supervise: {env: {}}}]", "backends[0].supervise.command: required"},
+        BadLifecycle{"backends: [{url: 'http://h:1', supervise: {env: {}}}]",
+                     "backends[0].supervise.command: required"},
         BadLifecycle{"backends: [{url: 'http://h:1', supervise: {command: [x], restart_after: 0}}]",
                      "backends[0].supervise.restart_after"},
         BadLifecycle{"backends: [{url: 'http://h:1', supervise: {command: [x], stop_timeout: later}}]",
@@ -162,8 +164,10 @@ INSTANTIATE_TEST_SUITE_P(
                      "backends[0].supervise.restart: unknown key"},
         BadLifecycle{"backends: [{url: 'http://h:1', supervise: [ollama, serve]}]",
                      "backends[0].supervise: expected a mapping"},
-        BadLifecycle{"backends: [{name: c, url: auto, on_demand: {start: [s]}}]", "backends[0].on_demand.stop: required"},
-        BadLifecycle{"backends: [{name: c, url: auto, on_demand: {stop: [t]}}]", "backends[0].on_demand.start: required"},
+        BadLifecycle{"backends: [{name: c, url: auto, on_demand: {start: [s]}}]",
+                     "backends[0].on_demand.stop: required"},
+        BadLifecycle{"backends: [{name: c, url: auto, on_demand: {stop: [t]}}]",
+                     "backends[0].on_demand.start: required"},
         BadLifecycle{"backends: [{name: c, url: auto, on_demand: {start: s, stop: [t]}}]",
                      "backends[0].on_demand.start"},
         BadLifecycle{"backends: [{name: c, url: auto, on_demand: {start: [s], stop: [t], idle_timeout: soon}}]",
@@ -220,11 +224,35 @@ TEST(LifecycleConfig, TheExampleFileDocumentsTheLifecycleKeys) {
   Config c;
   std::string err;
   ASSERT_TRUE(apply_yaml(ss.str(), c, err)) << err;
-  for (const char* key : {"models:", "supervise:", "command:", "env:", "restart_after:", "stop_timeout:", "on_demand:",
-                          "start:", "stop:", "status:", "idle_timeout:", "start_timeout:", "hook_timeout:", "hold:",
-                          "scaling:", "groups:", "members:", "min:", "max:", "target_utilization:", "capacity:",
-                          "complexity_thresholds:", "scale_up_factors:", "model_weights:", "stabilization:", "up:",
-                          "down:", "EXOSCALE_IDLE_TIMEOUT", "OLLAMA_MODEL"}) {
+  for (const char* key : {"models:",
+                          "supervise:",
+                          "command:",
+                          "env:",
+                          "restart_after:",
+                          "stop_timeout:",
+                          "on_demand:",
+                          "start:",
+                          "stop:",
+                          "status:",
+                          "idle_timeout:",
+                          "start_timeout:",
+                          "hook_timeout:",
+                          "hold:",
+                          "scaling:",
+                          "groups:",
+                          "members:",
+                          "min:",
+                          "max:",
+                          "target_utilization:",
+                          "capacity:",
+                          "complexity_thresholds:",
+                          "scale_up_factors:",
+                          "model_weights:",
+                          "stabilization:",
+                          "up:",
+                          "down:",
+                          "EXOSCALE_IDLE_TIMEOUT",
+                          "OLLAMA_MODEL"}) {
     EXPECT_NE(ss.str().find(key), std::string::npos) << key;
   }
 }

@@ -32,9 +32,9 @@ SpawnSpec sh(const std::string& script) {
 
 bool spawn(Child& c, const SpawnSpec& spec, Captured& cap) {
   std::string err;
-  bool ok = c.spawn(spec, [&cap](Stream s, std::string_view line) {
-    (s == Stream::out ? cap.out : cap.err).emplace_back(line);
-  }, err);
+  bool ok = c.spawn(
+      spec, [&cap](Stream s, std::string_view line) { (s == Stream::out ? cap.out : cap.err).emplace_back(line); },
+      err);
   EXPECT_TRUE(ok) << err;
   return ok;
 }

@@ -82,8 +82,8 @@ TEST(HookAnswer, RejectsWhatIsNotAnObject) {
 TEST(Hook, AnswerIsTheLastStdoutLine) {
   Hook h;
   std::string err;
-  ASSERT_TRUE(h.start(sh_hook("echo 'creating…'; echo '{\"url\":\"http://10.0.0.5:11434\",\"id\":\"abc\"}'; echo"),
-                      0, err))
+  ASSERT_TRUE(
+      h.start(sh_hook("echo 'creating…'; echo '{\"url\":\"http://10.0.0.5:11434\",\"id\":\"abc\"}'; echo"), 0, err))
       << err;
   std::optional<HookResult> r = finish(h);
   ASSERT_TRUE(r);

@@ -298,9 +298,10 @@ corral::config::BackendConfig on_demand_backend(HookDir& h) {
   b.name = "cloud-gpu";
   b.url = "auto";
   b.on_demand.emplace();
-  b.on_demand->start = {h.script("start", "echo booting >&2\necho '{\"url\":\"http://127.0.0.1:18999\",\"id\":\"i-7\"}'")};
-  b.on_demand->stop = {h.script("stop", "echo \"$CORRAL_BACKEND_NAME $CORRAL_HOOK $CORRAL_REMOTE_URL\" >> " + h.dir +
-                                            "/stops")};
+  b.on_demand->start = {
+      h.script("start", "echo booting >&2\necho '{\"url\":\"http://127.0.0.1:18999\",\"id\":\"i-7\"}'")};
+  b.on_demand->stop = {
+      h.script("stop", "echo \"$CORRAL_BACKEND_NAME $CORRAL_HOOK $CORRAL_REMOTE_URL\" >> " + h.dir + "/stops")};
   b.on_demand->idle_timeout_ms = 1800000;
   return b;
 }
@@ -329,7 +330,8 @@ TEST(OnDemandBackend, AWorkersDemandRunsTheStartHookAndIdleRunsStopOnce) {
   b.on_tick(1000, 0);
   EXPECT_EQ(b.state(), P::provisioning);
   EXPECT_EQ(b.status(1000).hook, "start");
-  drive(b, [&] { return b.state() == P::ready; }, 2000);
+  drive(
+      b, [&] { return b.state() == P::ready; }, 2000);
   ASSERT_EQ(b.state(), P::ready);
   OnDemandStatus s = b.status(62000);
   EXPECT_EQ(s.provisioning_status, "ready");
@@ -346,7 +348,8 @@ TEST(OnDemandBackend, AWorkersDemandRunsTheStartHookAndIdleRunsStopOnce) {
   int64_t later = idle_at + 1800000;
   b.on_tick(later, 0);
   EXPECT_EQ(b.state(), P::stopping);
-  drive(b, [&] { return b.state() == P::idle; }, later + 1000);
+  drive(
+      b, [&] { return b.state() == P::idle; }, later + 1000);
   EXPECT_EQ(b.state(), P::idle);
   for (int i = 0; i < 5; ++i) b.on_tick(later + 1000 + i * 1800000, 0);
   EXPECT_EQ(h.lines("stops"), (std::vector<std::string>{"cloud-gpu stop http://127.0.0.1:18999"}));
@@ -356,11 +359,13 @@ TEST(OnDemandBackend, AFailingStartHookShowsItsStderrThenRecovers) {
   HookDir h;
   corral::config::BackendConfig cfg = on_demand_backend(h);
   std::string flag = h.dir + "/fixed";
-  cfg.on_demand->start = {h.script("start-flaky", "if [ ! -e " + flag + " ]; then echo 'Error: invalid API key' >&2; "
-                                                  "exit 1; fi\necho '{\"url\":\"http://127.0.0.1:18998\"}'")};
+  cfg.on_demand->start = {h.script("start-flaky", "if [ ! -e " + flag +
+                                                      " ]; then echo 'Error: invalid API key' >&2; "
+                                                      "exit 1; fi\necho '{\"url\":\"http://127.0.0.1:18998\"}'")};
   OnDemandBackend b(cfg, 3, 1, nullptr);
   b.want_up(0);
-  drive(b, [&] { return b.state() == P::error; }, 0);
+  drive(
+      b, [&] { return b.state() == P::error; }, 0);
   ASSERT_EQ(b.state(), P::error);
   EXPECT_EQ(b.status(0).error, "start hook exited with code=1: Error: invalid API key");
   EXPECT_EQ(h.lines("stops").size(), 1u) << "the failed start was cleaned up";
@@ -368,7 +373,8 @@ TEST(OnDemandBackend, AFailingStartHookShowsItsStderrThenRecovers) {
   b.want_up(4999);
   EXPECT_EQ(b.state(), P::error) << "back-off";
   b.want_up(5000);
-  drive(b, [&] { return b.state() == P::ready; }, 5000);
+  drive(
+      b, [&] { return b.state() == P::ready; }, 5000);
   EXPECT_EQ(b.state(), P::ready);
   EXPECT_EQ(b.remote_url(), "http://127.0.0.1:18998");
 }
@@ -380,7 +386,8 @@ TEST(OnDemandBackend, StatusHookAdoptsAtBegin) {
   OnDemandBackend b(cfg, 3, 1, nullptr);
   b.begin(0);
   EXPECT_EQ(b.status(0).hook, "status");
-  drive(b, [&] { return b.state() == P::ready; }, 0);
+  drive(
+      b, [&] { return b.state() == P::ready; }, 0);
   EXPECT_EQ(b.remote_url(), "http://127.0.0.1:18997");
 }
 

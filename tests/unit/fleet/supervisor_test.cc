@@ -197,7 +197,8 @@ TEST(SupervisedBackend, StopKillsAChildThatIgnoresSigtermAfterStopTimeout) {
   b.stop(now_ms());
   EXPECT_EQ(b.status().state, "stopping");
   EXPECT_GT(b.next_deadline_ms(), 0);
-  drive(b, [&] { return b.stopped(); }, 10000);  // the clock passes stop_timeout
+  drive(
+      b, [&] { return b.stopped(); }, 10000);  // the clock passes stop_timeout
   EXPECT_TRUE(b.stopped());
   EXPECT_EQ(b.status().last_exit->status.signal, SIGKILL);
 }

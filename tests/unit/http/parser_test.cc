@@ -37,7 +37,6 @@ Parsed parse_all(MessageParser& m, const std::string& in, size_t step = 1 << 20)
   }
 }
 
-
 }  // namespace
 
 TEST(Parser, GetWithoutBodyCompletes) {
@@ -111,8 +110,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"cl_and_te",
                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        BadCase{"duplicate_cl",
-                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+        BadCase{"duplicate_cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                400},
         BadCase{"bad_cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3x\r\n\r\nabc", 400},
         BadCase{"negative_cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
         BadCase{"bad_chunk_size",
@@ -122,11 +121,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bare_lf", "GET / HTTP/1.1\nHost: a\n\n", 400},
         BadCase{"space_before_colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
         BadCase{"header_too_large", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", 431},
-        BadCase{"too_many_headers", [] {
+        BadCase{"too_many_headers",
+                [] {
                   std::string s = "GET / HTTP/1.1\r\nHost: a\r\n";
                   for (int i = 0; i < 11; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
                   return s + "\r\n";
-                }(), 431},
+                }(),
+                431},
         BadCase{"body_too_large_cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n", 413},
         BadCase{"body_too_large_chunked",
                 "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'a') +
@@ -181,9 +182,7 @@ TEST(Rfc9112, Section3_2_Http11RequestWithoutHostIs400) {
   EXPECT_EQ(request_status("GET /api/tags HTTP/1.1\r\nAccept: */*\r\nHost: a\r\n\r\n"), 0);
 }
 
-TEST(Rfc9112, Section3_2_Http10RequestMayOmitHost) {
-  EXPECT_EQ(request_status("GET /api/tags HTTP/1.0\r\n\r\n"), 0);
-}
+TEST(Rfc9112, Section3_2_Http10RequestMayOmitHost) { EXPECT_EQ(request_status("GET /api/tags HTTP/1.0\r\n\r\n"), 0); }
 
 TEST(Rfc9112, Section3_2_MoreThanOneHostLineIs400) {
   EXPECT_EQ(request_status("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), 400);

@@ -40,9 +40,10 @@ TEST(Rewrite, UpstreamRequestDropsHopByHopAndAddsForwarding) {
 }
 
 TEST(Rewrite, ClientResponseKeepsFramingAndSetsRequestId) {
-  auto m = parsed("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
-                  "Connection: keep-alive\r\nX-Request-Id: upstream\r\n\r\n",
-                  http::MessageParser::Kind::response);
+  auto m = parsed(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: keep-alive\r\nX-Request-Id: upstream\r\n\r\n",
+      http::MessageParser::Kind::response);
   std::string out;
   http::build_client_response(m->head(), "rid-2", true, out);
   EXPECT_EQ(out,
@@ -52,5 +53,7 @@ TEST(Rewrite, ClientResponseKeepsFramingAndSetsRequestId) {
 
 TEST(Rewrite, RequestIdFromClientOnlyWhenSane) {
   EXPECT_EQ(http::usable_request_id(parsed("GET / HTTP/1.1\r\nX-Request-Id: abc-123\r\n\r\n")->head()), "abc-123");
-  EXPECT_EQ(http::usable_request_id(parsed("GET / HTTP/1.1\r\nX-Request-Id: " + std::string(200, 'a') + "\r\n\r\n")->head()), "");
+  EXPECT_EQ(
+      http::usable_request_id(parsed("GET / HTTP/1.1\r\nX-Request-Id: " + std::string(200, 'a') + "\r\n\r\n")->head()),
+      "");
 }

@@ -121,8 +121,8 @@ TEST(LoadOptions, HeadersGoWithEveryRequestAndAreChecked) {
   };
   load::Options o;
   std::string err;
-  ASSERT_TRUE(parse({"--url", "http://127.0.0.1:1", "--header", "Authorization: Bearer crl_x", "--header", "X-A: 1"},
-                    o, err))
+  ASSERT_TRUE(
+      parse({"--url", "http://127.0.0.1:1", "--header", "Authorization: Bearer crl_x", "--header", "X-A: 1"}, o, err))
       << err;
   EXPECT_EQ(o.headers, "Authorization: Bearer crl_x\r\nX-A: 1\r\n");
   load::Options bad;

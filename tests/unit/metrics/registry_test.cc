@@ -161,8 +161,9 @@ TEST(SeedNames, SeedFamiliesAndLabelsFollowTheTraffic) {
   EXPECT_EQ(value(m, tg + "_bucket{" + code + ",le=\"250\"}"), 3);
   EXPECT_EQ(value(m, tg + "_bucket{" + code + ",le=\"500\"}"), 4);
   EXPECT_EQ(value(m, tg + "_bucket{" + code + ",le=\"+Inf\"}"), 4);
-  EXPECT_EQ(value(m, "corral_requests_total{endpoint=\"/api/generate\",model=\"llama3.2\",backend=\"http://a\","
-                     "code=\"200\",category=\"code\",prompt_category=\"code\",status=\"200\"}"),
+  EXPECT_EQ(value(m,
+                  "corral_requests_total{endpoint=\"/api/generate\",model=\"llama3.2\",backend=\"http://a\","
+                  "code=\"200\",category=\"code\",prompt_category=\"code\",status=\"200\"}"),
             4);
 }
 
@@ -190,8 +191,9 @@ TEST(SeedNames, OffByDefault) {
   }
   EXPECT_EQ(m.find("prompt_category"), std::string::npos);
   EXPECT_EQ(m.find("status=\""), std::string::npos);
-  EXPECT_EQ(value(m, "corral_requests_total{endpoint=\"/api/generate\",model=\"llama3.2\",backend=\"none\","
-                     "code=\"200\",category=\"code\"}"),
+  EXPECT_EQ(value(m,
+                  "corral_requests_total{endpoint=\"/api/generate\",model=\"llama3.2\",backend=\"none\","
+                  "code=\"200\",category=\"code\"}"),
             1);
 }
 

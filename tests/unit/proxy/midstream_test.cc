@@ -43,7 +43,8 @@ std::string chunk(const std::string& data) {
 }  // namespace
 
 TEST(MidStream, NdjsonEndsWithAnOllamaErrorLineAndNoLastChunk) {
-  std::string line = chunk(R"({"response":"The","done":false})" "\n");
+  std::string line = chunk(R"({"response":"The","done":false})"
+                           "\n");
   std::string got = answer_after_death("/api/generate", kGen, kNdjsonHead, line);
   std::string error = R"({"error":"backend http://127.0.0.1:)";
   size_t at = got.rfind(line);

@@ -56,7 +56,8 @@ Rig::~Rig() {
 }
 
 int Rig::connect_client() {
-  struct Nobody final : core::SocketHandler {} nobody;
+  struct Nobody final : core::SocketHandler {
+  } nobody;
   int fd = loop.accept_client(nobody);
   new proxy::Session(ctx, fd, "127.0.0.9");
   loop.settle();

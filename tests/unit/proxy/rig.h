@@ -35,14 +35,20 @@ class Rig {
   proxy::Fleet fleet;
   proxy::WorkerContext ctx;
 
-  int connect_client();                       // a new client connection with its Session
-  void send(int client, const std::string& raw) { loop.deliver(client, raw); loop.settle(); }
+  int connect_client();  // a new client connection with its Session
+  void send(int client, const std::string& raw) {
+    loop.deliver(client, raw);
+    loop.settle();
+  }
   const std::string& to_client(int client) { return loop.peer(client).received; }
   // The backend connection opened last, connected (or the pooled one in use).
   int accept_upstream();
-  void answer(int upstream, const std::string& raw) { loop.deliver(upstream, raw); loop.settle(); }
+  void answer(int upstream, const std::string& raw) {
+    loop.deliver(upstream, raw);
+    loop.settle();
+  }
   std::string backend_of(int upstream) const;  // which backend a connection goes to
-  void tick(uint64_t advance_ms);             // moves the clock and runs the worker's tick
+  void tick(uint64_t advance_ms);              // moves the clock and runs the worker's tick
   metrics::Shard& shard() { return registry.shard(0); }
 };
 

@@ -54,7 +54,7 @@ TEST(Route, PresenceLoadedPriorityAndNotFound) {
   f.add("a", {{"m:latest", 1}}, {}, 1);
   f.add("b", {{"m:latest", 1}}, {"m:latest"}, 5);
   f.add("c", {{"x:latest", 1}}, {}, 0);
-  EXPECT_EQ(f.pick("m").slot, 1);          // loaded beats priority; bare name finds ":latest"
+  EXPECT_EQ(f.pick("m").slot, 1);  // loaded beats priority; bare name finds ":latest"
   EXPECT_EQ(f.pick("m:latest").slot, 1);
   EXPECT_EQ(f.pick("x").slot, 2);
   EXPECT_EQ(f.pick("nope").status, PickStatus::not_found);
@@ -117,7 +117,7 @@ TEST(Route, RequestsFollowAModelThatIsLoading) {
     EXPECT_EQ(p.slot, first.slot);
     EXPECT_FALSE(p.cold);
   }
-  EXPECT_NE(f.pick("n", nullptr, 1, 60000).slot, first.slot);  // other models are not
+  EXPECT_NE(f.pick("n", nullptr, 1, 60000).slot, first.slot);                     // other models are not
   EXPECT_NE(f.pick("m", nullptr, 1, 1000 + route::kLoadingMs).slot, first.slot);  // too long ago: not followed
   for (size_t i = 0; i < 3; ++i) {
     route::forget_loading(f.table[i], "m");
@@ -169,7 +169,7 @@ TEST(Route, BestFitThenLeastToUnload) {
   };
   EXPECT_EQ(f.pick("m").slot, 0);  // 4 GB left on small, 20 on large
   forget();
-  f.members[0].loaded.push_back({"y:latest", 6000000000, 6000000000, ""});   // 2 GB free: 2 to unload
+  f.members[0].loaded.push_back({"y:latest", 6000000000, 6000000000, ""});    // 2 GB free: 2 to unload
   f.members[1].loaded.push_back({"z:latest", 23000000000, 23000000000, ""});  // 1 GB free: 3 to unload
   EXPECT_EQ(f.pick("m").slot, 0);
   forget();
@@ -242,7 +242,8 @@ TEST(Route, ParseDiscoveryAnswers) {
   EXPECT_EQ(tags[1].name, "b:7b");
   EXPECT_EQ(tags[1].size, 34);
   std::vector<route::LoadedModel> ps;
-  ASSERT_TRUE(route::parse_ps(R"({"models":[{"name":"a:latest","size":5,"size_vram":4,"expires_at":"2026-01-01T00:00:00Z"}]})", ps));
+  ASSERT_TRUE(route::parse_ps(
+      R"({"models":[{"name":"a:latest","size":5,"size_vram":4,"expires_at":"2026-01-01T00:00:00Z"}]})", ps));
   EXPECT_EQ(ps[0].size_vram, 4);
   EXPECT_EQ(ps[0].expires_at, "2026-01-01T00:00:00Z");
   EXPECT_FALSE(route::parse_tags("<html>", tags));

@@ -8,8 +8,8 @@
 #include "sim_resources.h"
 
 using sim::Job;
-using sim::Resources;
 using sim::ResourceOptions;
+using sim::Resources;
 using sim::Ticket;
 
 namespace {

@@ -589,9 +589,8 @@ TEST_F(Tls, EnginesTalkOverALoopbackSocketWithPartialReads) {
   ASSERT_TRUE(c.tls->write_plain(up.data(), up.size()));
   ASSERT_TRUE(drive({&c, &s}, [&] { return s.tls->handshake_done() || s.tls->failed(); }));
   ASSERT_TRUE(s.tls->write_plain(down.data(), down.size()));
-  bool finished = drive({&c, &s}, [&] {
-    return (c.got.size() >= down.size() && s.got.size() >= up.size()) || c.broken || s.broken;
-  });
+  bool finished = drive(
+      {&c, &s}, [&] { return (c.got.size() >= down.size() && s.got.size() >= up.size()) || c.broken || s.broken; });
   EXPECT_TRUE(finished);
   EXPECT_TRUE(s.got == up) << "client to server: " << s.got.size() << " of " << up.size();
   EXPECT_TRUE(c.got == down) << "server to client: " << c.got.size() << " of " << down.size();
