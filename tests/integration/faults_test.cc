@@ -41,15 +41,6 @@ const std::string kWholeGen = R"({"model":"llama3.2","prompt":"why is the sky bl
 const std::string kWholeM = R"({"model":"m","prompt":"x","stream":false})";
 const std::string kSseChat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true})";
 
-bool eventually(const std::function<bool()>& f, int timeout_ms = 5000) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return f();
-}
-
 int count(const std::string& s, const std::string& needle) {
   int n = 0;
   for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
@@ -430,7 +421,7 @@ TEST_P(Faults, SighupStormUnderLoadKeepsTheLastValidConfig) {
   std::string last_valid = "a";
   for (int i = 0; i < kReloads; ++i) {
     if (i % 2 == 0) {
-      last_valid = i % 4 == 2 ? "b" : "a";  // the last one (i = 38) is b, not the starting a
+      last_valid.assign(1, i % 4 == 2 ? 'b' : 'a');  // the last one (i = 38) is b, not the starting a
       write_atomically(valid(last_valid));
     } else {
       write_atomically(invalid[(i / 2) % invalid.size()]);

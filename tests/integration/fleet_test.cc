@@ -44,15 +44,6 @@ long served(const std::string& metrics, const std::string& url, const std::strin
   return n;
 }
 
-bool eventually(const std::function<bool()>& f, int timeout_ms = 5000) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return f();
-}
-
 void send_n(int port, int n, const std::string& body, const std::vector<std::string>& headers = {}) {
   for (int i = 0; i < n; ++i) ASSERT_EQ(request(port, "POST", "/api/generate", body, headers).status, 200) << body;
 }

@@ -296,6 +296,15 @@ int traffic(int port, int n, int conns, const std::string& method, const std::st
   return bad.load();
 }
 
+bool eventually(const std::function<bool()>& f, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return f();
+}
+
 bool wait_http(int port, int timeout_ms) {
   long long end = now_ms() + timeout_ms;
   while (now_ms() < end) {

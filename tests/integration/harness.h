@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -67,6 +68,8 @@ Response request(int port, const std::string& method, const std::string& path, c
 std::string build_request(const std::string& method, const std::string& path, const std::string& body,
                           const std::vector<std::string>& extra_headers);
 bool wait_http(int port, int timeout_ms);
+// Polls f every 25 ms until it holds (true) or timeout_ms passed (its last answer).
+bool eventually(const std::function<bool()>& f, int timeout_ms = 5000);
 // Sends `n` copies of a request over `conns` keep-alive connections in parallel;
 // how many answers had another status than `expect_status`.
 int traffic(int port, int n, int conns, const std::string& method, const std::string& path, const std::string& body,

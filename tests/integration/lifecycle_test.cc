@@ -29,15 +29,6 @@ namespace {
 constexpr char kGen[] = "{\"model\":\"llama3.2\",\"prompt\":\"hi\",\"stream\":false}";
 constexpr char kStream[] = "{\"model\":\"llama3.2\",\"prompt\":\"hi\",\"stream\":true}";
 
-bool eventually(const std::function<bool()>& f, int timeout_ms = 5000) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return f();
-}
-
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();

@@ -28,15 +28,6 @@ constexpr char kProviderToken[] = "sk-proj-PROVIDER-SECRET-7f3a9c";
 constexpr char kQueryToken[] = "AIzaSy-QUERY-SECRET-55d1e0";
 const std::string kGen = R"({"model":"llama3.2","prompt":"hi","stream":false})";
 
-bool eventually(const std::function<bool()>& f, int timeout_ms = 5000) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return f();
-}
-
 int count(const std::string& s, const std::string& needle) {
   int n = 0;
   for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
