@@ -53,8 +53,7 @@ http::LocalResponse metrics_page(const Sources& src) {
   if (src.analytics) {
     o.analytics_written = static_cast<int64_t>(src.analytics->written());
     o.analytics_write_errors = static_cast<int64_t>(src.analytics->write_errors());
-    o.analytics_backlog =
-        static_cast<int64_t>(src.analytics->spooled() - std::min(src.analytics->spooled(), src.analytics->written()));
+    o.analytics_backlog = static_cast<int64_t>(src.analytics->backlog());
   }
   for (const route::ScalingView& g : s.scaling) o.groups.push_back({g.group, g.load, g.desired, g.ups, g.downs});
   r.body.reserve(16384);

@@ -25,6 +25,9 @@ constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the s
 // would still slip in between a busy proxy's wake-ups and cool its caches.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
+// A backlog past kBehindBatches batches (a machine never idle long enough) is stored at
+// normal priority and full speed until it is back under one batch: the spool stays bounded.
+constexpr uint64_t kBehindBatches = 5;
 
 int64_t mono_ms() { return core::mono_us() / 1000; }
 
@@ -223,18 +226,23 @@ void Service::give_back_memory() {
   sink_->release_memory();
 }
 
+// Records spooled this run and not yet stored.
+uint64_t Service::backlog() const {
+  uint64_t s = spooled(), w = written();
+  return s > w ? s - w : 0;
+}
+
 void Service::ingest_loop() {
-  set_idle_priority(true);
-  bool idle = true;
+  bool idle = set_idle_priority(true);
   int64_t stop_deadline = 0;
   SpoolReader reader(spool_dir_, stored_);
   BusyMeter meter;
   for (;;) {
     bool closed = spool_closed_.load(std::memory_order_acquire);
-    if (closed && idle) {
-      idle = !set_idle_priority(false);  // shutting down: store the rest at normal priority
-      stop_deadline = mono_ms() + kShutdownStoreMs;
-    }
+    if (closed && stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
+    uint64_t behind = backlog();
+    bool want_idle = !closed && (idle ? behind <= kBehindBatches * cfg_.batch_size : behind <= cfg_.batch_size);
+    if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;  // shutting down: normal priority
     SpoolPosition end = spool_end();
     size_t n = read_batch(reader, end);
     int64_t now = mono_ms();
@@ -253,7 +261,7 @@ void Service::ingest_loop() {
       break;
     }
     if (n == 0 && !closed) give_back_memory();
-    if (n > 0 && !closed && meter.busy(now)) sleep_ms(kBusyCheckMs);
+    if (n > 0 && !closed && idle && meter.busy(now)) sleep_ms(kBusyCheckMs);
     else if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
   }
 }

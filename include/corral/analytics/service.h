@@ -51,6 +51,7 @@ class Service {
 
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }  // in the store
   uint64_t spooled() const { return spooled_.load(std::memory_order_relaxed); }  // on disk, this run
+  uint64_t backlog() const;
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
  private:
