@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "store.h"
 
 using namespace harness;
 
@@ -37,44 +38,6 @@ std::string gen(const std::string& model, const std::string& prompt, bool stream
 int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// One SQL query against corral's store, first column of the first row as text.
-std::string sql(const std::string& db_path, const std::string& query) {
-  sqlite3* db = nullptr;
-  std::string out = "<error>";
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-      int rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) {
-        const unsigned char* t = sqlite3_column_text(st, 0);
-        out = t ? reinterpret_cast<const char*>(t) : "NULL";
-      } else if (rc == SQLITE_DONE) {
-        out = "";
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
-}
-
-long count_rows(const std::string& db, const std::string& where = "1") {
-  std::string v = sql(db, "SELECT COUNT(*) FROM requests WHERE " + where);
-  return v.empty() || v == "<error>" ? -1 : std::stol(v);
-}
-
-// Polls until the store holds n records (the offload thread writes every 200 ms).
-long wait_rows(const std::string& db, long n, int timeout_ms = 5000) {
-  long got = -1;
-  for (int waited = 0; waited <= timeout_ms; waited += 50) {
-    got = count_rows(db);
-    if (got == n) return got;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return got;
 }
 
 std::string db_of(const Corral& c) { return c.data_dir + "/analytics.db"; }
@@ -295,9 +258,10 @@ TEST_P(Analytics, SigtermLosesNoAnsweredRequestAndRestartAppends) {
   std::string db = dir + "/analytics.db";
   long before = count_rows(db);
   EXPECT_GE(before, long(answered.size()));
+  std::multiset<std::string> stored = stored_ids(db);
   long missing = 0;
-  for (const std::string& id : answered) missing += count_rows(db, "request_id = '" + id + "'") != 1;
-  EXPECT_EQ(missing, 0) << "answered requests without a record";
+  for (const std::string& id : answered) missing += stored.count(id) != 1;
+  EXPECT_EQ(missing, 0) << "answered requests without exactly one record";
 
   Corral again({sim.url()}, io(), "", {"--data-dir", dir});
   for (int i = 0; i < 3; ++i)

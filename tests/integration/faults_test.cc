@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "store.h"
 
 using namespace harness;
 
@@ -80,22 +81,6 @@ double sessions_settled(int port) {
   double v = -1;
   eventually([&] { return (v = metric(port, "corral_client_sessions")) <= 1; }, 5000);
   return v;
-}
-
-// A raw client socket: the test decides how it ends (FIN or RST).
-int connect_raw(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
 }
 
 void send_raw(int fd, const std::string& bytes) {
@@ -465,58 +450,6 @@ TEST_P(Faults, SighupStormUnderLoadKeepsTheLastValidConfig) {
 
 namespace {
 
-// First column of the first row of a query against corral's store, as text.
-std::string sql(const std::string& db_path, const std::string& query) {
-  sqlite3* db = nullptr;
-  std::string out = "<error>";
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-      int rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) {
-        const unsigned char* t = sqlite3_column_text(st, 0);
-        out = t ? reinterpret_cast<const char*>(t) : "NULL";
-      } else if (rc == SQLITE_DONE) {
-        out = "";
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
-}
-
-long rows(const std::string& db, const std::string& where = "1") {
-  std::string v = sql(db, "SELECT COUNT(*) FROM requests WHERE " + where);
-  return v.empty() || v == "<error>" ? -1 : std::stol(v);
-}
-
-long wait_rows(const std::string& db, long n, int timeout_ms) {
-  long got = -1;
-  eventually([&] { return (got = rows(db)) == n; }, timeout_ms);
-  return got;
-}
-
-// Every request id in the store, each as often as it is stored.
-std::multiset<std::string> stored_ids(const std::string& db_path) {
-  std::multiset<std::string> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT request_id FROM requests", -1, &st, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        const unsigned char* t = sqlite3_column_text(st, 0);
-        out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return out;
-}
-
 // n POST /api/generate requests over `threads` keep-alive connections; the ids of the 200s.
 std::vector<std::string> answered_ids(int port, int n, int threads, const std::string& body = kWholeGen,
                                       const std::vector<std::string>& headers = {}) {
@@ -577,7 +510,7 @@ TEST(FaultsStore, SigkillMidBatchThenRestartStoresEverySpooledRecordOnce) {
     EXPECT_EQ(corral.proc.wait(5000), 128 + SIGKILL);
     corral.proc = Process();
   }
-  long at_first_kill = rows(db);
+  long at_first_kill = count_rows(db);
   EXPECT_LT(at_first_kill, kRequests + 1) << "the store had caught up before the kill";
   // Killed again a little later each time, wherever the catch-up happens to be.
   for (int round = 1; round <= 4; ++round) {
@@ -685,7 +618,7 @@ TEST(FaultsStore, FullDiskCountsDropsKeepsProxyingAndResumes) {
   EXPECT_GT(errors, 0) << "no failed write counted after " << sent << " requests";
   EXPECT_GT(dropped, 0) << "nothing dropped after " << sent << " requests with the disk full";
   EXPECT_EQ(request(corral.port, "GET", "/health").status, 200);
-  long stored_while_full = rows(db);
+  long stored_while_full = count_rows(db);
   EXPECT_LT(stored_while_full, sent);
   disk.give_back(corral.proc.pid());
   long expected = sent - long(dropped);
@@ -751,7 +684,7 @@ TEST_P(Faults, ThousandSlowHeaderClientsDoNotDelayOthersAndGet408) {
   std::vector<int> fds;
   auto started = std::chrono::steady_clock::now();
   for (int i = 0; i < kSlow; ++i) {
-    int fd = connect_raw(corral.port);
+    int fd = connect_port(corral.port);
     ASSERT_GE(fd, 0) << i;
     send_raw(fd, "POST /api/generate HTTP/1.1\r\nHo");
     fds.push_back(fd);
@@ -801,7 +734,7 @@ TEST_P(Faults, ThousandsOfClientsResettingMidRequestLeaveNothingBehind) {
   for (int t = 0; t < kThreads; ++t) {
     ts.emplace_back([&, t] {
       for (int i = t; i < kClients; i += kThreads) {
-        int fd = connect_raw(corral.port);
+        int fd = connect_port(corral.port);
         if (fd < 0) {
           ++connect_failed;
           continue;
@@ -860,11 +793,11 @@ TEST_P(Faults, AConnectionClosedWithoutARequestIsNotARequest) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config());
   std::vector<int> probes;
-  for (int i = 0; i < 10; ++i) ::close(connect_raw(corral.port));
-  for (int i = 0; i < 10; ++i) reset_raw(connect_raw(corral.port));
+  for (int i = 0; i < 10; ++i) ::close(connect_port(corral.port));
+  for (int i = 0; i < 10; ++i) reset_raw(connect_port(corral.port));
   for (const char* line : {"\r\n", "\n", "\r\n\r\n"}) {
     for (int i = 0; i < 5; ++i) {
-      int fd = connect_raw(corral.port);
+      int fd = connect_port(corral.port);
       send_raw(fd, line);
       ::shutdown(fd, SHUT_WR);
       probes.push_back(fd);
@@ -877,8 +810,9 @@ TEST_P(Faults, AConnectionClosedWithoutARequestIsNotARequest) {
   Response real = request(corral.port, "POST", "/api/generate", kWholeGen);
   ASSERT_EQ(real.status, 200);
   std::string db = corral.data_dir + "/analytics.db";
-  ASSERT_TRUE(eventually([&] { return rows(db, "request_id = '" + real.header("x-request-id") + "'") == 1; }, 10000));
-  EXPECT_EQ(rows(db), 1) << "probes recorded: " << sql(db, "SELECT group_concat(status) FROM requests");
+  ASSERT_TRUE(
+      eventually([&] { return count_rows(db, "request_id = '" + real.header("x-request-id") + "'") == 1; }, 10000));
+  EXPECT_EQ(count_rows(db), 1) << "probes recorded: " << sql(db, "SELECT group_concat(status) FROM requests");
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(m.find("code=\"400\""), std::string::npos) << m;
   EXPECT_EQ(value_of(m, "corral_rejected_total{reason=\"malformed\"}"), 0);
@@ -910,7 +844,7 @@ Ending read_ending(int fd, int quiet_ms) {
 }
 
 Ending sim_fault(int port, const std::string& fault, const std::string& at) {
-  int fd = connect_raw(port);
+  int fd = connect_port(port);
   send_raw(fd, build_request("POST", "/api/generate", kStreamGen,
                              {"X-Sim-Fault: " + fault, "X-Sim-Fault-At: " + at, "X-Sim-Tokens: 10"}));
   Ending e = read_ending(fd, 500);
@@ -944,7 +878,7 @@ TEST(FaultsSim, EachInjectedFaultIsWhatItSays) {
   EXPECT_EQ(sim_fault(sim.port, "reset", "0").how, Ending::reset);
   // Half-close: the sim stops sending (EOF) but keeps its side open until the client closes.
   long open_before = sim.stat("connections_open");
-  int fd = connect_raw(sim.port);
+  int fd = connect_port(sim.port);
   send_raw(fd, build_request("POST", "/api/generate", kStreamGen, {"X-Sim-Fault: half-close", "X-Sim-Fault-At: 2"}));
   Ending half = read_ending(fd, 2000);
   EXPECT_EQ(half.how, Ending::eof);

@@ -40,6 +40,10 @@ struct Response {
   }
 };
 
+// A client socket on 127.0.0.1:port (TCP_NODELAY; -1 when refused); the caller owns it.
+// rcvbuf > 0: SO_RCVBUF before connect; source_ip: a loopback address to connect from (127.0.0.2).
+int connect_port(int port, int rcvbuf = 0, const char* source_ip = nullptr);
+
 class Client {
  public:
   // rcvbuf > 0: SO_RCVBUF before connect; source_ip: a loopback address to connect from (127.0.0.2).
