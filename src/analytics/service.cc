@@ -25,9 +25,6 @@ constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the s
 // would still slip in between a busy proxy's wake-ups and cool its caches.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
-// A backlog past kBehindBatches batches (a machine never idle long enough) is stored at
-// normal priority and full speed until it is back under one batch: the spool stays bounded.
-constexpr uint64_t kBehindBatches = 5;
 
 int64_t mono_ms() { return core::mono_us() / 1000; }
 
@@ -241,11 +238,15 @@ void Service::ingest_loop() {
     bool closed = spool_closed_.load(std::memory_order_acquire);
     if (closed && stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
     uint64_t behind = backlog();
-    bool want_idle = !closed && (idle ? behind <= kBehindBatches * cfg_.batch_size : behind <= cfg_.batch_size);
-    if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;  // shutting down: normal priority
+    // Past max_backlog (a machine never idle long enough) the store runs at normal priority
+    // and full speed until it is back under one batch: the spool stays bounded. Shutting
+    // down, it stores the rest at normal priority.
+    bool want_idle = !closed && (idle ? behind <= cfg_.max_backlog : behind <= cfg_.batch_size);
+    if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;
     SpoolPosition end = spool_end();
     size_t n = read_batch(reader, end);
     int64_t now = mono_ms();
+    bool busy = meter.busy(now);  // read every round: the window is the last kBusyCheckMs, not since the last batch
     if (n > 0 && !store_batch(n, reader, now)) {
       reader = SpoolReader(spool_dir_, stored_);  // read them again next time
       if (closed && now >= stop_deadline) break;
@@ -261,7 +262,7 @@ void Service::ingest_loop() {
       break;
     }
     if (n == 0 && !closed) give_back_memory();
-    if (n > 0 && !closed && idle && meter.busy(now)) sleep_ms(kBusyCheckMs);
+    if (n > 0 && !closed && idle && busy) sleep_ms(kBusyCheckMs);
     else if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
   }
 }

@@ -8,9 +8,34 @@
 #include "corral/http/rewrite.h"
 
 namespace corral::proxy {
+
 namespace {
 constexpr uint32_t kPendingInMax = 65536;
 constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// out = SEED-WW-NNNNNNNN in lower-case hex (at least 12, 2 and 8 digits), as printf's
+// "%012llx-%02x-%08llx" writes it, without printf on the request path.
+void assign_request_id(std::string& out, uint64_t seed, unsigned worker, uint64_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[40];
+  char* p = buf;
+  auto hex = [&p](uint64_t v, int min_digits) {
+    char tmp[16];
+    int k = 0;
+    do {
+      tmp[k++] = kHex[v & 15];
+      v >>= 4;
+    } while (v != 0);
+    while (k < min_digits) tmp[k++] = '0';
+    while (k > 0) *p++ = tmp[--k];
+  };
+  hex(seed, 12);
+  *p++ = '-';
+  hex(worker, 2);
+  *p++ = '-';
+  hex(n, 8);
+  out.assign(buf, static_cast<size_t>(p - buf));
+}
 }  // namespace
 
 Session::Session(WorkerContext& ctx, int fd, std::string_view peer, std::shared_ptr<transport::TlsServerContext> tls)
@@ -87,10 +112,7 @@ void Session::on_request_head() {
   if (!id.empty()) {
     x.request_id.assign(id);
   } else {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%012llx-%02x-%08llx", static_cast<unsigned long long>(ctx_.id_seed), ctx_.worker_id,
-                  static_cast<unsigned long long>(++ctx_.next_request));
-    x.request_id.assign(buf);
+    assign_request_id(x.request_id, ctx_.id_seed, ctx_.worker_id, ++ctx_.next_request);
   }
   count_started();
   set_deadline(ctx_.cfg->timeouts.body_ms);

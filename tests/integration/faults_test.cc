@@ -72,8 +72,6 @@ long settled_fds(pid_t pid) {
   return last;
 }
 
-double metric(int port, const std::string& series) { return value_of(request(port, "GET", "/metrics").body, series); }
-
 // The sessions gauge once at most the scrape's own connection is left (the
 // workers store it each 100 ms tick, so the scrape itself may not be in it yet),
 // or its last value.

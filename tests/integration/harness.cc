@@ -402,6 +402,8 @@ double value_of(const std::string& text, const std::string& series) {
   return std::stod(text.substr(p + series.size() + 2));
 }
 
+double metric(int port, const std::string& series) { return value_of(request(port, "GET", "/metrics").body, series); }
+
 long json_int(const std::string& json, const std::string& key) {
   std::string pat = "\"" + key + "\":";
   size_t p = json.find(pat);

@@ -110,6 +110,8 @@ std::string settled_metrics(int port, const std::string& ns = "corral", int* scr
 
 // Value of the Prometheus sample whose name+labels are exactly `series`, or -1.
 double value_of(const std::string& metrics_text, const std::string& series);
+// One series of a fresh /metrics scrape.
+double metric(int port, const std::string& series);
 
 // Integer value of `"key":N` in a JSON text, or -1.
 long json_int(const std::string& json, const std::string& key);

@@ -189,6 +189,7 @@ std::vector<BadFile> bad_files() {
       {"buffers: {size: 18446744073709551617}\n", "buffers.size"},
       {"analytics: {ring_kb: -1}\n", "analytics.ring_kb"},
       {"analytics: {batch_size: 0}\n", "analytics.batch_size"},
+      {"analytics: {max_backlog: 5}\n", "analytics.max_backlog"},
       {"routing: {queue_size: 1e400}\n", "routing.queue_size"},
       {"routing: {max_attempts: -3}\n", "routing.max_attempts"},
       {"timeouts: {header: -5s}\n", "timeouts.header"},

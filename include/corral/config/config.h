@@ -110,6 +110,7 @@ struct AnalyticsConfig {
   uint32_t ring_kb = 1024;          // per worker, records waiting for the offload thread (a few hundred bytes each)
   uint32_t flush_interval_ms = 10;  // how often the offload thread moves the rings' records to the spool
   uint32_t batch_size = 1000;       // records per store transaction (ingest thread)
+  uint32_t max_backlog = 1000000;   // spooled, unstored records past which the store stops yielding to the proxy
   uint32_t jsonl_max_mb = 64;       // jsonl: rotate past this size
   uint32_t jsonl_keep = 5;          // jsonl: rotated files kept (PATH.1 newest)
 };

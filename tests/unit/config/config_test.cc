@@ -292,6 +292,7 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "preview_chars:",
                           "ring_kb:",
                           "batch_size:",
+                          "max_backlog:",
                           "flush_interval:",
                           "jsonl_max_mb:",
                           "jsonl_keep:",
