@@ -138,11 +138,17 @@ KeyLimiter::KeyLimiter(const KeyLimits& limits, const KeyLimiter* previous)
 }
 
 bool KeyLimiter::admit(int64_t now_us, Admission& out, Refusal& why) const {
-  uint32_t before = usage_->in_flight.fetch_add(1, std::memory_order_relaxed);
-  Admission taken(usage_);  // gives the slot back on any refusal below
-  if (limits_.concurrency != 0 && before >= limits_.concurrency) {
-    why = {Limit::concurrency, limits_.concurrency, 1};
-    return false;
+  // Only a concurrency or tpm limit needs the request held (its slot, what it cost): a key
+  // without either costs no shared write per request. (Requests admitted before a limit
+  // was set hold no slot: the new limit counts from the next request on.)
+  Admission taken;  // gives the slot back on any refusal below
+  if (limits_.concurrency != 0 || limits_.tpm != 0) {
+    uint32_t before = usage_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    taken = Admission(usage_);
+    if (limits_.concurrency != 0 && before >= limits_.concurrency) {
+      why = {Limit::concurrency, limits_.concurrency, 1};
+      return false;
+    }
   }
   if (limits_.tpm != 0) {
     int64_t wait = usage_->tokens.wait_us(limits_.tpm, now_us);
@@ -156,7 +162,9 @@ bool KeyLimiter::admit(int64_t now_us, Admission& out, Refusal& why) const {
     why = {Limit::rpm, limits_.rpm, whole_seconds(wait)};
     return false;
   }
-  usage_->last_used_us.store(now_us, std::memory_order_relaxed);
+  // Last used to the second (what `keys list` shows): the shared line is written once a second at most.
+  if (now_us - usage_->last_used_us.load(std::memory_order_relaxed) >= 1000000)
+    usage_->last_used_us.store(now_us, std::memory_order_relaxed);
   out = std::move(taken);
   return true;
 }
