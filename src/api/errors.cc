@@ -4,16 +4,17 @@
 
 namespace corral::api {
 
+// The one status -> type table of both APIs. Anthropic's are its errors reference and its
+// SDK's ErrorObject (timeout_error, billing_error; "invalid_request_error ... for other 4XX
+// status codes"); OpenAI's SDKs read only the status, the type is informational.
 std::string_view error_type(Dialect d, int status) {
   if (d == Dialect::ollama) return {};
+  bool anthropic = d == Dialect::anthropic;
   switch (status) {
-    case 400:
-    case 405:
-    case 409:
-    case 422:
-      return "invalid_request_error";
     case 401:
       return "authentication_error";
+    case 402:
+      return anthropic ? "billing_error" : "invalid_request_error";
     case 403:
       return "permission_error";
     case 404:
@@ -21,13 +22,17 @@ std::string_view error_type(Dialect d, int status) {
     case 408:
       return "timeout_error";
     case 413:
-      return d == Dialect::anthropic ? "request_too_large" : "invalid_request_error";
+      return anthropic ? "request_too_large" : "invalid_request_error";
     case 429:
       return "rate_limit_error";
     case 503:
-      return d == Dialect::anthropic ? "overloaded_error" : "server_error";
+    case 529:
+      return anthropic ? "overloaded_error" : "server_error";
+    case 504:
+      return anthropic ? "timeout_error" : "server_error";
     default:
-      return d == Dialect::anthropic ? "api_error" : "server_error";
+      if (status >= 400 && status < 500) return "invalid_request_error";
+      return anthropic ? "api_error" : "server_error";
   }
 }
 

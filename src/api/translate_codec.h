@@ -158,9 +158,6 @@ std::string_view openai_finish_name(FinishReason r);
 std::string_view anthropic_stop_name(FinishReason r);
 std::string_view ollama_done_name(FinishReason r);
 
-// Error types per dialect from an HTTP status.
-std::string_view openai_error_type(int status);
-std::string_view anthropic_error_type(int status);
 // `type` when it is one of Anthropic's error types, else api_error.
 std::string_view anthropic_error_name(std::string_view type);
 

@@ -1,50 +1,15 @@
 // A backend's non-2xx answer in the error shape the client's SDK parses.
+#include "corral/api/errors.h"
 #include "corral/api/json.h"
 #include "translate_codec.h"
 
 namespace corral::api {
 namespace detail {
 
-std::string_view openai_error_type(int status) {
-  switch (status) {
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 429:
-      return "rate_limit_error";
-    default:
-      return status >= 500 ? "server_error" : "invalid_request_error";
-  }
-}
-
-std::string_view anthropic_error_type(int status) {
-  switch (status) {
-    case 400:
-      return "invalid_request_error";
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 413:
-      return "request_too_large";
-    case 429:
-      return "rate_limit_error";
-    case 503:
-    case 529:
-      return "overloaded_error";
-    default:
-      return status >= 400 && status < 500 ? "invalid_request_error" : "api_error";
-  }
-}
-
 std::string_view anthropic_error_name(std::string_view type) {
-  for (std::string_view known : {"invalid_request_error", "authentication_error", "permission_error", "not_found_error",
-                                 "request_too_large", "rate_limit_error", "api_error", "overloaded_error"}) {
+  for (std::string_view known :
+       {"invalid_request_error", "authentication_error", "billing_error", "permission_error", "not_found_error",
+        "request_too_large", "rate_limit_error", "timeout_error", "api_error", "overloaded_error"}) {
     if (type == known) return known;
   }
   return "api_error";
@@ -88,11 +53,23 @@ std::string translate_error(Dialect backend, Call client, int status, std::strin
       break;
     case Dialect::openai:
       w.begin_object().key("error").begin_object().key("message").string(message);
-      w.key("type").string(openai_error_type(status)).key("param").null().key("code").null().end_object().end_object();
+      w.key("type")
+          .string(error_type(Dialect::openai, status))
+          .key("param")
+          .null()
+          .key("code")
+          .null()
+          .end_object()
+          .end_object();
       break;
     case Dialect::anthropic:
       w.begin_object().key("type").string("error").key("error").begin_object();
-      w.key("type").string(anthropic_error_type(status)).key("message").string(message).end_object().end_object();
+      w.key("type")
+          .string(error_type(Dialect::anthropic, status))
+          .key("message")
+          .string(message)
+          .end_object()
+          .end_object();
       break;
   }
   return out;

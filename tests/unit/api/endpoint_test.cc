@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+
 #include "corral/api/endpoint.h"
 #include "corral/api/errors.h"
 
@@ -38,4 +40,31 @@ TEST(Errors, EachDialectsShape) {
             R"({"type":"error","error":{"type":"authentication_error","message":"who?"}})");
   EXPECT_EQ(api::model_not_found(api::kShow, "m"), "model 'm' not found");
   EXPECT_EQ(api::model_not_found(api::kChat, "m"), "model \"m\" not found, try pulling it first");
+}
+
+// One table for corral's own errors and a backend's translated ones (Anthropic's types from
+// its errors reference and its SDK's ErrorObject).
+TEST(Errors, OneStatusToTypeTable) {
+  struct Case {
+    int status;
+    const char *openai, *anthropic;
+  };
+  for (const Case& c : std::initializer_list<Case>{{400, "invalid_request_error", "invalid_request_error"},
+                                                   {401, "authentication_error", "authentication_error"},
+                                                   {402, "invalid_request_error", "billing_error"},
+                                                   {403, "permission_error", "permission_error"},
+                                                   {404, "not_found_error", "not_found_error"},
+                                                   {408, "timeout_error", "timeout_error"},
+                                                   {410, "invalid_request_error", "invalid_request_error"},
+                                                   {413, "invalid_request_error", "request_too_large"},
+                                                   {429, "rate_limit_error", "rate_limit_error"},
+                                                   {500, "server_error", "api_error"},
+                                                   {502, "server_error", "api_error"},
+                                                   {503, "server_error", "overloaded_error"},
+                                                   {504, "server_error", "timeout_error"},
+                                                   {529, "server_error", "overloaded_error"}}) {
+    EXPECT_EQ(api::error_type(api::Dialect::openai, c.status), c.openai) << c.status;
+    EXPECT_EQ(api::error_type(api::Dialect::anthropic, c.status), c.anthropic) << c.status;
+    EXPECT_EQ(api::error_type(api::Dialect::ollama, c.status), "") << c.status;
+  }
 }
