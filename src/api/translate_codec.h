@@ -26,6 +26,9 @@ simdjson::dom::parser& json_parser();
 // arguments are JSON in a string): true with `minified` when `text` is an object.
 bool json_object_text(std::string_view text, std::string& minified);
 
+// A message's role: system, user, assistant or tool (and OpenAI's developer, as system, when
+// developer_is_system); false for any other.
+bool parse_role(std::string_view s, Role& r, bool developer_is_system);
 // "<field> cannot be expressed for an <dialect> backend" (+ ": why").
 std::string not_expressible(std::string_view field, Dialect target, std::string_view why = {});
 // Minified JSON text of an element.

@@ -51,20 +51,11 @@ bool parse_tool_calls(element v, Message& msg, const std::string& where, std::st
   return true;
 }
 
-bool parse_role(std::string_view s, Role& r) {
-  if (s == "system") r = Role::system;
-  else if (s == "user") r = Role::user;
-  else if (s == "assistant") r = Role::assistant;
-  else if (s == "tool") r = Role::tool;
-  else return false;
-  return true;
-}
-
 bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
   std::string where = at("messages", i);
   if (!m.is_object()) return unsupported(where, err, "not an object");
   Message msg;
-  if (!parse_role(string_at(m, "role"), msg.role)) return unsupported(where + ".role", err, "unknown role");
+  if (!parse_role(string_at(m, "role"), msg.role, false)) return unsupported(where + ".role", err, "unknown role");
   for (auto [key, v] : as_object(m)) {
     std::string_view s;
     bool is_string = v.get(s) == SUCCESS;

@@ -116,6 +116,15 @@ bool json_object_text(std::string_view text, std::string& minified) {
   return true;
 }
 
+bool parse_role(std::string_view s, Role& r, bool developer_is_system) {
+  if (s == "system" || (developer_is_system && s == "developer")) r = Role::system;
+  else if (s == "user") r = Role::user;
+  else if (s == "assistant") r = Role::assistant;
+  else if (s == "tool") r = Role::tool;
+  else return false;
+  return true;
+}
+
 std::string not_expressible(std::string_view field, Dialect target, std::string_view why) {
   std::string s(field);
   s.append(" cannot be expressed for ").append(article(target)).append(" backend");
