@@ -1,35 +1,20 @@
 // Plain TCP: the loop's events, passed up as they are.
 #include "corral/core/net.h"
 #include "corral/transport/transport.h"
+#include "on_socket.h"
 
 namespace corral::transport {
 namespace {
 
-class Plain final : public Transport, core::SocketHandler {
+class Plain final : public detail::OnSocket {
  public:
-  explicit Plain(core::Loop& loop) : loop_(loop) {}
+  explicit Plain(core::Loop& loop) : OnSocket(loop) {}
 
-  void adopt(int fd) {
-    loop_.attach(sock_, fd, this);
-    resume();
-  }
-  int connect(const core::SockAddr& addr) override { return loop_.open_stream(sock_, this, addr); }
   void send(const char* p, uint32_t n) override { loop_.send(sock_, p, n); }
-  void pause() override {
-    if (!reading_) return;
-    reading_ = false;
-    loop_.stop_read(sock_);
-  }
-  void resume() override {
-    if (reading_ || !sock_.is_open()) return;
-    reading_ = true;
-    loop_.start_read(sock_);
-  }
   void close() override { loop_.close(sock_); }
   bool is_open() const override { return sock_.is_open(); }
   bool connecting() const override { return sock_.connecting(); }
   bool send_busy() const override { return sock_.send_busy(); }
-  int fd() const override { return sock_.fd(); }
 
  private:
   void on_connected(core::Socket&, int err) override {
@@ -43,10 +28,6 @@ class Plain final : public Transport, core::SocketHandler {
   }
   void on_sent(core::Socket&, int err) override { user_->on_sent(err); }
   void on_closed(core::Socket&) override { user_->on_closed(); }
-
-  core::Loop& loop_;
-  core::Socket sock_;
-  bool reading_ = false;
 };
 
 }  // namespace

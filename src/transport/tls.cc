@@ -10,6 +10,7 @@
 #include "corral/transport/buffers.h"
 #include "corral/transport/tls.h"
 #include "corral/transport/transport.h"
+#include "on_socket.h"
 
 namespace corral::transport {
 
@@ -26,16 +27,11 @@ int PlainBuffers::take() {
 
 namespace {
 
-class Tls final : public Transport, core::SocketHandler {
+class Tls final : public detail::OnSocket {
  public:
   Tls(core::Loop& loop, PlainBuffers& plain, std::unique_ptr<TlsEngine> engine, bool server)
-      : loop_(loop), plain_(plain), engine_(std::move(engine)), up_(server) {}
+      : OnSocket(loop), plain_(plain), engine_(std::move(engine)), up_(server) {}
 
-  void adopt(int fd) {
-    loop_.attach(sock_, fd, this);
-    resume();
-  }
-  int connect(const core::SockAddr& addr) override { return loop_.open_stream(sock_, this, addr); }
   void send(const char* p, uint32_t n) override {
     user_sending_ = true;
     if (!engine_->write_plain(p, n)) {
@@ -44,16 +40,6 @@ class Tls final : public Transport, core::SocketHandler {
     }
     flush();
   }
-  void pause() override {
-    if (!reading_) return;
-    reading_ = false;
-    loop_.stop_read(sock_);
-  }
-  void resume() override {
-    if (reading_ || !sock_.is_open()) return;
-    reading_ = true;
-    loop_.start_read(sock_);
-  }
   void close() override {
     closing_ = true;
     loop_.close(sock_);
@@ -61,7 +47,6 @@ class Tls final : public Transport, core::SocketHandler {
   bool is_open() const override { return sock_.is_open() && !closing_; }
   bool connecting() const override { return !up_ && sock_.is_open(); }
   bool send_busy() const override { return user_sending_; }
-  int fd() const override { return sock_.fd(); }
   std::string_view error() const override { return engine_->error(); }
 
  private:
@@ -160,13 +145,10 @@ class Tls final : public Transport, core::SocketHandler {
   // The engine refused plaintext: the stream cannot go on; the loop reports it.
   void broken() { ::shutdown(sock_.fd(), SHUT_RDWR); }
 
-  core::Loop& loop_;
   PlainBuffers& plain_;
   std::unique_ptr<TlsEngine> engine_;
-  core::Socket sock_;
   uint32_t in_flight_ = 0;
   bool up_;  // handshake done (a server side counts as up from the start)
-  bool reading_ = false;
   bool user_sending_ = false;
   bool closing_ = false;
 };
