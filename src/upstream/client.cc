@@ -25,7 +25,8 @@ bool Client::start(const Target& t, const Request& r, http::BodySink* sink, int&
 bool Client::connect(bool fresh, int& err) {
   parser_.reset();
   parser_.set_sink(sink_);
-  head_sent_ = body_sent_ = seen_ = head_done_ = paused_ = false;
+  head_sent_ = body_sent_ = seen_ = head_done_ = paused_ = relayed_between_chunks_ = false;
+  relayed_last_body_byte_ = 0;
   connect_us_ = -1;
   connect_start_us_ = core::mono_us();
   conn_ = pool_.acquire(target_, this, fresh, err);
@@ -101,6 +102,7 @@ bool Client::read_head(core::IoBuf buf, size_t& off) {
     }
     if (parser_.head().status() < 200) continue;  // its end follows
     head_done_ = true;
+    relayed_between_chunks_ = parser_.between_chunks();
     if (req_.head_only) parser_.skip_body();
     Connection* before = conn_;
     if (!user_->on_response_head(parser_.head()) || conn_ != before) {
@@ -120,6 +122,8 @@ void Client::read_body(core::IoBuf buf, size_t off) {
   }
   bool done = r.status == http::MessageParser::Status::done;
   bool excess = off + r.used < buf.len;  // bytes past the response: the connection is not trusted
+  relayed_between_chunks_ = parser_.between_chunks();
+  relayed_last_body_byte_ = parser_.last_body_byte();
   user_->on_response_bytes(buf, static_cast<uint32_t>(off), static_cast<uint32_t>(r.used));
   if (done && conn_) complete(!excess && parser_.keep_alive() && !parser_.framing_suspect());
 }

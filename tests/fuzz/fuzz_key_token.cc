@@ -28,10 +28,11 @@ struct Known {
   auth::KeyState state;
   int64_t expires_ms;
   uint32_t rpm;
+  uint32_t concurrency = 0;
 };
 constexpr Known kKeys[] = {
     {"user", "crl_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false, auth::KeyState::active, 0, 0},
-    {"admin", "crl_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", true, auth::KeyState::active, 0, 0},
+    {"admin", "crl_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", true, auth::KeyState::active, 0, 0, 4},
     {"gone", "crl_CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC", false, auth::KeyState::revoked, 0, 0},
     {"old", "crl_DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD", false, auth::KeyState::active, kNowMs - 1, 0},
     {"slow", "crl_EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE", false, auth::KeyState::active, 0, 1},
@@ -47,6 +48,7 @@ std::shared_ptr<const auth::KeyTable> table() {
     key.state = k.state;
     key.expires_ms = k.expires_ms;
     key.limits.rpm = k.rpm;
+    key.limits.concurrency = k.concurrency;
     keys.push_back(std::move(key));
   }
   return auth::KeyTable::build(std::move(keys), nullptr, 1);
@@ -98,7 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (d.denial == auth::Denial::none) {
       if (l.verdict != auth::Verdict::ok) broken("admitted without an active key", token);
       if (need == auth::Access::admin && !l.entry->key.admin) broken("admin access without an admin key");
-      if (!d.admission) broken("admitted without a concurrency slot");
+      const auth::KeyLimits& lim = l.entry->key.limits;
+      bool holds = lim.concurrency != 0 || lim.tpm != 0;  // only these limits need the request held
+      if (bool(d.admission) != holds) broken(holds ? "admitted without a concurrency slot" : "a slot no limit needs");
       if (round == 1 && l.entry->key.limits.rpm == 1) broken("rpm 1 admitted twice in a minute");
     } else if (d.message.empty()) {
       broken("a refusal without a message");

@@ -66,8 +66,10 @@ class Client final : transport::TransportUser {
   bool response_started() const { return seen_; }
   const http::Head& response_head() const { return parser_.head(); }
   bool body_until_eof() const { return parser_.body_until_eof(); }
-  bool between_chunks() const { return parser_.between_chunks(); }
-  char last_body_byte() const { return parser_.last_body_byte(); }
+  // Of the bytes handed on (on_response_bytes), not of all parsed: a receive buffer that
+  // fails to parse is not handed on, though the parser went into it.
+  bool between_chunks() const { return relayed_between_chunks_; }
+  char last_body_byte() const { return relayed_last_body_byte_; }
   const std::string& parse_error() const { return parser_.error_text(); }
   int64_t connect_us() const { return connect_us_; }  // -1: a pooled connection
   std::string_view transport_error() const { return transport_error_; }
@@ -100,6 +102,8 @@ class Client final : transport::TransportUser {
   bool body_sent_ = false;
   bool seen_ = false;  // a response byte arrived
   bool head_done_ = false;
+  bool relayed_between_chunks_ = false;
+  char relayed_last_body_byte_ = 0;
   bool retried_ = false;
   bool paused_ = false;
 };

@@ -80,3 +80,23 @@ TEST(MidStream, DeathAfterAPartialLinePutsTheErrorOnItsOwnLine) {
   ASSERT_NE(at, std::string::npos) << got;
   EXPECT_NE(got.find("\n{\"error\":\"backend ", at + part.size()), std::string::npos) << got;
 }
+
+// A chunk's size line ends one receive buffer; the next holds its data and then bytes that
+// are no chunk framing. That buffer is not relayed, so the client's bytes end inside the
+// chunk: no chunk of corral's own may follow (found by fuzz-session_upstream).
+TEST(MidStream, AnUnparsableBufferAfterASizeLineAddsNoChunkOfCorrals) {
+  Rig rig({{"a", {"m1"}}});
+  int c = rig.connect_client();
+  rig.send(c, http_request("POST", "/api/generate", kGen));
+  int up = rig.accept_upstream();
+  std::string line = chunk(R"({"response":"The","done":false})"
+                           "\n");
+  rig.answer(up, kNdjsonHead + line + "2\r\n");
+  rig.answer(up, "xx{}\r\n0\rjunk");  // the 2 bytes, then no CRLF: not HTTP/1 framing
+  rig.loop.settle();
+  EXPECT_TRUE(rig.loop.peer(c).closed);
+  std::string got = rig.to_client(c);
+  EXPECT_TRUE(got.ends_with(line + "2\r\n")) << got;
+  EXPECT_EQ(got.find("{\"error\""), std::string::npos) << got;
+  EXPECT_EQ(rig.loop.buffers_out(), 0);
+}
