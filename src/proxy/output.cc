@@ -9,8 +9,9 @@ void ClientOutput::push(const char* p, uint32_t n, const core::IoBuf* buf) {
 
 void ClientOutput::push_owned(std::string bytes) {
   if (bytes.empty()) return;
-  owned_.push_back(std::move(bytes));
-  const std::string& s = owned_.back();  // a deque keeps its elements in place as it grows
+  if (!owned_) owned_ = std::make_unique<std::deque<std::string>>();
+  owned_->push_back(std::move(bytes));
+  const std::string& s = owned_->back();  // a deque keeps its elements in place as it grows
   segs_.push_back({s.data(), static_cast<uint32_t>(s.size()), nullptr, 0, true});
   queued_ += static_cast<uint32_t>(s.size());
 }
@@ -25,7 +26,7 @@ uint32_t ClientOutput::sent() {
   Segment s = segs_[pos_++];
   queued_ -= s.n;
   if (s.owner) s.owner->release(s.id);
-  if (s.owned) owned_.pop_front();
+  if (s.owned) owned_->pop_front();
   if (pos_ == segs_.size()) {
     segs_.clear();
     pos_ = 0;
@@ -38,7 +39,7 @@ void ClientOutput::clear() {
     if (segs_[i].owner) segs_[i].owner->release(segs_[i].id);
   }
   segs_.clear();
-  owned_.clear();
+  if (owned_) owned_->clear();
   pos_ = 0;
   queued_ = 0;
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,10 @@ class ClientOutput {
     bool owned;  // the front of owned_
   };
   std::vector<Segment> segs_;
-  std::deque<std::string> owned_;  // in the order their segments go out
+  // In the order their segments go out (a deque keeps them in place as it grows, so a send in
+  // flight keeps its bytes); made on first use: libstdc++'s deque allocates 576 bytes when
+  // constructed, and most answers own no bytes.
+  std::unique_ptr<std::deque<std::string>> owned_;
   size_t pos_ = 0;
   uint32_t queued_ = 0;
 };
