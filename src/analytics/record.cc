@@ -81,7 +81,11 @@ bool RecordRing::push(const Record& r) {
   uint32_t len = static_cast<uint32_t>(b.size());
   std::memcpy(mem_ + at, &len, sizeof len);
   std::memcpy(mem_ + at + sizeof len, b.data(), b.size());
-  tail_.store(t + skip + need, std::memory_order_release);
+  t += skip + need;
+  tail_.store(t, std::memory_order_release);
+  // Past the mark by the stale head: look again (once per drain, the consumer moved it) before waking.
+  if (mark_ && t - head_cache_ > mark_ && t - (head_cache_ = head_.load(std::memory_order_acquire)) > mark_)
+    wake_->signal();
   return true;
 }
 

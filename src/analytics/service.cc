@@ -18,7 +18,8 @@ constexpr size_t kMaxSpoolBuffer = 8 << 20;  // past this (spool unwritable) the
 constexpr int kExpireBatch = 1000;           // rows per retention delete (one short transaction)
 constexpr int64_t kExpireEveryMs = 60000;
 constexpr int64_t kRetryMs = 1000;           // after the store refused a batch
-constexpr int kIngestIdleMs = 20;            // the ingest thread's look at the spool when caught up
+constexpr int kStopPollMs = 20;              // stopping: the offload thread's look at the rings
+constexpr int kIngestWaitMs = 1000;          // caught up: the ingest thread's longest wait for the spool
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
 // the store takes one batch per kBusyCheckMs (a few % of a core): SCHED_IDLE alone
@@ -72,7 +73,10 @@ class BusyMeter {
 }  // namespace
 
 Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cfg), spool_dir_(cfg.path + ".spool") {
-  for (unsigned i = 0; i < workers; ++i) rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
+  for (unsigned i = 0; i < workers; ++i) {
+    rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
+    rings_.back()->wake_at(&offload_wake_, rings_.back()->capacity() / 100 * cfg.flush_fill_percent);
+  }
 }
 
 Service::~Service() { stop(); }
@@ -104,6 +108,7 @@ bool Service::start(std::string& err) {
 
 void Service::stop() {
   if (stopping_.exchange(true)) return;
+  offload_wake_.signal();
   cv_.notify_all();
   if (offload_.joinable()) offload_.join();
   if (ingest_.joinable()) ingest_.join();
@@ -123,6 +128,23 @@ bool Service::submit(int fd, const Query& q, std::string request_id) {
 SpoolPosition Service::spool_end() {
   std::lock_guard<std::mutex> lock(end_m_);
   return end_;
+}
+
+// The ingest thread, caught up: until the offload thread spools more (or the spool
+// closes), at most timeout_ms.
+void Service::wait_for_spool(SpoolPosition seen, int timeout_ms) {
+  std::unique_lock<std::mutex> lock(end_m_);
+  end_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                   [&] { return !(end_ == seen) || spool_closed_.load(std::memory_order_relaxed); });
+}
+
+void Service::publish_end(bool closed) {
+  {
+    std::lock_guard<std::mutex> lock(end_m_);
+    end_ = writer_.end();
+    if (closed) spool_closed_.store(true, std::memory_order_release);
+  }
+  end_cv_.notify_one();
 }
 
 // Copies every waiting record into the spool buffer; how many.
@@ -149,8 +171,7 @@ void Service::offload_loop() {
       if (writer_.write(err)) {
         spooled_.fetch_add(unwritten_, std::memory_order_relaxed);
         unwritten_ = 0;
-        std::lock_guard<std::mutex> lock(end_m_);
-        end_ = writer_.end();
+        publish_end(false);
       } else {
         write_errors_.fetch_add(1, std::memory_order_relaxed);
         if (mono_ms() - spool_error_log_ms_ >= 10000) {
@@ -166,14 +187,13 @@ void Service::offload_loop() {
       for (auto& ring : rings_) empty = empty && ring->front().empty();
       if (stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
       if (empty || mono_ms() >= stop_deadline) break;
-      sleep_ms(kIngestIdleMs);
+      sleep_ms(kStopPollMs);
       continue;
     }
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait_for(lock, std::chrono::milliseconds(cfg_.flush_interval_ms),
-                 [this] { return stopping_.load(std::memory_order_relaxed); });
+    // Asleep until a ring passes its mark (RecordRing::wake_at), stop(), or flush_interval.
+    offload_wake_.wait(int(cfg_.flush_interval_ms));
   }
-  spool_closed_.store(true, std::memory_order_release);
+  publish_end(true);
 }
 
 // Decodes up to batch_size spooled records into batch_; how many.
@@ -263,7 +283,7 @@ void Service::ingest_loop() {
     }
     if (n == 0 && !closed) give_back_memory();
     if (n > 0 && !closed && idle && busy) sleep_ms(kBusyCheckMs);
-    else if (n < cfg_.batch_size) sleep_ms(kIngestIdleMs);
+    else if (n < cfg_.batch_size) wait_for_spool(end, kIngestWaitMs);
   }
 }
 

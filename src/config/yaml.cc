@@ -269,6 +269,7 @@ bool apply_yaml(const std::string& text, Config& cfg, std::string& err) {
                                           {"batch_size", num(a.batch_size, 1, 100000)},
                                           {"max_backlog", num(a.max_backlog, 1000, 1u << 30)},
                                           {"flush_interval", period(a.flush_interval_ms, 1)},
+                                          {"flush_fill_percent", num(a.flush_fill_percent, 0, 100)},
                                           {"jsonl_max_mb", num(a.jsonl_max_mb, 1, 1u << 20)},
                                           {"jsonl_keep", num(a.jsonl_keep, 0, 1000)}})},
   };

@@ -313,8 +313,9 @@ TEST(AnalyticsStore, RetentionDeletesExactlyTheOldRecords) {
 
 TEST(AnalyticsStore, FullRingDropsAndCountsWhileRequestsSucceed) {
   Sim sim(kModels);
-  // The smallest rings (16 KiB: some 50 of these records), emptied every 2 s: a burst overflows them.
-  Corral corral({sim.url()}, "uring", "analytics:\n  ring_kb: 16\n  flush_interval: 2s\n");
+  // The smallest rings (16 KiB: some 50 of these records), emptied every 2 s and never sooner: a burst
+  // overflows them.
+  Corral corral({sim.url()}, "uring", "analytics:\n  ring_kb: 16\n  flush_interval: 2s\n  flush_fill_percent: 0\n");
   std::string db = db_of(corral);
   const int n = 400;
   for (int i = 0; i < n; ++i)
@@ -325,6 +326,18 @@ TEST(AnalyticsStore, FullRingDropsAndCountsWhileRequestsSucceed) {
   EXPECT_EQ(request(corral.port, "GET", "/health").status, 200);
   // Everything not dropped is stored.
   EXPECT_EQ(wait_rows(db, n - long(dropped), 10000), n - long(dropped));
+}
+
+TEST(AnalyticsStore, ARingPastItsMarkWakesTheOffloadThreadSoTheSameBurstDropsNone) {
+  Sim sim(kModels);
+  // As above, but a ring a quarter full (the default flush_fill_percent) has its worker wake the offload thread.
+  Corral corral({sim.url()}, "uring", "analytics:\n  ring_kb: 16\n  flush_interval: 2s\n");
+  std::string db = db_of(corral);
+  const int n = 400;
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "burst", false)).status, 200);
+  EXPECT_EQ(value_of(settled_metrics(corral.port), "corral_analytics_dropped_total"), 0);
+  EXPECT_EQ(wait_rows(db, n, 10000), n);
 }
 
 TEST(AnalyticsStore, ABusyStoreDelaysRecordsButLosesNone) {
@@ -354,7 +367,10 @@ TEST(AnalyticsStore, ABusyStoreDelaysRecordsButLosesNone) {
 // bounded; under it the store would take one batch of 10 per 250 ms (3,000 records: 75 s).
 TEST(AnalyticsStore, ABacklogPastMaxBacklogIsStoredWhileTheMachineStaysBusy) {
   Sim sim(kModels);
-  Corral corral({sim.url()}, "uring", "analytics: {batch_size: 10, max_backlog: 1000}\n");
+  // Rings that wake the offload thread every ~10 records: what is left in them after the burst is
+  // spooled under max_backlog, so it waits for idle time like any backlog under it.
+  Corral corral({sim.url()}, "uring",
+                "analytics: {batch_size: 10, max_backlog: 1000, ring_kb: 64, flush_fill_percent: 5}\n");
   std::atomic<bool> stop{false};
   std::vector<std::thread> spinners;
   for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {

@@ -1,9 +1,12 @@
 // Analytics off the hot path. Each worker pushes finished requests onto its own
-// RecordRing. The offload thread drains every ring each flush_interval and
+// RecordRing. The offload thread sleeps until a ring is flush_fill_percent full
+// (its worker signals it) or flush_interval passed, then drains every ring and
 // appends the records to the spool on disk: a copy and one write, so it keeps
-// up with any request rate. The ingest thread runs at idle CPU priority: it
-// reads the spool, decodes records (previews parsed with simdjson) and writes
-// them to the store in batches (one transaction per batch_size records, with
+// up with any request rate and wakes a few times a second, not per request.
+// The ingest thread runs at idle CPU priority and sleeps until the offload
+// thread has spooled more: it reads the spool, decodes records (previews parsed
+// with simdjson) and writes them to the store in batches (one transaction per
+// spool write, at most batch_size records, with
 // the spool position), applies retention, and deletes spooled segments once
 // stored. While the machine is busy it takes one batch per 250 ms, and the store
 // catches up when the CPU has time; nothing is lost meanwhile, and a restart
@@ -70,6 +73,8 @@ class Service {
   void expire(int64_t now_ms);
   void query_loop();
   SpoolPosition spool_end();
+  void wait_for_spool(SpoolPosition seen, int timeout_ms);
+  void publish_end(bool closed);
 
   config::AnalyticsConfig cfg_;
   std::string spool_dir_;
@@ -91,8 +96,11 @@ class Service {
   int64_t next_expire_ms_ = 0;
   int64_t store_error_log_ms_ = -1000000;
 
+  core::Wakeup offload_wake_;  // a ring past its mark, or stop()
+
   std::mutex end_m_;
-  SpoolPosition end_;  // published by the offload thread after each spool write
+  std::condition_variable end_cv_;  // end_ moved, or the spool closed
+  SpoolPosition end_;               // published by the offload thread after each spool write
 
   std::mutex m_;
   std::condition_variable cv_;

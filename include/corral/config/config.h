@@ -103,16 +103,17 @@ struct MetricsConfig {
 
 // Where finished requests are recorded (seed 004's sqlite|jsonl|none).
 struct AnalyticsConfig {
-  std::string backend = "sqlite";   // sqlite | jsonl | none
-  std::string path;                 // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
-  uint32_t retention_days = 7;      // 0 = keep forever
-  uint32_t preview_chars = 200;     // prompt and response previews; 0 = none stored
-  uint32_t ring_kb = 1024;          // per worker, records waiting for the offload thread (a few hundred bytes each)
-  uint32_t flush_interval_ms = 10;  // how often the offload thread moves the rings' records to the spool
-  uint32_t batch_size = 1000;       // records per store transaction (ingest thread)
-  uint32_t max_backlog = 1000000;   // spooled, unstored records past which the store stops yielding to the proxy
-  uint32_t jsonl_max_mb = 64;       // jsonl: rotate past this size
-  uint32_t jsonl_keep = 5;          // jsonl: rotated files kept (PATH.1 newest)
+  std::string backend = "sqlite";    // sqlite | jsonl | none
+  std::string path;                  // default: DATA_DIR/analytics.db or DATA_DIR/analytics.jsonl
+  uint32_t retention_days = 7;       // 0 = keep forever
+  uint32_t preview_chars = 200;      // prompt and response previews; 0 = none stored
+  uint32_t ring_kb = 1024;           // per worker, records waiting for the offload thread (a few hundred bytes each)
+  uint32_t flush_interval_ms = 500;  // the longest a record waits in its ring before the offload thread spools it
+  uint32_t flush_fill_percent = 25;  // a ring fuller than this wakes the offload thread sooner (0: never)
+  uint32_t batch_size = 1000;        // records per store transaction (ingest thread)
+  uint32_t max_backlog = 1000000;    // spooled, unstored records past which the store stops yielding to the proxy
+  uint32_t jsonl_max_mb = 64;        // jsonl: rotate past this size
+  uint32_t jsonl_keep = 5;           // jsonl: rotated files kept (PATH.1 newest)
 };
 
 // Three complexity levels (seed 001): thresholds on the 0..100 score and their scale-up factors.

@@ -9,24 +9,13 @@
 #include <memory>
 #include <vector>
 
-#include "corral/core/fd.h"
+#include "corral/core/wakeup.h"
 #include "corral/route/lifecycle.h"
 
 namespace corral::fleet {
 
-// An eventfd the control thread polls; any thread may signal it. Signals between two
-// clear() calls cost one write(2) in all.
-class Wakeup {
- public:
-  Wakeup();
-  int fd() const { return fd_.get(); }
-  void signal() noexcept;  // never blocks (EFD_NONBLOCK; a full counter is already a wake-up)
-  void clear() noexcept;   // control thread, when fd() polled readable
-
- private:
-  core::UniqueFd fd_;
-  std::atomic<bool> armed_{false};
-};
+// The control thread's eventfd (it polls fd() beside its timers).
+using Wakeup = core::Wakeup;
 
 class Demand final : public route::DemandSignal {
  public:

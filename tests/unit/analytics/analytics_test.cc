@@ -2,6 +2,7 @@
 // threads), record fields, response previews, query parsing, CSV/JSON rows and
 // the two sinks against real files.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -46,6 +47,37 @@ TEST(RecordRing, RefusesWhenFullKeepsOrderAndWraps) {
     }
     EXPECT_TRUE(ring.front().empty());
   }
+}
+
+// Whether w was signalled since the last look (and clears it).
+bool signalled(corral::core::Wakeup& w) {
+  pollfd p{w.fd(), POLLIN, 0};
+  bool yes = ::poll(&p, 1, 0) == 1;
+  if (yes) w.clear();
+  return yes;
+}
+
+TEST(RecordRing, APushPastTheMarkWakesTheConsumerOncePerDrain) {
+  RecordRing ring(1);
+  corral::core::Wakeup wake;
+  ring.wake_at(&wake, ring.capacity() / 4);
+  Record r;
+  r.set(kPromptPreview, std::string(200, 'p'));
+  size_t per = (4 + r.bytes().size() + 7) / 8 * 8, below = ring.capacity() / 4 / per;
+  for (size_t i = 0; i < below; ++i) ASSERT_TRUE(ring.push(r));
+  EXPECT_FALSE(signalled(wake)) << "at or under a quarter: the consumer sleeps on";
+  ASSERT_TRUE(ring.push(r));
+  EXPECT_TRUE(signalled(wake)) << "past the mark";
+  ASSERT_TRUE(ring.push(r));
+  EXPECT_TRUE(signalled(wake)) << "still past it, not yet drained: signalled again";
+  while (!ring.front().empty()) ring.pop();
+  ASSERT_TRUE(ring.push(r));
+  EXPECT_FALSE(signalled(wake)) << "drained: the producer sees the consumer's head moved";
+  RecordRing quiet(1);
+  quiet.wake_at(&wake, 0);
+  while (quiet.push(r)) {
+  }
+  EXPECT_FALSE(signalled(wake)) << "mark 0: never";
 }
 
 TEST(RecordRing, OneProducerOneConsumerLoseNothing) {

@@ -127,6 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"health:\n  interval: 0s\n", "health.interval: expected a duration of at least 100ms"},
         Bad{"discovery:\n  interval: 5ms\n", "discovery.interval: expected a duration of at least 100ms"},
         Bad{"analytics:\n  flush_interval: 0\n", "analytics.flush_interval: expected a duration of at least 1ms"},
+        Bad{"analytics:\n  flush_fill_percent: 101\n", "analytics.flush_fill_percent"},
         Bad{"backends:\n  - url: dns+https://x:1\n", "backends[0].url"},
         Bad{"backends:\n  - {url: http://h:1, kind: gemini}\n",
             "backends[0].kind: expected ollama, openai or anthropic"},
@@ -294,6 +295,7 @@ TEST(Config, ExampleFileIsValidAndDocumentsEveryKey) {
                           "batch_size:",
                           "max_backlog:",
                           "flush_interval:",
+                          "flush_fill_percent:",
                           "jsonl_max_mb:",
                           "jsonl_keep:",
                           "auth:",
@@ -333,12 +335,15 @@ TEST(Config, AnalyticsDefaultsToSqliteInTheDataDirectory) {
 
 TEST(Config, AnalyticsFromFileEnvAndFlags) {
   Config f = load_with(
-      "analytics:\n  backend: jsonl\n  retention_days: 30\n  preview_chars: 0\n  flush_interval: 50ms\n", {}, {});
+      "analytics:\n  backend: jsonl\n  retention_days: 30\n  preview_chars: 0\n  flush_interval: 50ms\n"
+      "  flush_fill_percent: 0\n",
+      {}, {});
   EXPECT_EQ(f.analytics.backend, "jsonl");
   EXPECT_EQ(f.analytics.path, "./corral-data/analytics.jsonl");
   EXPECT_EQ(f.analytics.retention_days, 30u);
   EXPECT_EQ(f.analytics.preview_chars, 0u);
   EXPECT_EQ(f.analytics.flush_interval_ms, 50u);
+  EXPECT_EQ(f.analytics.flush_fill_percent, 0u) << "0 turns the early wake-up off";
   Config p = load_with("analytics:\n  path: /data/a.db\n  backend: sqlite\n", {}, {});
   EXPECT_EQ(p.analytics.path, "/data/a.db") << "path and backend in either order";
   // seed 004's variables
