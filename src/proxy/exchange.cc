@@ -14,6 +14,13 @@ Exchange::Exchange(const http::Limits& limits, upstream::Pool& pool, upstream::C
 
 Exchange::~Exchange() = default;
 
+void Uncommon::clear() {
+  refusal = http::LocalResponse();
+  plain_body.text.clear();
+  error_body.text.clear();
+  holding_for.clear();
+}
+
 void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   req.reset();
   req.set_sink(nullptr);
@@ -34,22 +41,19 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   facts.stream = -1;
   facts.prompt_preview.clear();
   body.clear();
-  plain_body.text.clear();
   up_request.clear();
   keys.reset();
   key = nullptr;
   admission = auth::Admission();
   denied = false;
-  refusal = http::LocalResponse();
   route.begin();
   fanout.reset();
   sample.sample.clear(response_sample_bytes);
   plan.reset();
   transform.reset();
-  error_body.text.clear();
   backend = metrics::kBackendNone;
   attempt_open = false;
-  holding_for.clear();
+  if (uncommon_) uncommon_->clear();
   status = 0;
   response_done = head_queued = false;
   relayed_line_end = true;
@@ -61,8 +65,13 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
 }
 
 void Exchange::trim() {
-  for (std::string* s : {&body, &plain_body.text, &up_request, &out_head}) {
+  for (std::string* s : {&body, &up_request, &out_head}) {
     if (s->capacity() > kKeepBytes) std::string().swap(*s);
+  }
+  if (uncommon_) {
+    for (std::string* s : {&uncommon_->plain_body.text, &uncommon_->error_body.text}) {
+      if (s->capacity() > kKeepBytes) std::string().swap(*s);
+    }
   }
 }
 

@@ -121,11 +121,11 @@ void Session::on_request_head() {
       client_->pause();
       client_paused_ = true;
       pending_in_.clear();
-      respond_local(x.refusal, true);
+      respond_local(x.uncommon().refusal, true);
     }
     return;
   }
-  if (x.req.chunked()) x.req.set_sink(&x.plain_body);  // the plan reads what was sent, not its framing
+  if (x.req.chunked()) x.req.set_sink(&x.uncommon().plain_body);  // the plan reads what was sent, not its framing
   std::string_view expect = h.get("expect");
   if (!expect.empty() && http::has_token(expect, "100-continue") && (x.req.content_length() > 0 || x.req.chunked())) {
     interim_sending_ = true;
@@ -136,7 +136,7 @@ void Session::on_request_head() {
 void Session::on_request_done() {
   if (!ex_->keep_alive || ctx_.draining) close_after_ = true;
   if (ex_->denied) {
-    respond_local(ex_->refusal, false);
+    respond_local(ex_->uncommon().refusal, false);
     return;
   }
   if (misplaced()) return;
@@ -301,8 +301,8 @@ void Session::on_deadline() {
       break;
     case State::queued:
       leave_queue();
-      if (!ex_->holding_for.empty()) {  // routing.hold passed and the backend is not up yet
-        answer_provisioning(ex_->holding_for, {});
+      if (!ex_->holding_for().empty()) {  // routing.hold passed and the backend is not up yet
+        answer_provisioning(std::string(ex_->holding_for()), {});
         break;
       }
       ctx_.metrics->reject(metrics::kRejectQueueTimeout);

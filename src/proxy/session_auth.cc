@@ -54,11 +54,11 @@ bool Session::authorize() {
     default:
       ctx_.metrics->reject(metrics::kRejectRateLimit);
       refuse(429, d.message);
-      x.refusal.retry_after = static_cast<int>(d.retry_after_s);
+      x.uncommon().refusal.retry_after = static_cast<int>(d.retry_after_s);
       break;
   }
   log::write(log::Level::info, "request_refused",
-             "request_id=" + x.request_id + " status=" + std::to_string(x.refusal.status) +
+             "request_id=" + x.request_id + " status=" + std::to_string(x.uncommon().refusal.status) +
                  " reason=" + log::quote(d.message) + " client=" + client_ip_);
   return false;
 }
@@ -66,8 +66,8 @@ bool Session::authorize() {
 // The answer a refused request gets, in its endpoint's dialect.
 void Session::refuse(int status, std::string_view why, std::string_view extra_headers) {
   ex_->denied = true;
-  ex_->refusal = error_response(status, why);
-  ex_->refusal.extra_headers = extra_headers;
+  ex_->uncommon().refusal = error_response(status, why);
+  ex_->uncommon().refusal.extra_headers = extra_headers;
   uint64_t length = ex_->req.content_length();
   if (length > kDrainLimit || !ex_->req.head().get("expect").empty()) close_after_ = true;
 }

@@ -97,7 +97,7 @@ void Session::answer_admin() {
     respond_local(error_response(404, "no such admin endpoint: " + std::string(h.path())), close_after_);
     return;
   }
-  std::string body = x.req.chunked() ? x.plain_body.text : x.body;
+  std::string body = x.sent_body();
   hand_off("key admin thread", [&](int fd) {
     return ctx_.key_admin->submit(fd, std::string(h.method()), std::string(h.path()), std::move(body), x.request_id);
   });

@@ -37,7 +37,7 @@ void Session::plan() {
   Exchange& x = *ex_;
   std::string_view path = x.req.head().path();
   if (x.endpoint == api::kOaiModels && path.starts_with("/v1/models/")) x.facts.model.assign(path.substr(11));
-  std::string& body = x.req.chunked() ? x.plain_body.text : x.body;
+  std::string& body = x.sent_body();
   if (!body.empty()) {
     api::RequestInfo info = api::analyze_request(body, ctx_.prompt_preview_bytes);
     if (!info.json) return;
@@ -76,7 +76,7 @@ bool Session::prepare_attempt(uint8_t slot) {
   p.reset();
   const route::MemberView* m = ctx_.snapshot().member(slot);
   p.backend = m ? route::dialect_of(m->cfg) : api::Dialect::ollama;
-  const std::string& body = x.req.chunked() ? x.plain_body.text : x.body;
+  const std::string& body = x.sent_body();
   if (call_of(x.endpoint, p.call) && api::translates(p.call, p.backend)) {
     api::RequestOptions opts;
     opts.upstream_model = x.facts.model;

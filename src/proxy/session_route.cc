@@ -78,7 +78,7 @@ bool Session::wait_for_on_demand() {
   l->demand->note(ctx_.worker_id);
   if (state_ == State::queued) return true;  // still holding; the deadline ends it
   if (l->hold_ms > 0) {
-    ex_->holding_for = l->name;
+    ex_->uncommon().holding_for = l->name;
     ex_->route.weigh(ctx_, l->name, ex_->facts.model, ex_->facts.complexity_score);
     state_ = State::queued;
     ex_->route.enqueue(ctx_, *this, kNoBackend, priority_of(*ex_));

@@ -87,7 +87,7 @@ bool Session::transform_head(const http::Head& h) {
   Exchange& x = *ex_;
   std::string_view model = x.facts.alias.empty() ? std::string_view(x.facts.model) : x.facts.alias;
   if (h.status() >= 300) {
-    if (x.plan.translate) x.client.set_sink(&x.error_body);
+    if (x.plan.translate) x.client.set_sink(&x.uncommon().error_body);
     else http::build_client_response(h, x.request_id, close_after_, x.out_head);  // a renamed pass-through's error
     return true;
   }
@@ -169,7 +169,7 @@ void Session::answer_translated_error() {
   const http::Head& h = x.client.response_head();
   http::LocalResponse r;
   r.status = x.status;
-  r.body = api::translate_error(x.plan.backend, x.plan.call, x.status, x.error_body.text);
+  r.body = api::translate_error(x.plan.backend, x.plan.call, x.status, x.uncommon().error_body.text);
   std::string_view retry = h.get("retry-after");
   if (!retry.empty()) r.retry_after = std::atoi(std::string(retry).c_str());
   respond_local(r, false);

@@ -52,6 +52,17 @@ struct RequestFacts {
   std::string prompt_preview;
 };
 
+// What few requests need, kept out of line so that an ordinary exchange (and so
+// every held stream) does not carry it: made on first use, then kept with the
+// pooled exchange (BodySink pointers to it stay valid) and cleared by begin().
+struct Uncommon {
+  http::LocalResponse refusal;  // refused on its head: sent once the body is read and dropped
+  BodyCopy plain_body;          // the request body de-chunked, when it came chunked
+  ErrorBody error_body;         // a translated request's error answer, put in the client's shape
+  std::string holding_for;      // waiting (on_demand.hold) for this on-demand backend to come up
+  void clear();
+};
+
 struct Exchange {
   Exchange(const http::Limits& limits, upstream::Pool& pool, upstream::ClientUser& user);
   ~Exchange();
@@ -68,15 +79,13 @@ struct Exchange {
   std::string request_id;
   RequestFacts facts;
   std::string body;        // raw request body bytes, forwarded verbatim
-  BodyCopy plain_body;     // the same, de-chunked, when it came chunked
   std::string up_request;  // rewritten head for the backend
 
   // Who is asking (auth on): the key, its table (kept alive for the request) and its concurrency slot.
   std::shared_ptr<const auth::KeyTable> keys;
   const auth::KeyEntry* key = nullptr;
   auth::Admission admission;
-  bool denied = false;  // refused on its head: the body is read and dropped, then `refusal` sent
-  http::LocalResponse refusal;
+  bool denied = false;  // refused on its head: the body is read and dropped, then uncommon().refusal sent
 
   // The answer.
   ClientOutput out;
@@ -86,11 +95,8 @@ struct Exchange {
   ResponseSample sample;  // response body: final stats (tail), analytics preview (head)
   AttemptPlan plan;       // how this attempt's request and answer differ from the client's and the backend's
   AnswerTransform transform;
-  ErrorBody error_body;  // a translated request's error answer, put in the client's shape
   uint8_t backend = metrics::kBackendNone;
   bool attempt_open = false;
-  std::string holding_for;  // waiting (on_demand.hold) for this on-demand backend to come up  // counted as started at
-                            // the backend, not yet finished
   int status = 0;
   bool response_done = false;
   bool head_queued = false;
@@ -100,6 +106,17 @@ struct Exchange {
   int64_t start_us = 0;
   int64_t first_byte_us = 0;
   uint64_t bytes_out = 0;
+
+  Uncommon& uncommon() {
+    if (!uncommon_) uncommon_ = std::make_unique<Uncommon>();
+    return *uncommon_;
+  }
+  // The request body as sent, whatever its framing.
+  std::string& sent_body() { return req.chunked() ? uncommon().plain_body.text : body; }
+  std::string_view holding_for() const { return uncommon_ ? std::string_view(uncommon_->holding_for) : ""; }
+
+ private:
+  std::unique_ptr<Uncommon> uncommon_;
 };
 
 }  // namespace corral::proxy
