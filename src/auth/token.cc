@@ -1,16 +1,17 @@
 #include "corral/auth/token.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sys/random.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
+#include "corral/core/openssl.h"
+
 namespace corral::auth {
 
 bool make_token(std::string& out, std::string& err) {
+  if (!openssl::load(err)) return false;
   unsigned char raw[kTokenRandomBytes];
   size_t got = 0;
   while (got < sizeof raw) {
@@ -56,7 +57,15 @@ struct CtxFree {
 
 }  // namespace
 
+bool digests_available(std::string& err) {
+  if (openssl::load(err)) return true;
+  err = "auth: keys are kept as SHA-256 digests, and " + err;
+  return false;
+}
+
 bool digest_of(std::string_view token, Digest& out) {
+  std::string err;
+  if (!openssl::load(err)) return false;
   thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
   const EVP_MD* md = sha256();
   unsigned int len = 0;
@@ -65,7 +74,12 @@ bool digest_of(std::string_view token, Digest& out) {
          EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1 && len == out.size();
 }
 
-bool digest_equal(const Digest& a, const Digest& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+// The key store's digests reach here without digest_of, so this loads OpenSSL too;
+// without it nothing is equal (no key matches).
+bool digest_equal(const Digest& a, const Digest& b) {
+  std::string err;
+  return openssl::load(err) && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::string hex(const Digest& d) {
   static constexpr char kHex[] = "0123456789abcdef";

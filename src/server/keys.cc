@@ -1,5 +1,6 @@
 #include "corral/server/keys.h"
 
+#include "corral/auth/token.h"
 #include "corral/core/clock.h"
 #include "corral/core/log.h"
 
@@ -20,6 +21,7 @@ bool start_keys(const config::Config& cfg, const std::string& listen_ip, Keys& k
     }
     return true;
   }
+  if (!auth::digests_available(err)) return false;
   std::string path = auth::keys_db_path(cfg);
   k.store = auth::open_sqlite_store(path, err);
   if (!k.store) return false;

@@ -1,5 +1,3 @@
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,9 +37,13 @@ bool readable(const char* what, const std::string& path, std::string& err) {
   return false;
 }
 
-SslCtxPtr new_ctx(const SSL_METHOD* method, std::string& err) {
+SslCtxPtr new_ctx(bool server, std::string& err) {
+  if (!openssl::load(err)) {
+    err = "TLS: " + err;
+    return nullptr;
+  }
   ERR_clear_error();
-  SslCtxPtr ctx(SSL_CTX_new(method));
+  SslCtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
   if (!ctx) {
     err = "TLS: cannot create a context: " + take_openssl_errors();
     return nullptr;
@@ -103,7 +105,7 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const 
 
 std::shared_ptr<TlsClientContext> TlsClientContext::create(const TlsClientOptions& opts, std::string& err) {
   std::shared_ptr<TlsClientContext> c(new TlsClientContext(opts));
-  c->ctx_ = new_ctx(TLS_client_method(), err);
+  c->ctx_ = new_ctx(false, err);
   if (!c->ctx_) return nullptr;
   SSL_CTX* ctx = c->ctx_.get();
   if (!load_trust(ctx, opts, err)) return nullptr;
@@ -147,7 +149,7 @@ std::shared_ptr<TlsServerContext> TlsServerContext::create(const std::string& ce
                                                            std::string& err) {
   if (!readable("TLS certificate file", cert_file, err) || !readable("TLS key file", key_file, err)) return nullptr;
   std::shared_ptr<TlsServerContext> c(new TlsServerContext());
-  c->ctx_ = new_ctx(TLS_server_method(), err);
+  c->ctx_ = new_ctx(true, err);
   if (!c->ctx_) return nullptr;
   SSL_CTX* ctx = c->ctx_.get();
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {

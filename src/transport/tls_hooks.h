@@ -1,9 +1,9 @@
 // What the two TLS sources share and nobody else needs: OpenSSL's error queue as
 // text, and the callbacks through which OpenSSL reaches back into an engine.
 #pragma once
-#include <openssl/ssl.h>
-
 #include <string>
+
+#include "corral/core/openssl.h"
 
 namespace corral::transport {
 

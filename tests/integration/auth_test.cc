@@ -255,6 +255,7 @@ TEST_P(Auth, UnauthenticatedIs401InTheClientsShape) {
   ASSERT_EQ(d.keys({"revoke", "gone"}).status, 0);
   std::string brief = d.create("brief", {"--expires", "1s"});
   Corral corral = authed(sim, GetParam(), d);
+  EXPECT_TRUE(maps_library(corral.proc.pid(), "libcrypto.so")) << "auth on opens OpenSSL (digests) at start";
   // An unknown token of the right shape (corral made it, but for another store).
   KeyDir other;
   std::string unknown = other.create("x");

@@ -305,6 +305,15 @@ bool eventually(const std::function<bool()>& f, int timeout_ms) {
   return f();
 }
 
+bool maps_library(pid_t pid, const std::string& prefix) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);) {
+    size_t slash = line.rfind('/');
+    if (slash != std::string::npos && line.compare(slash + 1, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
 bool wait_http(int port, int timeout_ms) {
   long long end = now_ms() + timeout_ms;
   while (now_ms() < end) {

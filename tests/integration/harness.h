@@ -113,6 +113,9 @@ double value_of(const std::string& metrics_text, const std::string& series);
 // One series of a fresh /metrics scrape.
 double metric(int port, const std::string& series);
 
+// Whether process pid has a file whose name starts with `prefix` mapped ("libssl.so").
+bool maps_library(pid_t pid, const std::string& prefix);
+
 // Integer value of `"key":N` in a JSON text, or -1.
 long json_int(const std::string& json, const std::string& key);
 // Replaces values that differ between runs (timestamps, durations, ids) with "*".

@@ -328,6 +328,7 @@ TEST_P(Hosted, TlsListenerReloadsItsCertificateOnSighup) {
   };
   EXPECT_EQ(status_trusting("ca"), "200");
   EXPECT_EQ(status_trusting("untrusted"), "000") << "the self-signed pair is not installed yet";
+  EXPECT_TRUE(maps_library(corral.proc.pid(), "libssl.so")) << "a TLS listener opens OpenSSL at start";
 
   install("untrusted");
   corral.proc.signal(SIGHUP);

@@ -25,9 +25,12 @@ bool make_token(std::string& out, std::string& err);
 // The prefix, the length and the base64url alphabet: garbage is refused before it is hashed.
 bool well_formed(std::string_view token);
 
+// Loads what digests need (OpenSSL, opened on first need), once; false with err when it cannot.
+bool digests_available(std::string& err);
+
 // SHA-256 of the token (OpenSSL EVP, the digest fetched once and a context kept
 // per thread: no allocation or lock after a thread's first call). False only
-// when libcrypto has no SHA-256 at all.
+// when OpenSSL cannot be loaded or libcrypto has no SHA-256 at all.
 bool digest_of(std::string_view token, Digest& out);
 
 // Equal digests, in time that does not depend on where they differ (CRYPTO_memcmp).

@@ -1,6 +1,5 @@
 // Tokens: format, randomness length, the SHA-256 digest against the FIPS 180-2
 // test vectors, and that digests are compared with CRYPTO_memcmp.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,19 +9,28 @@
 
 #include "corral/auth/table.h"
 #include "corral/auth/token.h"
+#include "corral/core/openssl.h"
 
 using namespace corral::auth;
 
-// This binary's CRYPTO_memcmp: counts the calls corral's code makes, then asks libcrypto's.
+// corral reaches CRYPTO_memcmp through the pointer core/openssl resolves; this one
+// counts the calls corral's code makes, then asks libcrypto's.
 namespace {
 std::atomic<int> memcmp_calls{0};
-}
-extern "C" int CRYPTO_memcmp(const void* a, const void* b, size_t len) {
-  using Fn = int (*)(const void*, const void*, size_t);
-  static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "CRYPTO_memcmp"));
+decltype(&::CRYPTO_memcmp) real_memcmp = nullptr;
+int counting_memcmp(const void* a, const void* b, size_t len) {
   memcmp_calls.fetch_add(1);
-  return real(a, b, len);
+  return real_memcmp(a, b, len);
 }
+// Before any test: OpenSSL loaded, and corral's pointer to CRYPTO_memcmp the counting one.
+[[maybe_unused]] const bool counting = [] {
+  std::string err;
+  if (!corral::openssl::load(err)) return false;
+  real_memcmp = corral::openssl::CRYPTO_memcmp;
+  corral::openssl::CRYPTO_memcmp = counting_memcmp;
+  return true;
+}();
+}  // namespace
 
 namespace {
 
