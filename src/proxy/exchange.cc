@@ -19,6 +19,9 @@ void Uncommon::clear() {
   plain_body.text.clear();
   error_body.text.clear();
   holding_for.clear();
+  attempt_path.clear();
+  attempt_body.clear();
+  transform.reset();
 }
 
 void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
@@ -50,7 +53,6 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
   fanout.reset();
   sample.sample.clear(response_sample_bytes);
   plan.reset();
-  transform.reset();
   backend = metrics::kBackendNone;
   attempt_open = false;
   if (uncommon_) uncommon_->clear();
@@ -65,11 +67,12 @@ void Exchange::begin(int64_t now_us, uint32_t response_sample_bytes) {
 }
 
 void Exchange::trim() {
+  out.trim();
   for (std::string* s : {&body, &up_request, &out_head}) {
     if (s->capacity() > kKeepBytes) std::string().swap(*s);
   }
   if (uncommon_) {
-    for (std::string* s : {&uncommon_->plain_body.text, &uncommon_->error_body.text}) {
+    for (std::string* s : {&uncommon_->plain_body.text, &uncommon_->error_body.text, &uncommon_->attempt_body}) {
       if (s->capacity() > kKeepBytes) std::string().swap(*s);
     }
   }
@@ -89,12 +92,16 @@ Exchange* ExchangePool::take(WorkerContext& ctx, upstream::ClientUser& user) {
   return e;
 }
 
+void Exchange::release() {
+  client.abort();
+  fanout.reset();
+  if (uncommon_) uncommon_->transform.reset();
+  admission = auth::Admission();  // the key's concurrency slot, if it still held one
+  keys.reset();
+}
+
 void ExchangePool::give(Exchange* e) {
-  e->client.abort();
-  e->fanout.reset();
-  e->transform.reset();
-  e->admission = auth::Admission();  // the key's concurrency slot, if it still held one
-  e->keys.reset();
+  e->release();
   if (free_.size() >= kFreeExchanges) {
     delete e;
     return;

@@ -1,6 +1,9 @@
 #include "corral/proxy/output.h"
 
 namespace corral::proxy {
+namespace {
+constexpr size_t kKeepSegments = 16;  // what an ordinary answer queues at once
+}  // namespace
 
 void ClientOutput::push(const char* p, uint32_t n, const core::IoBuf* buf) {
   segs_.push_back({p, n, buf ? buf->owner : nullptr, buf ? buf->id : uint16_t(0), false});
@@ -42,6 +45,12 @@ void ClientOutput::clear() {
   if (owned_) owned_->clear();
   pos_ = 0;
   queued_ = 0;
+}
+
+void ClientOutput::trim() {
+  if (!empty()) return;
+  owned_.reset();
+  if (segs_.capacity() > kKeepSegments) std::vector<Segment>().swap(segs_);
 }
 
 }  // namespace corral::proxy

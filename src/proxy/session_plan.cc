@@ -88,8 +88,8 @@ bool Session::prepare_attempt(uint8_t slot) {
       return false;
     }
     p.translate = p.rewritten = true;
-    p.path = std::move(up.path);
-    p.body = std::move(up.body);
+    x.uncommon().attempt_path = std::move(up.path);
+    x.uncommon().attempt_body = std::move(up.body);
     p.stream = up.stream;
     p.include_usage = up.include_usage;
     return true;
@@ -101,7 +101,9 @@ bool Session::prepare_attempt(uint8_t slot) {
     return false;
   }
   if (!x.facts.alias.empty() && !body.empty()) {
-    p.rename = api::with_model(body, x.facts.model, p.body);
+    Uncommon& u = x.uncommon();
+    u.attempt_path.clear();  // the client's (an earlier attempt may have translated)
+    p.rename = api::with_model(body, x.facts.model, u.attempt_body);
     p.rewritten = p.rename;
   }
   return true;
@@ -115,7 +117,7 @@ void Session::refuse_attempt(int status, std::string why) {
 
 // The request as the backend in `slot` gets it.
 void Session::build_request(uint8_t slot, std::string& out) {
-  const Exchange& x = *ex_;
+  Exchange& x = *ex_;
   const http::Head& h = x.req.head();
   const route::MemberView* m = ctx_.snapshot().member(slot);
   api::Dialect d = m ? route::dialect_of(m->cfg) : api::Dialect::ollama;
@@ -127,8 +129,8 @@ void Session::build_request(uint8_t slot, std::string& out) {
   // corral's token is never forwarded, nor a client's credentials to a provider or another API
   fi.drop_credentials = ctx_.keys != nullptr || d != api::Dialect::ollama || x.plan.translate;
   if (x.plan.rewritten) {
-    fi.path_override = x.plan.path;
-    fi.body_length = static_cast<int64_t>(x.plan.body.size());
+    fi.path_override = x.uncommon().attempt_path;
+    fi.body_length = static_cast<int64_t>(x.uncommon().attempt_body.size());
   }
   std::string provider;
   if (d != api::Dialect::ollama) {

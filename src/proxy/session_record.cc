@@ -19,8 +19,8 @@ void Session::count_finished() {
   if (!x.counted) return;
   x.counted = false;
   api::StreamStats st;
-  if (x.transform.active()) {
-    st = api::stats_of(x.transform.usage());
+  if (AnswerTransform* transform = x.transform()) {
+    st = api::stats_of(transform->usage());
   } else if ((metrics::kEnabled || ctx_.records || x.admission) && x.backend != metrics::kBackendNone &&
              x.status == 200) {
     st = api::extract_final_stats(x.sample.sample.tail());

@@ -28,7 +28,7 @@ void Session::start_upstream(uint8_t slot) {
   build_request(slot, x.up_request);
   upstream_paused_ = false;
   http::BodySink* sink = metrics::kEnabled || ctx_.records || x.admission ? &x.sample : nullptr;
-  std::string_view body = x.plan.rewritten ? std::string_view(x.plan.body) : std::string_view(x.body);
+  std::string_view body = x.plan.rewritten ? std::string_view(x.uncommon().attempt_body) : std::string_view(x.body);
   int err = 0;
   if (!x.client.start(ctx_.target(slot), {x.up_request, body, x.head_only}, sink, err)) {
     ctx_.metrics->error(metrics::kErrConnect);
@@ -96,8 +96,9 @@ bool Session::transform_head(const http::Head& h) {
                                                        api::system_clock(), x.plan.include_usage)
                        : api::make_model_renamer(x.facts.model, x.facts.alias, h.get("content-type"));
   std::string ct(t->content_type());
-  x.transform.start(std::move(t), x.out, x.sample.sample);
-  x.client.set_sink(&x.transform);
+  AnswerTransform& transform = x.uncommon().transform;
+  transform.start(std::move(t), x.out, x.sample.sample);
+  x.client.set_sink(&transform);
   x.out_head.append("HTTP/1.1 ").append(std::to_string(h.status())).append(" ").append(http::reason_phrase(h.status()));
   x.out_head.append("\r\nContent-Type: ").append(ct).append("\r\nTransfer-Encoding: chunked\r\nX-Request-Id: ");
   x.out_head.append(x.request_id).append(close_after_ ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
@@ -109,9 +110,10 @@ bool Session::transform_head(const http::Head& h) {
 void Session::on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) {
   Exchange& x = *ex_;
   set_deadline(ctx_.cfg->timeouts.stream_idle_ms);
-  if (x.plan.translate || x.transform.active()) {
+  AnswerTransform* transform = x.transform();
+  if (x.plan.translate || transform) {
     // The client gets what the transform made of these bytes (or the error at the end), not them.
-    if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
+    if (transform && transform->produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
     buf.release();
     watch_backpressure();
     flush();
@@ -151,13 +153,14 @@ void Session::on_response_done() {
   Exchange& x = *ex_;
   end_attempt();
   upstream_paused_ = false;
-  if (x.plan.translate && !x.transform.active()) {  // the backend's error, in the client's shape
+  AnswerTransform* transform = x.transform();
+  if (x.plan.translate && !transform) {  // the backend's error, in the client's shape
     answer_translated_error();
     return;
   }
-  if (x.transform.active()) {
-    x.transform.finish();
-    if (x.transform.produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
+  if (transform) {
+    transform->finish();
+    if (transform->produced() && x.first_byte_us == 0) x.first_byte_us = core::mono_us();
     flush();
   }
   x.response_done = true;
@@ -218,8 +221,8 @@ void Session::end_stream_with_error(std::string_view why) {
   Exchange& x = *ex_;
   end_attempt();
   close_after_ = true;
-  if (x.transform.active()) {
-    x.transform.abort();
+  if (AnswerTransform* transform = x.transform()) {
+    transform->abort();
   } else if (x.head_queued && x.client.between_chunks() && x.relayed_line_end) {
     std::string_view type = x.client.response_head().get("content-type");
     bool sse = type.find("text/event-stream") != std::string_view::npos;

@@ -60,6 +60,9 @@ struct Uncommon {
   BodyCopy plain_body;          // the request body de-chunked, when it came chunked
   ErrorBody error_body;         // a translated request's error answer, put in the client's shape
   std::string holding_for;      // waiting (on_demand.hold) for this on-demand backend to come up
+  std::string attempt_path;     // the backend's path and body when the attempt's plan is `rewritten`
+  std::string attempt_body;
+  AnswerTransform transform;  // joins the answer when the plan translates or renames it
   void clear();
 };
 
@@ -94,7 +97,6 @@ struct Exchange {
   std::unique_ptr<Fanout> fanout;
   ResponseSample sample;  // response body: final stats (tail), analytics preview (head)
   AttemptPlan plan;       // how this attempt's request and answer differ from the client's and the backend's
-  AnswerTransform transform;
   uint8_t backend = metrics::kBackendNone;
   bool attempt_open = false;
   int status = 0;
@@ -114,6 +116,11 @@ struct Exchange {
   // The request body as sent, whatever its framing.
   std::string& sent_body() { return req.chunked() ? uncommon().plain_body.text : body; }
   std::string_view holding_for() const { return uncommon_ ? std::string_view(uncommon_->holding_for) : ""; }
+  // The response transform, when one joined this answer; else null.
+  AnswerTransform* transform() { return uncommon_ && uncommon_->transform.active() ? &uncommon_->transform : nullptr; }
+  // What the pool does as it takes the exchange back: the request's backend
+  // connection, fan-out, transform and key hold nothing past the request.
+  void release();
 
  private:
   std::unique_ptr<Uncommon> uncommon_;

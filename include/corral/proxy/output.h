@@ -27,6 +27,7 @@ class ClientOutput {
   bool empty() const { return pos_ >= segs_.size(); }
   uint32_t queued_bytes() const { return queued_; }
   void clear();  // releases every buffer still queued (connection gone)
+  void trim();   // nothing queued: gives back the owned bytes' deque and a segment list grown past a few
 
  private:
   struct Segment {

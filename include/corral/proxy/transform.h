@@ -23,9 +23,7 @@ struct AttemptPlan {
   bool rename = false;  // an alias passed through: answers get the client's name back
   bool stream = false;
   bool include_usage = false;
-  std::string path;  // the backend's path; empty: the client's
-  std::string body;  // the backend's body; used when `rewritten`
-  bool rewritten = false;
+  bool rewritten = false;  // the backend gets Uncommon's attempt_path and attempt_body
   void reset() { *this = AttemptPlan(); }
 };
 
