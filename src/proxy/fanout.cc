@@ -36,7 +36,7 @@ struct Fanout::Leg final : upstream::ClientUser, http::BodySink {
   }
   void on_response_bytes(core::IoBuf buf, uint32_t, uint32_t) override { buf.release(); }
   void on_response_done() override { finish(); }
-  void on_failure(upstream::Failure why, int err) override {
+  void on_failure(upstream::Failure why, int err, std::string_view) override {
     switch (why) {
       case upstream::Failure::connect:
         return finish_failed(errno_text("connect", err));

@@ -11,7 +11,7 @@ void RouteAttempt::begin() {
   tried_.reset();
   attempts_ = 0;
   fail_status_ = 0;
-  fail_why_.clear();
+  fail_why_.reset();
 }
 
 route::Pick RouteAttempt::pick(WorkerContext& ctx, const RouteQuestion& q, int skip) const {
@@ -95,7 +95,8 @@ void RouteAttempt::failed(uint8_t slot, int status, std::string why) {
   tried_.set(slot);
   ++attempts_;
   fail_status_ = status;
-  fail_why_ = std::move(why);
+  if (fail_why_) *fail_why_ = std::move(why);
+  else fail_why_ = std::make_unique<std::string>(std::move(why));
 }
 
 void RouteAttempt::enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority) {

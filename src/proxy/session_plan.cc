@@ -45,7 +45,7 @@ void Session::plan() {
     if (info.has_stream) f.stream = info.stream;
     f.prompt_preview = std::move(info.prompt_preview);
     f.model = std::move(info.model);
-    f.source = std::move(info.source);
+    if (!info.source.empty()) x.uncommon().copy_source = std::move(info.source);
     f.affinity = info.prefix_hash;
     f.prompt_chars = static_cast<uint32_t>(info.prompt_chars);
     if (info.prompt_chars > 0) {
@@ -63,7 +63,7 @@ void Session::resolve_alias() {
   if (f.model.empty() || api::info(ex_->endpoint).pull_like) return;
   for (const auto& [alias, real] : ctx_.snapshot().models_cfg.aliases) {
     if (alias != f.model) continue;
-    f.alias = std::move(f.model);
+    ex_->uncommon().alias = std::move(f.model);
     f.model = real;
     return;
   }
@@ -100,7 +100,7 @@ bool Session::prepare_attempt(uint8_t slot) {
                             std::string(api::dialect_name(p.backend)));
     return false;
   }
-  if (!x.facts.alias.empty() && !body.empty()) {
+  if (!x.alias().empty() && !body.empty()) {
     Uncommon& u = x.uncommon();
     u.attempt_path.clear();  // the client's (an earlier attempt may have translated)
     p.rename = api::with_model(body, x.facts.model, u.attempt_body);

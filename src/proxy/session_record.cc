@@ -98,7 +98,7 @@ void Session::record_analytics(const api::StreamStats& st) {
   rec->set(analytics::kMethod, h.method());
   rec->set(analytics::kPath, h.path());
   rec->set(analytics::kModel, x.facts.model);
-  rec->set(analytics::kModelAlias, x.facts.alias);
+  rec->set(analytics::kModelAlias, x.alias());
   if (x.backend != metrics::kBackendNone) rec->set(analytics::kBackend, ctx_.backend(x.backend).name);
   if (x.status == 499) rec->set(analytics::kError, "client closed the connection before the answer was complete");
   rec->set(analytics::kPromptPreview, x.facts.prompt_preview);

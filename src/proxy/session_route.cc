@@ -215,7 +215,7 @@ void Session::start_fanout() {
   std::vector<uint8_t> slots;
   bool holders = api::info(x.endpoint).fanout == api::Fanout::holders;
   // Delete/copy go where the model is; when discovery has not seen it (yet), every backend answers for itself.
-  if (holders) slots = route::holders(s, x.endpoint == api::kCopy ? x.facts.source : x.facts.model);
+  if (holders) slots = route::holders(s, x.endpoint == api::kCopy ? x.copy_source() : std::string_view(x.facts.model));
   if (slots.empty()) {
     for (const route::Candidate& c : s.any) slots.push_back(c.slot);
   }

@@ -85,7 +85,7 @@ bool Session::on_response_head(const http::Head& h) {
 // error is kept whole and put in the client's shape when it ends.
 bool Session::transform_head(const http::Head& h) {
   Exchange& x = *ex_;
-  std::string_view model = x.facts.alias.empty() ? std::string_view(x.facts.model) : x.facts.alias;
+  std::string_view model = x.alias().empty() ? std::string_view(x.facts.model) : x.alias();
   if (h.status() >= 300) {
     if (x.plan.translate) x.client.set_sink(&x.uncommon().error_body);
     else http::build_client_response(h, x.request_id, close_after_, x.out_head);  // a renamed pass-through's error
@@ -94,7 +94,7 @@ bool Session::transform_head(const http::Head& h) {
   std::unique_ptr<api::ResponseTranslator> t =
       x.plan.translate ? api::make_response_translator(x.plan.call, x.plan.backend, x.plan.stream, model,
                                                        api::system_clock(), x.plan.include_usage)
-                       : api::make_model_renamer(x.facts.model, x.facts.alias, h.get("content-type"));
+                       : api::make_model_renamer(x.facts.model, x.alias(), h.get("content-type"));
   std::string ct(t->content_type());
   AnswerTransform& transform = x.uncommon().transform;
   transform.start(std::move(t), x.out, x.sample.sample);
@@ -178,15 +178,15 @@ void Session::answer_translated_error() {
   respond_local(r, false);
 }
 
-void Session::on_failure(upstream::Failure why, int err) {
+void Session::on_failure(upstream::Failure why, int err, std::string_view transport) {
   Exchange& x = *ex_;
   std::string url = ctx_.backend(x.backend).url;
   std::string detail = err < 0 ? std::string(": ") + std::strerror(-err) : std::string();
   switch (why) {
     case upstream::Failure::connect: {
       ctx_.metrics->error(metrics::kErrConnect);
-      std::string_view tls = x.client.transport_error();
-      attempt_failed(502, "backend " + url + " unreachable" + (tls.empty() ? detail : ": " + std::string(tls)), true);
+      attempt_failed(
+          502, "backend " + url + " unreachable" + (transport.empty() ? detail : ": " + std::string(transport)), true);
       return;
     }
     case upstream::Failure::closed_before_response:

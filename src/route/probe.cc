@@ -75,9 +75,8 @@ void MemberProbe::on_body(const char* p, size_t n) {
 
 void MemberProbe::on_response_done() { step_done(status_); }
 
-void MemberProbe::on_failure(upstream::Failure why, int err) {
-  std::string_view tls = client_.transport_error();
-  if (!tls.empty()) err_.assign(tls);
+void MemberProbe::on_failure(upstream::Failure why, int err, std::string_view detail) {
+  if (!detail.empty()) err_.assign(detail);
   else if (why == upstream::Failure::bad_response) err_ = "no HTTP response";
   else err_ = err < 0 ? std::strerror(-err) : "closed before responding";
   step_done(0);

@@ -14,22 +14,23 @@ Client::~Client() { abort(); }
 
 bool Client::start(const Target& t, const Request& r, http::BodySink* sink, int& err) {
   abort();
-  target_ = t;
-  req_ = r;
+  slot_ = t.slot;
+  head_ = r.head;
+  body_ = r.body;
+  head_only_ = r.head_only;
   sink_ = sink;
   retried_ = false;
-  transport_error_.clear();
-  return connect(false, err);
+  return connect(&t, err);
 }
 
-bool Client::connect(bool fresh, int& err) {
+bool Client::connect(const Target* t, int& err) {
   parser_.reset();
   parser_.set_sink(sink_);
   head_sent_ = body_sent_ = seen_ = head_done_ = paused_ = relayed_between_chunks_ = false;
   relayed_last_body_byte_ = 0;
   connect_us_ = -1;
   connect_start_us_ = core::mono_us();
-  conn_ = pool_.acquire(target_, this, fresh, err);
+  conn_ = t ? pool_.acquire(*t, this, false, err) : pool_.acquire(pool_.target(slot_), this, true, err);
   if (!conn_) return false;
   if (conn_->reused()) on_connected(0);
   return true;
@@ -37,8 +38,8 @@ bool Client::connect(bool fresh, int& err) {
 
 void Client::on_connected(int err) {
   if (err < 0) {
-    transport_error_.assign(conn_->io().error());
-    fail(Failure::connect, err);
+    std::string detail(conn_->io().error());  // the connection goes before the user hears of it
+    fail(Failure::connect, err, detail);
     return;
   }
   if (!conn_->reused()) {
@@ -47,7 +48,7 @@ void Client::on_connected(int err) {
     if (!conn_) return;
   }
   head_sent_ = true;
-  conn_->io().send(req_.head.data(), static_cast<uint32_t>(req_.head.size()));
+  conn_->io().send(head_.data(), static_cast<uint32_t>(head_.size()));
 }
 
 void Client::on_sent(int err) {
@@ -55,9 +56,9 @@ void Client::on_sent(int err) {
     stale_or_fail(err);
     return;
   }
-  if (!body_sent_ && !req_.body.empty()) {
+  if (!body_sent_ && !body_.empty()) {
     body_sent_ = true;
-    conn_->io().send(req_.body.data(), static_cast<uint32_t>(req_.body.size()));
+    conn_->io().send(body_.data(), static_cast<uint32_t>(body_.size()));
   }
 }
 
@@ -72,7 +73,7 @@ void Client::stale_or_fail(int err) {
   }
   retried_ = true;
   int e = 0;
-  if (!connect(true, e)) fail(Failure::connect, e);
+  if (!connect(nullptr, e)) fail(Failure::connect, e);
 }
 
 void Client::on_data(core::IoBuf buf) {
@@ -103,7 +104,7 @@ bool Client::read_head(core::IoBuf buf, size_t& off) {
     if (parser_.head().status() < 200) continue;  // its end follows
     head_done_ = true;
     relayed_between_chunks_ = parser_.between_chunks();
-    if (req_.head_only) parser_.skip_body();
+    if (head_only_) parser_.skip_body();
     Connection* before = conn_;
     if (!user_->on_response_head(parser_.head()) || conn_ != before) {
       buf.release();
@@ -145,9 +146,9 @@ void Client::complete(bool reusable) {
   user_->on_response_done();
 }
 
-void Client::fail(Failure why, int err) {
+void Client::fail(Failure why, int err, std::string_view detail) {
   drop(false);
-  user_->on_failure(why, err);
+  user_->on_failure(why, err, detail);
 }
 
 void Client::drop(bool reusable) {

@@ -24,7 +24,7 @@ struct Fetch final : ClientUser, http::BodySink {
   void on_response_bytes(core::IoBuf buf, uint32_t, uint32_t) override { buf.release(); }
   void on_body(const char* p, size_t n) override { body.append(p, n); }
   void on_response_done() override { end(); }
-  void on_failure(Failure why, int e) override {
+  void on_failure(Failure why, int e, std::string_view) override {
     status = 0;
     err = why == Failure::bad_response ? "no HTTP response" : e < 0 ? std::strerror(-e) : "closed before responding";
     end();

@@ -45,6 +45,8 @@ Pool::Pool(core::Loop& loop, uint32_t max_idle_per_slot, uint32_t idle_timeout_m
 Pool::~Pool() = default;
 
 Connection* Pool::acquire(const Target& t, transport::TransportUser* user, bool fresh, int& err) {
+  if (targets_.size() <= t.slot) targets_.resize(t.slot + 1u);
+  if (&targets_[t.slot] != &t) targets_[t.slot] = t;
   auto& idle = idle_[t.slot];
   if (!idle.empty() && !fresh) {
     Connection* c = idle.back();

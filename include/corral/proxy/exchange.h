@@ -39,17 +39,15 @@ class ResponseSample final : public http::BodySink {
 
 // What the request body says (the bytes stay as they are).
 struct RequestFacts {
-  std::string model;   // the real name (an alias resolved)
-  std::string alias;   // the name the client asked for, when it was an alias
-  std::string source;  // /api/copy
+  std::string model;  // the real name (an alias resolved; the alias itself is in Uncommon)
+  std::string prompt_preview;
   uint64_t affinity = 0;
-  bool pull = false;
-  uint8_t category = metrics::kCategoryNone;
   int complexity_score = -1;
   api::ComplexityClass complexity = api::kLow;
   uint32_t prompt_chars = 0;
+  bool pull = false;
+  uint8_t category = metrics::kCategoryNone;
   int8_t stream = -1;  // the stream flag (or its endpoint's default), -1: none
-  std::string prompt_preview;
 };
 
 // What few requests need, kept out of line so that an ordinary exchange (and so
@@ -60,6 +58,8 @@ struct Uncommon {
   BodyCopy plain_body;          // the request body de-chunked, when it came chunked
   ErrorBody error_body;         // a translated request's error answer, put in the client's shape
   std::string holding_for;      // waiting (on_demand.hold) for this on-demand backend to come up
+  std::string alias;            // the model name the client asked for, when it was an alias
+  std::string copy_source;      // /api/copy's source model
   std::string attempt_path;     // the backend's path and body when the attempt's plan is `rewritten`
   std::string attempt_body;
   AnswerTransform transform;  // joins the answer when the plan translates or renames it
@@ -79,6 +79,10 @@ struct Exchange {
   bool head_only = false;
   bool keep_alive = true;
   bool counted = false;
+  bool denied = false;  // refused on its head: the body is read and dropped, then uncommon().refusal sent
+  bool attempt_open = false;
+  bool response_done = false;
+  bool head_queued = false;
   std::string request_id;
   RequestFacts facts;
   std::string body;        // raw request body bytes, forwarded verbatim
@@ -88,7 +92,6 @@ struct Exchange {
   std::shared_ptr<const auth::KeyTable> keys;
   const auth::KeyEntry* key = nullptr;
   auth::Admission admission;
-  bool denied = false;  // refused on its head: the body is read and dropped, then uncommon().refusal sent
 
   // The answer.
   ClientOutput out;
@@ -98,13 +101,10 @@ struct Exchange {
   ResponseSample sample;  // response body: final stats (tail), analytics preview (head)
   AttemptPlan plan;       // how this attempt's request and answer differ from the client's and the backend's
   uint8_t backend = metrics::kBackendNone;
-  bool attempt_open = false;
   int status = 0;
-  bool response_done = false;
-  bool head_queued = false;
+  uint32_t local_body_at = 0;    // where a local answer's body starts in out_head
   bool relayed_line_end = true;  // the last byte relayed verbatim ended a line (or none was)
   std::string out_head;          // response head (and a small first body piece)
-  uint32_t local_body_at = 0;    // where a local answer's body starts in out_head
   int64_t start_us = 0;
   int64_t first_byte_us = 0;
   uint64_t bytes_out = 0;
@@ -116,6 +116,8 @@ struct Exchange {
   // The request body as sent, whatever its framing.
   std::string& sent_body() { return req.chunked() ? uncommon().plain_body.text : body; }
   std::string_view holding_for() const { return uncommon_ ? std::string_view(uncommon_->holding_for) : ""; }
+  std::string_view alias() const { return uncommon_ ? std::string_view(uncommon_->alias) : ""; }
+  std::string_view copy_source() const { return uncommon_ ? std::string_view(uncommon_->copy_source) : ""; }
   // The response transform, when one joined this answer; else null.
   AnswerTransform* transform() { return uncommon_ && uncommon_->transform.active() ? &uncommon_->transform : nullptr; }
   // What the pool does as it takes the exchange back: the request's backend

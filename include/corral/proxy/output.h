@@ -42,7 +42,7 @@ class ClientOutput {
   // flight keeps its bytes); made on first use: libstdc++'s deque allocates 576 bytes when
   // constructed, and most answers own no bytes.
   std::unique_ptr<std::deque<std::string>> owned_;
-  size_t pos_ = 0;
+  uint32_t pos_ = 0;
   uint32_t queued_ = 0;
 };
 

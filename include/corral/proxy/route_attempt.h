@@ -5,6 +5,7 @@
 // picker the same question.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -47,7 +48,7 @@ class RouteAttempt {
   uint8_t attempts() const { return attempts_; }
   const route::SlotSet& tried() const { return tried_; }
   int fail_status() const { return fail_status_; }
-  const std::string& fail_why() const { return fail_why_; }
+  std::string fail_why() const { return fail_why_ ? *fail_why_ : std::string(); }
 
   void enqueue(WorkerContext& ctx, Session& s, uint8_t first_choice, uint8_t priority);
   void leave_queue(WorkerContext& ctx);
@@ -64,7 +65,7 @@ class RouteAttempt {
   int16_t weighed_group_ = -1;    // scaling group this request is counted in
   int64_t weight_milli_ = 0;
   int fail_status_ = 0;
-  std::string fail_why_;
+  std::unique_ptr<std::string> fail_why_;  // made on a failure (most requests have none)
   Waiter waiter_;
 };
 

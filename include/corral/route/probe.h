@@ -43,7 +43,7 @@ class MemberProbe final : upstream::ClientUser, http::BodySink {
   bool on_response_head(const http::Head& head) override;
   void on_response_bytes(core::IoBuf buf, uint32_t, uint32_t) override { buf.release(); }
   void on_response_done() override;
-  void on_failure(upstream::Failure why, int err) override;
+  void on_failure(upstream::Failure why, int err, std::string_view detail) override;
   void on_body(const char* p, size_t n) override;
 
   upstream::Client client_;

@@ -33,7 +33,8 @@ class ClientUser {
   // The response is complete; the connection is back in the pool (or closed).
   // The client may be started again from here.
   virtual void on_response_done() = 0;
-  virtual void on_failure(Failure why, int err) = 0;
+  // detail: the transport's own account of a connect failure (a TLS handshake's), or empty.
+  virtual void on_failure(Failure why, int err, std::string_view detail) = 0;
   virtual void on_upstream_connected() {}  // a new connection is up (not called for a pooled one)
 
  protected:
@@ -72,7 +73,6 @@ class Client final : transport::TransportUser {
   char last_body_byte() const { return relayed_last_body_byte_; }
   const std::string& parse_error() const { return parser_.error_text(); }
   int64_t connect_us() const { return connect_us_; }  // -1: a pooled connection
-  std::string_view transport_error() const { return transport_error_; }
 
  private:
   void on_connected(int err) override;
@@ -80,24 +80,23 @@ class Client final : transport::TransportUser {
   void on_eof(int err) override;
   void on_sent(int err) override;
   void on_closed() override {}
-  bool connect(bool fresh, int& err);
+  // t: the exchange's first connection (a pooled one if any); null: a fresh one to the same slot.
+  bool connect(const Target* t, int& err);
   bool read_head(core::IoBuf buf, size_t& off);
   void read_body(core::IoBuf buf, size_t off);
   void stale_or_fail(int err);
   void complete(bool reusable);
-  void fail(Failure why, int err);
+  void fail(Failure why, int err, std::string_view detail = {});
   void drop(bool reusable);
 
   Pool& pool_;
   ClientUser* user_;
   http::MessageParser parser_;
   Connection* conn_ = nullptr;
-  Target target_;
-  Request req_;
+  std::string_view head_, body_;  // the Request's, unpacked (its bool would pad it by 7 bytes)
   http::BodySink* sink_ = nullptr;
   int64_t connect_start_us_ = 0;
   int64_t connect_us_ = -1;
-  std::string transport_error_;
   bool head_sent_ = false;
   bool body_sent_ = false;
   bool seen_ = false;  // a response byte arrived
@@ -106,6 +105,8 @@ class Client final : transport::TransportUser {
   char relayed_last_body_byte_ = 0;
   bool retried_ = false;
   bool paused_ = false;
+  bool head_only_ = false;
+  uint8_t slot_ = 0;  // the backend; a retry reconnects to the pool's target for it
 };
 
 }  // namespace corral::upstream

@@ -58,8 +58,10 @@ class Pool {
   ~Pool();
 
   // A pooled connection (reused() true) unless fresh, else a new one being
-  // connected (on_connected follows); nullptr with err = -errno.
+  // connected (on_connected follows); nullptr with err = -errno. The pool keeps
+  // the target as its slot's (target(slot)), for what reconnects later.
   Connection* acquire(const Target& t, transport::TransportUser* user, bool fresh, int& err);
+  const Target& target(uint8_t slot) const { return targets_[slot]; }  // after an acquire for the slot
   void release(Connection* c);  // back to the pool, or closed when full or draining
   void discard(Connection* c);  // closed now
   void reap(uint64_t now_ms);   // closes idle ones past the idle timeout
@@ -81,6 +83,7 @@ class Pool {
   size_t live_ = 0;
   transport::PlainBuffers plain_{16384};  // TLS plaintext
   std::vector<std::vector<Connection*>> idle_;
+  std::vector<Target> targets_;  // by slot, the last acquired for it
 };
 
 }  // namespace corral::upstream
