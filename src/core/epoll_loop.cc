@@ -104,6 +104,10 @@ void EpollLoop::close(Socket& s) {
   if (state(s).closing) return;
   state(s).closing = true;
   state(s).want_read = false;
+  if (state(s).starved) {  // the socket may be gone before buffers come back
+    std::erase(starved_, &s);
+    state(s).starved = false;
+  }
   if (state(s).fd >= 0) {
     epoll_ctl(ep_.get(), EPOLL_CTL_DEL, state(s).fd, nullptr);
     ::close(state(s).fd);

@@ -158,6 +158,7 @@ void UringLoop::close(Socket& s) {
   if (state(s).closing) return;
   state(s).closing = true;
   state(s).want_read = false;
+  if (state(s).starved) unlist_starved(s);  // the socket may be gone before buffers come back
   if (state(s).in_kernel == 0) {
     op_done(s);
     return;
@@ -189,6 +190,14 @@ void UringLoop::release(uint16_t id) {
   io_uring_buf_ring_add(buf_ring_, pool_.data(id), pool_.size(), id, buf_mask_, 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
   if (starved_) retry_starved();
+}
+
+void UringLoop::unlist_starved(Socket& s) {
+  Socket** at = &starved_;
+  while (*at && *at != &s) at = &state(**at).next_starved;
+  if (*at) *at = state(s).next_starved;
+  state(s).next_starved = nullptr;
+  state(s).starved = false;
 }
 
 void UringLoop::retry_starved() {
@@ -254,6 +263,9 @@ void UringLoop::handle(io_uring_cqe* cqe) {
   if (op == kIgnore) return;
   if (op == kTimer) {
     resume_accepts([this](Socket& s) { arm_accept(s); });
+    // An ENOBUFS completion can be read after the buffers it lacked came back (their
+    // release() found no one starved yet): no release may follow, so the tick retries.
+    if (starved_) retry_starved();
     if (tick_) tick_();
     arm_timer();
     return;

@@ -47,6 +47,7 @@ class UringLoop final : public Loop {
   void op_done(Socket& s);
   void cancel(Socket& s, uint64_t op);
   void retry_starved();
+  void unlist_starved(Socket& s);
   void run_deferred();
 
   BufferPool& pool_;
