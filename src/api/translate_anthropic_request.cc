@@ -9,12 +9,8 @@
 namespace corral::api::detail {
 namespace {
 
-std::string at(std::string_view what, size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
-
 bool unsupported(std::string_view field, std::string& err, std::string_view why = {}) {
-  err = std::string(field) + " cannot be translated from the Anthropic API";
-  if (!why.empty()) err.append(": ").append(why);
-  return false;
+  return untranslatable(field, "from the Anthropic API", err, why);
 }
 
 bool parse_image(element block, const std::string& where, std::vector<Part>& parts, std::string& err) {

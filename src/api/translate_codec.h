@@ -10,6 +10,7 @@
 
 #include "corral/api/chat_ir.h"
 #include "corral/api/framer.h"
+#include "corral/api/json.h"
 #include "corral/api/translate.h"
 
 namespace corral::api::detail {
@@ -26,9 +27,6 @@ simdjson::dom::parser& json_parser();
 // arguments are JSON in a string): true with `minified` when `text` is an object.
 bool json_object_text(std::string_view text, std::string& minified);
 
-// A message's role: system, user, assistant or tool (and OpenAI's developer, as system, when
-// developer_is_system); false for any other.
-bool parse_role(std::string_view s, Role& r, bool developer_is_system);
 // "<field> cannot be expressed for an <dialect> backend" (+ ": why").
 std::string not_expressible(std::string_view field, Dialect target, std::string_view why = {});
 // Minified JSON text of an element.
@@ -55,6 +53,20 @@ bool parse_ollama_chat(element root, ChatRequest& req, std::string& err);
 bool parse_ollama_generate(element root, ChatRequest& req, std::string& err);
 bool parse_openai_chat(element root, ChatRequest& req, std::string& err);
 bool parse_anthropic_messages(element root, ChatRequest& req, std::string& err);
+// What the parsers' errors say: "what[i]" names an element, and a field no
+// ChatRequest can hold "<field> cannot be translated <from>" (+ ": why"); false.
+std::string at(std::string_view what, size_t i);
+bool untranslatable(std::string_view field, std::string_view from, std::string& err, std::string_view why);
+// The role of message m (named `where`): system, user, assistant or tool (and OpenAI's
+// developer, as system, when developer_is_system); false, untranslatable `from`, when m
+// is not an object or has any other role.
+bool parse_message_role(element m, const std::string& where, std::string_view from, bool developer_is_system, Role& r,
+                        std::string& err);
+// An OpenAI-shaped function tool, {"type":"function","function":{name, description,
+// parameters}} (Ollama took the shape over); false when t is not one.
+bool parse_function_tool(element t, ToolDef& def);
+// "tools": the definitions in that shape, for the OpenAI and Ollama emitters.
+void write_function_tools(JsonWriter& w, const std::vector<ToolDef>& tools);
 // Ollama parsers run only for hosted targets: runtime settings (translate.h) are skipped.
 bool parse_ollama_options(element opts, ChatRequest& req, std::string& err);
 bool is_ollama_runtime_setting(std::string_view key);  // a top-level field or an options key

@@ -6,12 +6,10 @@
 namespace corral::api::detail {
 namespace {
 
-std::string at(std::string_view what, size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
+constexpr std::string_view kFrom = "for a hosted backend";
 
 bool unsupported(std::string_view field, std::string& err, std::string_view why = {}) {
-  err = std::string(field) + " cannot be translated for a hosted backend";
-  if (!why.empty()) err.append(": ").append(why);
-  return false;
+  return untranslatable(field, kFrom, err, why);
 }
 
 Part text_part(std::string_view s) { return Part{Part::Kind::text, std::string(s), {}}; }
@@ -53,9 +51,8 @@ bool parse_tool_calls(element v, Message& msg, const std::string& where, std::st
 
 bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
   std::string where = at("messages", i);
-  if (!m.is_object()) return unsupported(where, err, "not an object");
   Message msg;
-  if (!parse_role(string_at(m, "role"), msg.role, false)) return unsupported(where + ".role", err, "unknown role");
+  if (!parse_message_role(m, where, kFrom, false, msg.role, err)) return false;
   for (auto [key, v] : as_object(m)) {
     std::string_view s;
     bool is_string = v.get(s) == SUCCESS;
@@ -87,14 +84,8 @@ bool parse_tools(element v, ChatRequest& req, std::string& err) {
   if (v.get(tools) != SUCCESS) return unsupported("tools", err, "not an array");
   size_t i = 0;
   for (element t : tools) {
-    element fn, params;
-    if (string_at(t, "type") != "function" || t["function"].get(fn) != SUCCESS) {
-      return unsupported(at("tools", i), err, "only function tools");
-    }
     ToolDef def;
-    def.name.assign(string_at(fn, "name"));
-    def.description.assign(string_at(fn, "description"));
-    if (fn["parameters"].get(params) == SUCCESS && params.is_object()) def.parameters = to_json(params);
+    if (!parse_function_tool(t, def)) return unsupported(at("tools", i), err, "only function tools");
     req.tools.push_back(std::move(def));
     ++i;
   }
@@ -278,20 +269,6 @@ void write_message(JsonWriter& w, const Message& m) {
   w.end_object();
 }
 
-void write_tools(JsonWriter& w, const std::vector<ToolDef>& tools) {
-  w.key("tools").begin_array();
-  for (const ToolDef& t : tools) {
-    w.begin_object().key("type").string("function").key("function").begin_object();
-    w.key("name").string(t.name);
-    if (!t.description.empty()) w.key("description").string(t.description);
-    w.key("parameters")
-        .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
-                                  : std::string_view(t.parameters));
-    w.end_object().end_object();
-  }
-  w.end_array();
-}
-
 void write_options(JsonWriter& w, const ChatRequest& req) {
   const std::pair<std::string_view, const Param*> options[] = {{"temperature", &req.temperature},
                                                                {"top_p", &req.top_p},
@@ -336,7 +313,8 @@ bool emit_ollama_chat(const ChatRequest& req, const RequestOptions& opts, std::s
   w.key("messages").begin_array();
   for (const Message& m : req.messages) write_message(w, m);
   w.end_array();
-  if (!req.tools.empty() && req.tool_choice != ToolChoice::none) write_tools(w, req.tools);  // none: offer no tools
+  // tool_choice none: offer no tools.
+  if (!req.tools.empty() && req.tool_choice != ToolChoice::none) write_function_tools(w, req.tools);
   w.key("stream").boolean(req.stream);
   if (req.format == Format::json) w.key("format").string("json");
   if (req.format == Format::schema) w.key("format").raw(req.format_schema);

@@ -6,12 +6,10 @@
 namespace corral::api::detail {
 namespace {
 
-std::string at(std::string_view what, size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
+constexpr std::string_view kFrom = "from the OpenAI API";
 
 bool unsupported(std::string_view field, std::string& err, std::string_view why = {}) {
-  err = std::string(field) + " cannot be translated from the OpenAI API";
-  if (!why.empty()) err.append(": ").append(why);
-  return false;
+  return untranslatable(field, kFrom, err, why);
 }
 
 bool parse_image_part(element part, const std::string& where, Message& msg, std::string& err) {
@@ -83,9 +81,8 @@ bool parse_tool_calls(element v, const std::string& where, Message& msg, std::st
 
 bool parse_message(element m, size_t i, ChatRequest& req, std::string& err) {
   std::string where = at("messages", i);
-  if (!m.is_object()) return unsupported(where, err, "not an object");
   Message msg;
-  if (!parse_role(string_at(m, "role"), msg.role, true)) return unsupported(where + ".role", err, "unknown role");
+  if (!parse_message_role(m, where, kFrom, true, msg.role, err)) return false;
   for (auto [key, v] : as_object(m)) {
     if (key == "role" || v.is_null()) continue;  // null: as if absent
     if (key == "content") {
@@ -109,16 +106,10 @@ bool parse_tools(element v, ChatRequest& req, std::string& err) {
   size_t i = 0;
   for (element t : tools) {
     std::string tw = at("tools", i++);
-    element fn, params;
-    if (string_at(t, "type") != "function" || t["function"].get(fn) != SUCCESS) {
-      return unsupported(tw, err, "only function tools");
-    }
-    bool strict = false;
-    if (fn["strict"].get(strict) == SUCCESS && strict) return unsupported(tw + ".function.strict", err);
     ToolDef def;
-    def.name.assign(string_at(fn, "name"));
-    def.description.assign(string_at(fn, "description"));
-    if (fn["parameters"].get(params) == SUCCESS && params.is_object()) def.parameters = to_json(params);
+    if (!parse_function_tool(t, def)) return unsupported(tw, err, "only function tools");
+    bool strict = false;
+    if (t["function"]["strict"].get(strict) == SUCCESS && strict) return unsupported(tw + ".function.strict", err);
     req.tools.push_back(std::move(def));
   }
   return true;
@@ -327,17 +318,7 @@ void write_message(JsonWriter& w, const Message& m) {
 }
 
 void write_tools(JsonWriter& w, const ChatRequest& req) {
-  w.key("tools").begin_array();
-  for (const ToolDef& t : req.tools) {
-    w.begin_object().key("type").string("function").key("function").begin_object();
-    w.key("name").string(t.name);
-    if (!t.description.empty()) w.key("description").string(t.description);
-    w.key("parameters")
-        .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
-                                  : std::string_view(t.parameters));
-    w.end_object().end_object();
-  }
-  w.end_array();
+  write_function_tools(w, req.tools);
   switch (req.tool_choice) {
     case ToolChoice::unset:
       break;

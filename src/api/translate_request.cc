@@ -116,15 +116,6 @@ bool json_object_text(std::string_view text, std::string& minified) {
   return true;
 }
 
-bool parse_role(std::string_view s, Role& r, bool developer_is_system) {
-  if (s == "system" || (developer_is_system && s == "developer")) r = Role::system;
-  else if (s == "user") r = Role::user;
-  else if (s == "assistant") r = Role::assistant;
-  else if (s == "tool") r = Role::tool;
-  else return false;
-  return true;
-}
-
 std::string not_expressible(std::string_view field, Dialect target, std::string_view why) {
   std::string s(field);
   s.append(" cannot be expressed for ").append(article(target)).append(" backend");
@@ -138,6 +129,49 @@ std::string_view string_at(element obj, std::string_view key) {
   std::string_view s;
   if (obj[key].get(s) != simdjson::SUCCESS) return {};
   return s;
+}
+
+std::string at(std::string_view what, size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
+
+bool untranslatable(std::string_view field, std::string_view from, std::string& err, std::string_view why) {
+  err = std::string(field) + " cannot be translated " + std::string(from);
+  if (!why.empty()) err.append(": ").append(why);
+  return false;
+}
+
+bool parse_message_role(element m, const std::string& where, std::string_view from, bool developer_is_system, Role& r,
+                        std::string& err) {
+  if (!m.is_object()) return untranslatable(where, from, err, "not an object");
+  std::string_view s = string_at(m, "role");
+  if (s == "system" || (developer_is_system && s == "developer")) r = Role::system;
+  else if (s == "user") r = Role::user;
+  else if (s == "assistant") r = Role::assistant;
+  else if (s == "tool") r = Role::tool;
+  else return untranslatable(where + ".role", from, err, "unknown role");
+  return true;
+}
+
+bool parse_function_tool(element t, ToolDef& def) {
+  element fn, params;
+  if (string_at(t, "type") != "function" || t["function"].get(fn) != simdjson::SUCCESS) return false;
+  def.name.assign(string_at(fn, "name"));
+  def.description.assign(string_at(fn, "description"));
+  if (fn["parameters"].get(params) == simdjson::SUCCESS && params.is_object()) def.parameters = to_json(params);
+  return true;
+}
+
+void write_function_tools(JsonWriter& w, const std::vector<ToolDef>& tools) {
+  w.key("tools").begin_array();
+  for (const ToolDef& t : tools) {
+    w.begin_object().key("type").string("function").key("function").begin_object();
+    w.key("name").string(t.name);
+    if (!t.description.empty()) w.key("description").string(t.description);
+    w.key("parameters")
+        .raw(t.parameters.empty() ? std::string_view(R"({"type":"object","properties":{}})")
+                                  : std::string_view(t.parameters));
+    w.end_object().end_object();
+  }
+  w.end_array();
 }
 
 bool is_ollama_runtime_setting(std::string_view key) {
