@@ -29,15 +29,10 @@ class AnthropicDecoder final : public SseDecoder {
   void frame(std::string_view data, EventSink& sink) override { event(data, sink); }
 
   bool parse(std::string_view json, element& root, EventSink& sink) {
-    if (json_parser().parse(json.data(), json.size()).get(root) != SUCCESS || !root.is_object()) {
-      fail(sink, "the backend sent invalid JSON");
-      return false;
-    }
+    if (!parse_object(json, root, sink)) return false;
     element error;
     if (string_at(root, "type") == "error" && root["error"].get(error) == SUCCESS) {
-      std::string_view message = string_at(error, "message");
-      if (message.empty()) message = "the backend reported an error";
-      fail(sink, message, string_at(error, "type"));
+      fail_reported(sink, string_at(error, "message"), string_at(error, "type"));
       return false;
     }
     return true;
@@ -118,13 +113,7 @@ class AnthropicDecoder final : public SseDecoder {
     }  // signature_delta, citations_delta: Anthropic-only
   }
 
-  void end(EventSink& sink) {
-    done_ = true;
-    Event f;
-    f.kind = Event::Kind::finish;
-    f.reason = reason_;
-    sink.on_event(f);
-  }
+  void end(EventSink& sink) { end_with(sink, reason_); }
 
   // A message object: the same events in one go.
   void whole(EventSink& sink) override {

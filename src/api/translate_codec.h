@@ -127,6 +127,12 @@ class SseDecoder : public Decoder {
   virtual void whole(EventSink& sink) = 0;                         // the answer in body_
   virtual void ended(EventSink&) {}                                // the stream ended without the provider's end marker
   void fail(EventSink& sink, std::string_view why, std::string_view type = {});
+  // root: the JSON object `json` (a frame, or the whole answer); false, the answer failed, when it is none.
+  bool parse_object(std::string_view json, element& root, EventSink& sink);
+  // Fails the answer with the error the provider sent (its words, when it gave some).
+  void fail_reported(EventSink& sink, std::string_view message, std::string_view type);
+  // The answer's last event.
+  void end_with(EventSink& sink, FinishReason reason);
 
   Answer& a_;
   std::string body_;

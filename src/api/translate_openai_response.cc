@@ -28,15 +28,11 @@ class OpenAiDecoder final : public SseDecoder {
   };
 
   bool parse(std::string_view json, element& root, EventSink& sink) {
-    if (json_parser().parse(json.data(), json.size()).get(root) != SUCCESS || !root.is_object()) {
-      fail(sink, "the backend sent invalid JSON");
-      return false;
-    }
+    if (!parse_object(json, root, sink)) return false;
     element error;
     if (root["error"].get(error) == SUCCESS && !error.is_null()) {
-      std::string_view message = error.is_string() ? string_at(root, "error") : string_at(error, "message");
-      if (message.empty()) message = "the backend reported an error";
-      fail(sink, message, string_at(error, "type"));
+      fail_reported(sink, error.is_string() ? string_at(root, "error") : string_at(error, "message"),
+                    string_at(error, "type"));
       return false;
     }
     if (!started_) {
@@ -153,11 +149,7 @@ class OpenAiDecoder final : public SseDecoder {
 
   void end(EventSink& sink) {
     close_open(sink);
-    done_ = true;
-    Event f;
-    f.kind = Event::Kind::finish;
-    f.reason = reason_;
-    sink.on_event(f);
+    end_with(sink, reason_);
   }
 
   // A chat.completion object: the same events in one go.

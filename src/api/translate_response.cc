@@ -88,6 +88,24 @@ void SseDecoder::fail(EventSink& sink, std::string_view why, std::string_view ty
   sink.on_event(error_event(why, type));
 }
 
+bool SseDecoder::parse_object(std::string_view json, element& root, EventSink& sink) {
+  if (json_parser().parse(json.data(), json.size()).get(root) == SUCCESS && root.is_object()) return true;
+  fail(sink, "the backend sent invalid JSON");
+  return false;
+}
+
+void SseDecoder::fail_reported(EventSink& sink, std::string_view message, std::string_view type) {
+  fail(sink, message.empty() ? std::string_view("the backend reported an error") : message, type);
+}
+
+void SseDecoder::end_with(EventSink& sink, FinishReason reason) {
+  done_ = true;
+  Event f;
+  f.kind = Event::Kind::finish;
+  f.reason = reason;
+  sink.on_event(f);
+}
+
 namespace {
 
 std::string hex(uint64_t v) {
