@@ -47,12 +47,7 @@ StreamStats extract_final_stats(std::string_view tail) {
   std::string_view ollama = last_line_with(tail, "\"eval_count\"");
   if (!ollama.empty()) {
     st.found = true;
-    st.completion_tokens = last_int(ollama, "eval_count");
-    st.prompt_tokens = last_int(ollama, "prompt_eval_count");
-    st.total_duration_ns = last_int(ollama, "total_duration");
-    st.load_duration_ns = last_int(ollama, "load_duration");
-    st.prompt_eval_duration_ns = last_int(ollama, "prompt_eval_duration");
-    st.eval_duration_ns = last_int(ollama, "eval_duration");
+    read_ollama_final(st, [ollama](std::string_view key) { return last_int(ollama, key); });
     return st;
   }
   std::string_view usage = last_line_with(tail, "\"usage\"");

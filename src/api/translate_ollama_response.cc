@@ -58,13 +58,7 @@ class OllamaDecoder final : public Decoder {
     if (!response.empty()) sink.on_event(text_event(Event::Kind::text, response));
     bool done = false;
     if (obj["done"].get(done) != SUCCESS || !done) return;
-    Usage& u = a_.usage;
-    u.prompt_tokens = int_at(obj, "prompt_eval_count");
-    u.completion_tokens = int_at(obj, "eval_count");
-    u.total_duration_ns = int_at(obj, "total_duration");
-    u.load_duration_ns = int_at(obj, "load_duration");
-    u.prompt_eval_duration_ns = int_at(obj, "prompt_eval_duration");
-    u.eval_duration_ns = int_at(obj, "eval_duration");
+    read_ollama_final(a_.usage, [obj](std::string_view key) { return int_at(obj, key); });
     done_ = true;
     Event f;
     f.kind = Event::Kind::finish;

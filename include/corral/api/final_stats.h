@@ -18,6 +18,19 @@ struct StreamStats {
   int64_t eval_duration_ns = -1;
 };
 
+// Ollama's final object's counts and durations into `st` (StreamStats or Usage),
+// each read by `get(key)` (-1: none): one list of Ollama's names for the
+// final-stats scan, which reads them from text, and the Ollama decoder, from JSON.
+template <class Stats, class Get>
+void read_ollama_final(Stats& st, Get get) {
+  st.prompt_tokens = get("prompt_eval_count");
+  st.completion_tokens = get("eval_count");
+  st.total_duration_ns = get("total_duration");
+  st.load_duration_ns = get("load_duration");
+  st.prompt_eval_duration_ns = get("prompt_eval_duration");
+  st.eval_duration_ns = get("eval_duration");
+}
+
 // Scans `tail` (the end of a response body) for the final stats.
 StreamStats extract_final_stats(std::string_view tail);
 
