@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "corral/config/config.h"
+#include "example_file.h"
 
 using namespace corral::config;
 
@@ -218,47 +219,43 @@ INSTANTIATE_TEST_SUITE_P(
 #undef OD
 
 TEST(LifecycleConfig, TheExampleFileDocumentsTheLifecycleKeys) {
-  std::ifstream in(std::string(SOURCE_ROOT) + "/packaging/corral.example.yaml");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text = example_file_text();
   Config c;
   std::string err;
-  ASSERT_TRUE(apply_yaml(ss.str(), c, err)) << err;
-  for (const char* key : {"models:",
-                          "supervise:",
-                          "command:",
-                          "env:",
-                          "restart_after:",
-                          "stop_timeout:",
-                          "on_demand:",
-                          "start:",
-                          "stop:",
-                          "status:",
-                          "idle_timeout:",
-                          "start_timeout:",
-                          "hook_timeout:",
-                          "hold:",
-                          "scaling:",
-                          "groups:",
-                          "members:",
-                          "min:",
-                          "max:",
-                          "target_utilization:",
-                          "capacity:",
-                          "complexity_thresholds:",
-                          "scale_up_factors:",
-                          "model_weights:",
-                          "stabilization:",
-                          "up:",
-                          "down:",
-                          "EXOSCALE_IDLE_TIMEOUT",
-                          "OLLAMA_MODEL"}) {
-    EXPECT_NE(ss.str().find(key), std::string::npos) << key;
-  }
+  ASSERT_TRUE(apply_yaml(text, c, err)) << err;
+  expect_mentions(text, {"models:",
+                         "supervise:",
+                         "command:",
+                         "env:",
+                         "restart_after:",
+                         "stop_timeout:",
+                         "on_demand:",
+                         "start:",
+                         "stop:",
+                         "status:",
+                         "idle_timeout:",
+                         "start_timeout:",
+                         "hook_timeout:",
+                         "hold:",
+                         "scaling:",
+                         "groups:",
+                         "members:",
+                         "min:",
+                         "max:",
+                         "target_utilization:",
+                         "capacity:",
+                         "complexity_thresholds:",
+                         "scale_up_factors:",
+                         "model_weights:",
+                         "stabilization:",
+                         "up:",
+                         "down:",
+                         "EXOSCALE_IDLE_TIMEOUT",
+                         "OLLAMA_MODEL"});
 }
 
 TEST(LifecycleConfig, TheExampleFilesCommentedFleetIsValidWhenUncommented) {
-  std::ifstream in(std::string(SOURCE_ROOT) + "/packaging/corral.example.yaml");
+  std::istringstream in(example_file_text());
   std::stringstream out;
   for (std::string line; std::getline(in, line);) {
     // Lines starting "#:" are the lifecycle example, commented out so the file runs as it is.
