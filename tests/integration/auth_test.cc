@@ -37,43 +37,6 @@ const std::string kChat = R"({"model":"llama3.2","messages":[{"role":"user","con
 const std::string kOpenAi = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}]})";
 const std::string kAnthropic = R"({"model":"llama3.2","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Ran {
-  int status = -1;
-  std::string out, err;
-  std::string last_line() const {
-    std::string s = out.substr(0, out.find_last_not_of('\n') + 1);
-    return s.substr(s.rfind('\n') + 1);
-  }
-};
-
-// A command's exit status, stdout and stderr.
-Ran run(std::vector<std::string> argv, const std::string& scratch) {
-  std::string out = scratch + ".out", err = scratch + ".err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
-    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  Ran r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-  ::unlink(out.c_str());
-  ::unlink(err.c_str());
-  return r;
-}
-
 // Polls `done` every 20 ms until it holds or `limit` passes; true when it held.
 bool within(std::chrono::milliseconds limit, const std::function<bool()>& done) {
   auto end = Clock::now() + limit;
@@ -104,7 +67,7 @@ class KeyDir {
   Ran keys(std::vector<std::string> args) const {
     args.insert(args.begin(), {bin("CORRAL_BIN"), "keys"});
     args.insert(args.end(), {"--data-dir", dir_});
-    return run(args, dir_ + "/.cli");
+    return run_command(args, dir_ + "/.cli");
   }
   // Creates a key and returns its token (the last line of stdout).
   std::string create(const std::string& name, std::vector<std::string> flags = {}) const {
@@ -796,8 +759,8 @@ TEST_P(Auth, OfficialClientsAuthenticate) {
   std::string limited = d.create("sdk-limited", {"--rpm", "1"});
   Corral corral = authed(sim, GetParam(), d);
   std::string script = bin("FAKES_DIR") + "/../clients/auth.mjs";
-  Ran r = run({bin("NODE_BIN"), script, "http://127.0.0.1:" + std::to_string(corral.port), t, limited},
-              d.path() + "/.node");
+  Ran r = run_command({bin("NODE_BIN"), script, "http://127.0.0.1:" + std::to_string(corral.port), t, limited},
+                      d.path() + "/.node");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   for (const char* line :
        {"ok ollama chat", "ok ollama stream", "ok ollama list", "ok ollama bad key 401", "ok ollama rate limit 429",

@@ -413,6 +413,39 @@ double value_of(const std::string& text, const std::string& series) {
 
 double metric(int port, const std::string& series) { return value_of(request(port, "GET", "/metrics").body, series); }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Ran run_command(std::vector<std::string> argv, const std::string& scratch, const std::vector<std::string>* env) {
+  std::string out = scratch + ".out", err = scratch + ".err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
+    dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+    std::vector<char*> args, envp;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    if (!env) {
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    for (const auto& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    execve(args[0], args.data(), envp.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  Ran r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+  ::unlink(out.c_str());
+  ::unlink(err.c_str());
+  return r;
+}
+
 long json_int(const std::string& json, const std::string& key) {
   std::string pat = "\"" + key + "\":";
   size_t p = json.find(pat);

@@ -116,6 +116,23 @@ double metric(int port, const std::string& series);
 // Whether process pid has a file whose name starts with `prefix` mapped ("libssl.so").
 bool maps_library(pid_t pid, const std::string& prefix);
 
+// A file's bytes ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
+// What a command did: its exit status (-1 when a signal ended it), stdout and stderr.
+struct Ran {
+  int status = -1;
+  std::string out, err;
+  std::string last_line() const {
+    std::string s = out.substr(0, out.find_last_not_of('\n') + 1);
+    return s.substr(s.rfind('\n') + 1);
+  }
+};
+// Runs argv (argv[0] a path) to its end, its output in scratch + ".out" and ".err"
+// meanwhile. With `env` that is its whole environment, else it has this process's.
+Ran run_command(std::vector<std::string> argv, const std::string& scratch,
+                const std::vector<std::string>* env = nullptr);
+
 // Integer value of `"key":N` in a JSON text, or -1.
 long json_int(const std::string& json, const std::string& key);
 // Replaces values that differ between runs (timestamps, durations, ids) with "*".

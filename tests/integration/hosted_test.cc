@@ -32,13 +32,6 @@ constexpr const char* kKey = "sk-proj-hosted-test-SECRET-9c41e7a2b5";
 constexpr const char* kAntKey = "sk-ant-api03-hosted-test-SECRET-d83f10";
 constexpr const char* kClientKey = "sk-client-own-SECRET-2b7e";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   return s;

@@ -19,22 +19,6 @@ using namespace harness;
 
 namespace {
 
-struct Ran {
-  int status = -1;
-  std::string out, err;
-  std::string last_line() const {
-    std::string s = out.substr(0, out.find_last_not_of('\n') + 1);
-    return s.substr(s.rfind('\n') + 1);
-  }
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 class Keys : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -45,23 +29,8 @@ class Keys : public ::testing::Test {
 
   // corral keys ARGS… with only env in its environment.
   Ran keys(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-    std::string out = dir_ + "/.out", err = dir_ + "/.err", bin_path = bin("CORRAL_BIN");
-    args.insert(args.begin(), {bin_path, "keys"});
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
-      dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
-      std::vector<char*> argv, envp;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-      envp.push_back(nullptr);
-      execve(argv[0], argv.data(), envp.data());
-      _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+    args.insert(args.begin(), {bin("CORRAL_BIN"), "keys"});
+    return run_command(args, dir_ + "/", &env);
   }
   Ran in_dir(std::vector<std::string> args) {
     args.insert(args.end(), {"--data-dir", dir_});

@@ -34,13 +34,6 @@ int64_t wall_ms() {
       .count();
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> lines_of(const std::string& path) {
   std::vector<std::string> out;
   std::istringstream in(slurp(path));

@@ -34,13 +34,6 @@ int count(const std::string& s, const std::string& needle) {
   return n;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string scratch_dir(const std::string& what) {
   std::string dir = "/tmp/corral-security-" + what + "-" + std::to_string(getpid());
   std::filesystem::remove_all(dir);
