@@ -108,6 +108,23 @@ std::string error_message(const std::string& body) {
   return "";
 }
 
+// corral's config for the one OpenAI backend `fake`, connected to with `tls`.
+std::string openai_only(const Fake& fake, const std::string& tls) {
+  return "backends:\n" + backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", tls) + kQuiet;
+}
+// tls: trusting the test CA, verifying the certificate for `server_name`.
+std::string ca_for(const std::string& server_name) {
+  return "{ca_file: \"" + certs() + "/ca.pem\", server_name: " + server_name + "}";
+}
+
+// A 502 whose message names TLS verification: the client learns why.
+void expect_tls_verification_502(const Response& r) {
+  EXPECT_EQ(r.status, 502) << r.body;
+  std::string msg = lower(error_message(r.body));
+  EXPECT_NE(msg.find("tls"), std::string::npos) << r.body;
+  EXPECT_NE(msg.find("verif"), std::string::npos) << r.body;
+}
+
 class Hosted : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -125,9 +142,7 @@ class Hosted : public ::testing::TestWithParam<std::string> {
 // The fake presents a self-signed certificate corral was not told to trust.
 TEST_P(Hosted, UntrustedCertificateIs502NamingTlsVerificationAndSendsNothing) {
   Fake fake("openai", "untrusted", kKey);
-  Corral corral(
-      {}, GetParam(),
-      "backends:\n" + backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", trusting_ca()) + kQuiet);
+  Corral corral({}, GetParam(), openai_only(fake, trusting_ca()));
 
   Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
   EXPECT_EQ(r.status, 502) << r.body;
@@ -136,11 +151,7 @@ TEST_P(Hosted, UntrustedCertificateIs502NamingTlsVerificationAndSendsNothing) {
   EXPECT_NE(msg.find("verif"), std::string::npos) << "the message names verification: " << r.body;
   EXPECT_NE(r.body.find("\"error\":{"), std::string::npos) << "OpenAI's error shape: " << r.body;
 
-  Response o = request(corral.port, "POST", "/api/chat", kOllamaChat);
-  EXPECT_EQ(o.status, 502) << o.body;
-  std::string omsg = lower(error_message(o.body));
-  EXPECT_NE(omsg.find("tls"), std::string::npos) << o.body;
-  EXPECT_NE(omsg.find("verif"), std::string::npos) << o.body;
+  expect_tls_verification_502(request(corral.port, "POST", "/api/chat", kOllamaChat));
 
   std::string stats = fake.get("/fake/stats");
   EXPECT_EQ(json_int(stats, "requests"), 0) << "nothing (no key) was sent to the unverified server: " << stats;
@@ -154,34 +165,22 @@ TEST_P(Hosted, UntrustedCertificateBesideAHealthyBackendStillNamesTlsVerificatio
   Corral corral({}, GetParam(),
                 "backends:\n  - {name: local, url: \"" + sim.url() + "\"}\n" +
                     backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", trusting_ca()) + kQuiet);
-  Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
-  EXPECT_EQ(r.status, 502) << r.body;
-  std::string msg = lower(error_message(r.body));
-  EXPECT_NE(msg.find("tls"), std::string::npos) << "the client learns why: " << r.body;
-  EXPECT_NE(msg.find("verif"), std::string::npos) << r.body;
+  expect_tls_verification_502(request(corral.port, "POST", "/v1/chat/completions", kChat));
   EXPECT_EQ(json_int(fake.get("/fake/stats"), "requests"), 0);
 }
 
 // The certificate is trusted but is for localhost / 127.0.0.1, not the name corral is told to expect.
 TEST_P(Hosted, CertificateForAnotherNameIs502) {
   Fake fake("openai", "server", kKey);
-  std::string tls = "{ca_file: \"" + certs() + "/ca.pem\", server_name: not-this-host.example}";
-  Corral corral({}, GetParam(),
-                "backends:\n" + backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", tls) + kQuiet);
-  Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
-  EXPECT_EQ(r.status, 502) << r.body;
-  std::string msg = lower(error_message(r.body));
-  EXPECT_NE(msg.find("tls"), std::string::npos) << r.body;
-  EXPECT_NE(msg.find("verif"), std::string::npos) << r.body;
+  Corral corral({}, GetParam(), openai_only(fake, ca_for("not-this-host.example")));
+  expect_tls_verification_502(request(corral.port, "POST", "/v1/chat/completions", kChat));
   EXPECT_EQ(json_int(fake.get("/fake/stats"), "requests"), 0);
 }
 
 // server_name sets SNI (and the name verified) when the url is an address.
 TEST_P(Hosted, ServerNameSetsSni) {
   Fake fake("openai", "server", kKey);
-  std::string tls = "{ca_file: \"" + certs() + "/ca.pem\", server_name: localhost}";
-  Corral corral({}, GetParam(),
-                "backends:\n" + backend_yaml("openai", "openai", fake.url(), kKeyEnv, "gpt-4o", tls) + kQuiet);
+  Corral corral({}, GetParam(), openai_only(fake, ca_for("localhost")));
   Response r = request(corral.port, "POST", "/v1/chat/completions", kChat);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("echo: hello there"), std::string::npos) << r.body;
