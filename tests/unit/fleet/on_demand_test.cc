@@ -306,6 +306,16 @@ corral::config::BackendConfig on_demand_backend(HookDir& h) {
   return b;
 }
 
+// A group "gpu" of members a and b that acts on the tick it sees a change (no stabilization).
+corral::config::ScalingGroupConfig gpu_group() {
+  corral::config::ScalingGroupConfig g;
+  g.name = "gpu";
+  g.members = {"a", "b"};
+  g.stabilization_up_ms = 0;
+  g.stabilization_down_ms = 0;
+  return g;
+}
+
 void drive(OnDemandBackend& b, const std::function<bool()>& done, int64_t clock) {
   poll_until([&](std::vector<pollfd>& p) { b.poll_fds(p); }, [&](int fd) { b.on_ready(fd, clock); },
              [&] {
@@ -395,12 +405,8 @@ TEST(ScalingGroup, StartsMembersInOrderAndStopsThemWhenTheLoadIsGone) {
   HookDir h;
   corral::config::BackendConfig cfg = on_demand_backend(h);
   OnDemandBackend a(cfg, 3, 1, nullptr), b(cfg, 3, 1, nullptr);
-  corral::config::ScalingGroupConfig g;
-  g.name = "gpu";
-  g.members = {"a", "b"};
+  corral::config::ScalingGroupConfig g = gpu_group();
   g.max = 2;
-  g.stabilization_up_ms = 0;
-  g.stabilization_down_ms = 0;
   ScalingGroup group(g, {&a, &b}, {4, 4});
   a.demand()->note(0);
   a.on_tick(0, 0);
@@ -432,11 +438,7 @@ TEST(ScalingGroup, ARequestTurnedAwayStartsTheFirstMemberAndItsProvisioningIsNoS
   HookDir h;
   corral::config::BackendConfig cfg = on_demand_backend(h);
   OnDemandBackend a(cfg, 3, 1, nullptr), b(cfg, 3, 1, nullptr);
-  corral::config::ScalingGroupConfig g;
-  g.name = "gpu";
-  g.members = {"a", "b"};
-  g.stabilization_up_ms = 0;
-  g.stabilization_down_ms = 0;
+  corral::config::ScalingGroupConfig g = gpu_group();
   ScalingGroup group(g, {&a, &b}, {4, 4});
   std::vector<uint32_t> in_flight = {0, 0};
   EXPECT_TRUE(group.on_tick(0, 0.0, in_flight).start.empty()) << "no request, no start";
