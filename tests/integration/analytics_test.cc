@@ -27,10 +27,7 @@ namespace {
 
 const std::vector<std::string> kModels = {"--models", "alpha=1000,beta=1000,embedder=1000"};
 
-class Analytics : public ::testing::TestWithParam<std::string> {
- protected:
-  std::string io() const { return GetParam(); }
-};
+class Analytics : public IoTest {};
 
 std::string gen(const std::string& model, const std::string& prompt, bool stream) {
   return "{\"model\":\"" + model + "\",\"prompt\":\"" + prompt + "\",\"stream\":" + (stream ? "true" : "false") + "}";

@@ -153,10 +153,7 @@ std::vector<std::string> fault_headers(const FaultCase& f, const std::string& to
   return {"X-Sim-Fault: " + f.fault, "X-Sim-Fault-At: " + f.at, "X-Sim-Tokens: " + tokens, "X-Sim-Token-Delay-Ms: 10"};
 }
 
-class Faults : public ::testing::TestWithParam<std::string> {
- protected:
-  std::string io() const { return GetParam(); }
-};
+class Faults : public IoTest {};
 
 void expect_still_serving(int port) {
   Response ok = request(port, "POST", "/api/generate", kWholeGen);

@@ -1,6 +1,7 @@
 // Test harness: real processes (corral, corral-sim) on loopback ports and a
 // small blocking HTTP/1.1 client that can also send raw, malformed bytes.
 #pragma once
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -11,6 +12,12 @@
 namespace harness {
 
 int free_port();
+
+// A suite run with each io backend ("uring", "epoll"): its parameter.
+class IoTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string io() const { return GetParam(); }
+};
 std::string bin(const char* env_name);  // path of a built binary, from the environment
 
 class Process {

@@ -13,10 +13,7 @@ using namespace harness;
 
 namespace {
 
-class Proxy : public ::testing::TestWithParam<std::string> {
- protected:
-  std::string io() const { return GetParam(); }
-};
+class Proxy : public IoTest {};
 
 const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"})";
 

@@ -9,10 +9,7 @@ using namespace harness;
 
 namespace {
 
-class Protocol : public ::testing::TestWithParam<std::string> {
- protected:
-  std::string io() const { return GetParam(); }
-};
+class Protocol : public IoTest {};
 
 const std::string kGen = R"({"model":"llama3.2","prompt":"why is the sky blue?"})";
 
