@@ -6,10 +6,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import https from 'node:https';
 import { after, before, test } from 'node:test';
 import { parseArgs } from 'node:util';
+import { ANT_TOOLS, collect, FN_TOOLS, IMAGES_SEEN, JPEG, PNG, rejection, WEATHER_ARGS, WEATHER_SCHEMA }
+  from './fixtures.mjs';
 import { startFake } from './launch.mjs';
 
 const { values: args } = parseArgs({ options: { certs: { type: 'string' } } });
@@ -41,7 +42,6 @@ const openai = (opts = {}) =>
   new OpenAI({ baseURL: `${fakes.openai.origin}/v1`, apiKey: OPENAI_KEY, maxRetries: 0, ...opts });
 const anthropic = (opts = {}) =>
   new Anthropic({ baseURL: fakes.anthropic.origin, apiKey: ANTHROPIC_KEY, maxRetries: 0, ...opts });
-const rejection = (promise) => promise.then(() => assert.fail('expected an error'), (e) => e);
 const words = (s) => s.split(/\s+/).filter(Boolean).length;
 
 async function lastRequest(fake, path) {
@@ -50,39 +50,9 @@ async function lastRequest(fake, path) {
   assert.ok(hit, `the fake logged a request to ${path}`);
   return hit;
 }
-async function collect(iterable) {
-  const out = [];
-  for await (const x of iterable) out.push(x);
-  return out;
-}
-
-// A real 1x1 PNG and a JPEG-headed blob: the fakes must report their exact bytes.
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), Buffer.alloc(300, 7)]);
-const seen = (mediaType, bytes) => `${mediaType} bytes=${bytes.length} head=${bytes.subarray(0, 8).toString('hex')} ` +
-  `sha256=${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
-const IMAGES_SEEN = `[images=2 ${seen('image/png', PNG)} ${seen('image/jpeg', JPEG)}]`;
-
-const WEATHER_SCHEMA = {
-  type: 'object',
-  properties: {
-    city: { type: 'string' },
-    unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
-    days: { type: 'integer' },
-  },
-  required: ['city'],
-};
-const WEATHER_ARGS = { city: 'city-value', unit: 'celsius', days: 42 };
 
 // ---- OpenAI ----------------------------------------------------------------
 
-const OAI_TOOLS = [
-  { type: 'function',
-    function: { name: 'get_time', description: 'Current time', parameters: { type: 'object', properties: {} } } },
-  { type: 'function',
-    function: { name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_SCHEMA } },
-];
 const OAI_MESSAGES = [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello fake world' }];
 
 test('openai chat: echo, usage from word counts, sampling fields in the request log', async () => {
@@ -155,7 +125,7 @@ test('openai raw SSE lines follow the chat.completion.chunk stream', async () =>
 test('openai tool call: arguments from the schema, tool result round trip', async () => {
   const client = openai();
   const messages = [{ role: 'user', content: 'please call get_weather for Paris' }];
-  const r = await client.chat.completions.create({ model: 'gpt-4o', messages, tools: OAI_TOOLS });
+  const r = await client.chat.completions.create({ model: 'gpt-4o', messages, tools: FN_TOOLS });
   const choice = r.choices[0];
   assert.equal(choice.finish_reason, 'tool_calls');
   assert.equal(choice.message.content, null);
@@ -166,14 +136,14 @@ test('openai tool call: arguments from the schema, tool result round trip', asyn
   assert.equal(call.function.name, 'get_weather');
   assert.deepEqual(JSON.parse(call.function.arguments), WEATHER_ARGS);
 
-  const again = await client.chat.completions.create({ model: 'gpt-4o', tools: OAI_TOOLS,
+  const again = await client.chat.completions.create({ model: 'gpt-4o', tools: FN_TOOLS,
     messages: [...messages, choice.message, { role: 'tool', tool_call_id: call.id, content: 'sunny 21C' }] });
   assert.equal(again.choices[0].message.content, 'tool get_weather returned: sunny 21C');
   assert.equal(again.choices[0].finish_reason, 'stop');
 });
 
 test('openai tool call stream: argument fragments accumulate into JSON the SDK parses', async () => {
-  const stream = openai().chat.completions.stream({ model: 'gpt-4o', tools: OAI_TOOLS,
+  const stream = openai().chat.completions.stream({ model: 'gpt-4o', tools: FN_TOOLS,
     messages: [{ role: 'user', content: 'call get_weather' }], stream_options: { include_usage: true } });
   const chunks = await collect(stream);
   const final = await stream.finalChatCompletion();
@@ -316,10 +286,6 @@ test('openai embeddings: base64 (the SDK default) and float agree', async () => 
 
 // ---- Anthropic -------------------------------------------------------------
 
-const ANT_TOOLS = [
-  { name: 'get_time', description: 'Current time', input_schema: { type: 'object', properties: {} } },
-  { name: 'get_weather', description: 'Weather for a city', input_schema: WEATHER_SCHEMA },
-];
 const ANT_REQUEST = { model: 'claude-sonnet-4-5', max_tokens: 100, system: 'be brief',
   messages: [{ role: 'user', content: 'hello fake world' }] };
 

@@ -9,10 +9,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { test } from 'node:test';
 import { parseArgs } from 'node:util';
+import { ANT_TOOLS, collect, FN_TOOLS, IMAGES_SEEN, JPEG, PNG, rejection, seen, WEATHER_ARGS, WEATHER_SCHEMA }
+  from '../fakes/fixtures.mjs';
 
 const NAMES = ['corral', 'corral-tls', 'sim', 'openai', 'anthropic', 'openai-brief', 'ollama'];
 const { values: args } = parseArgs({ options: Object.fromEntries(NAMES.map((k) => [k, { type: 'string' }])) });
@@ -48,12 +50,6 @@ const corralTls = clientsAt(args['corral-tls']);
 
 const words = (s) => String(s).split(/\s+/).filter(Boolean).length;
 const nonce = () => `n${randomBytes(5).toString('hex')}`;
-const rejection = (promise) => promise.then(() => assert.fail('expected an error'), (e) => e);
-async function collect(iterable) {
-  const out = [];
-  for await (const x of iterable) out.push(x);
-  return out;
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function getJson(url, init) {
@@ -118,32 +114,6 @@ function assertOllamaFinal(r, { prompt, completion }) {
   assert.ok(r.total_duration > 0, 'total_duration > 0');
 }
 
-// A real 1x1 PNG and a JPEG-headed blob: the fakes report their exact bytes.
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
-const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), Buffer.alloc(300, 7)]);
-const seen = (mediaType, bytes) => `${mediaType} bytes=${bytes.length} head=${bytes.subarray(0, 8).toString('hex')} ` +
-  `sha256=${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
-const IMAGES_SEEN = `[images=2 ${seen('image/png', PNG)} ${seen('image/jpeg', JPEG)}]`;
-
-const WEATHER_SCHEMA = {
-  type: 'object',
-  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
-    days: { type: 'integer' } },
-  required: ['city'],
-};
-const WEATHER_ARGS = { city: 'city-value', unit: 'celsius', days: 42 };
-const TIME_SCHEMA = { type: 'object', properties: {} };
-// OpenAI's and Ollama's tool definitions have the same shape.
-const FN_TOOLS = [
-  { type: 'function', function: { name: 'get_time', description: 'Current time', parameters: TIME_SCHEMA } },
-  { type: 'function',
-    function: { name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_SCHEMA } },
-];
-const ANT_TOOLS = [
-  { name: 'get_time', description: 'Current time', input_schema: TIME_SCHEMA },
-  { name: 'get_weather', description: 'Weather for a city', input_schema: WEATHER_SCHEMA },
-];
 const TOOL_REPLY = 'tool get_weather returned: sunny 21C';
 
 // Prometheus: the sum of a family's samples whose labels include model="M".
