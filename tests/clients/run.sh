@@ -6,13 +6,9 @@
 # "--io epoll") and/or the arguments after CORRAL_BIN. $MODEL and $EMBED_MODEL
 # override the models used. Exits with node's status.
 set -euo pipefail
-if [[ $# -lt 2 ]]; then
-  echo "usage: $0 SIM_BIN CORRAL_BIN [corral args...]" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
-sim=$1 corral=$2
+sim_and_corral "$@"
 shift 2
 read -r -a extra <<<"${EXTRA_CORRAL_ARGS:-}"
 

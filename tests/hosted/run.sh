@@ -12,13 +12,9 @@
 # HOSTED_HOLD=FILE: start everything, write the addresses to FILE and wait
 # (for debugging by hand; stop it with a signal).
 set -euo pipefail
-if [[ $# -lt 2 ]]; then
-  echo "usage: $0 SIM_BIN CORRAL_BIN [corral args...]" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
-sim=$1 corral=$2
+sim_and_corral "$@"
 shift 2
 clients=$here/../clients
 fakes=$here/../fakes
