@@ -20,14 +20,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 source "$root/tests/lib.sh"
-
-# Containers need mount, PID, UTS and IPC namespaces (and user namespaces when not root).
-userns=()
-[[ $(id -u) -ne 0 ]] && userns=(--user --map-root-user)
-if ! why=$(unshare "${userns[@]}" --mount --pid --uts --ipc --fork true 2>&1); then
-  echo "SKIP: containers cannot run on this machine (namespaces unavailable: $why)"
-  exit 77
-fi
+skip_without_containers
 
 if [[ -z $image ]]; then
   dir=$build_dir/container

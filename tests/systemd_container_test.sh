@@ -12,12 +12,7 @@ set -euo pipefail
 build=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/tests/lib.sh"
-userns=()
-[[ $(id -u) -ne 0 ]] && userns=(--user --map-root-user)
-if ! why=$(unshare "${userns[@]}" --mount --pid --uts --ipc --fork true 2>&1); then
-  echo "SKIP: containers cannot run on this machine (namespaces unavailable: $why)"
-  exit 77
-fi
+skip_without_containers
 dir=$build/container
 "$root/tools/container" --dir "$dir" --build-dir "$build" --systemd-image
 source <("$root/tools/container" --dir "$dir" --env)
