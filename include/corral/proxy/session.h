@@ -96,7 +96,7 @@ class Session final : public transport::TransportUser, public upstream::ClientUs
   void answer_translated_error();
   void on_response_bytes(core::IoBuf buf, uint32_t off, uint32_t len) override;
   void on_response_done() override;
-  void on_failure(upstream::Failure why, int err, std::string_view detail) override;
+  void on_failure(upstream::Failure why, int err, std::string_view transport) override;
   void fail_upstream(int status, std::string why);
   void end_stream_with_error(std::string_view why);
   void watch_backpressure();
