@@ -22,8 +22,9 @@ constexpr int kStopPollMs = 20;              // stopping: the offload thread's l
 constexpr int kIngestWaitMs = 1000;          // caught up: the ingest thread's longest wait for the spool
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
-// the store takes one batch per kBusyCheckMs (a few % of a core): SCHED_IDLE alone
-// would still slip in between a busy proxy's wake-ups and cool its caches.
+// the store takes one batch per kBusyCheckMs (a few % of a core), at normal priority:
+// SCHED_IDLE alone would either slip in between a busy proxy's wake-ups and cool its
+// caches, or, with every CPU taken, never run at all.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
 
@@ -251,6 +252,7 @@ uint64_t Service::backlog() const {
 
 void Service::ingest_loop() {
   bool idle = set_idle_priority(true);
+  bool flooded = false;  // past max_backlog: stored at full speed until back under one batch
   int64_t stop_deadline = 0;
   SpoolReader reader(spool_dir_, stored_);
   BusyMeter meter;
@@ -258,15 +260,16 @@ void Service::ingest_loop() {
     bool closed = spool_closed_.load(std::memory_order_acquire);
     if (closed && stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
     uint64_t behind = backlog();
-    // Past max_backlog (a machine never idle long enough) the store runs at normal priority
-    // and full speed until it is back under one batch: the spool stays bounded. Shutting
-    // down, it stores the rest at normal priority.
-    bool want_idle = !closed && (idle ? behind <= cfg_.max_backlog : behind <= cfg_.batch_size);
+    flooded = flooded ? behind > cfg_.batch_size : behind > cfg_.max_backlog;
+    int64_t now = mono_ms();
+    bool busy = meter.busy(now);  // read every round: the window is the last kBusyCheckMs, not since the last batch
+    // Idle CPU priority while the machine has idle time. While it is busy, that priority could
+    // starve the store for good (every runnable thread goes first), so the paced batch, one per
+    // kBusyCheckMs, runs at normal priority; so do a flood and shutting down.
+    bool want_idle = !closed && !flooded && !busy;
     if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;
     SpoolPosition end = spool_end();
     size_t n = read_batch(reader, end);
-    int64_t now = mono_ms();
-    bool busy = meter.busy(now);  // read every round: the window is the last kBusyCheckMs, not since the last batch
     if (n > 0 && !store_batch(n, reader, now)) {
       reader = SpoolReader(spool_dir_, stored_);  // read them again next time
       if (closed && now >= stop_deadline) break;
@@ -282,7 +285,9 @@ void Service::ingest_loop() {
       break;
     }
     if (n == 0 && !closed) give_back_memory();
-    if (n > 0 && !closed && idle && busy) sleep_ms(kBusyCheckMs);
+    // Asleep at normal priority: waking at idle priority on a busy machine could wait forever.
+    if (idle && set_idle_priority(false)) idle = false;
+    if (n > 0 && !closed && !flooded && busy) sleep_ms(kBusyCheckMs);
     else if (n < cfg_.batch_size) wait_for_spool(end, kIngestWaitMs);
   }
 }
