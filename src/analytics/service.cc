@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -27,6 +28,7 @@ constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the s
 // caches, or, with every CPU taken, never run at all.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
+constexpr size_t kPacedBatch = 100;  // records per paced batch: some 400 a second, a few % of a core
 
 int64_t mono_ms() { return core::mono_us() / 1000; }
 
@@ -197,11 +199,11 @@ void Service::offload_loop() {
   publish_end(true);
 }
 
-// Decodes up to batch_size spooled records into batch_; how many.
-size_t Service::read_batch(SpoolReader& reader, SpoolPosition end) {
+// Decodes up to max spooled records into batch_; how many.
+size_t Service::read_batch(SpoolReader& reader, SpoolPosition end, size_t max) {
   size_t n = 0;
   Record rec;
-  while (n < cfg_.batch_size && reader.next(end, rec)) {
+  while (n < max && reader.next(end, rec)) {
     if (n == batch_.size()) batch_.emplace_back();
     decode(rec, cfg_.preview_chars, batch_[n++]);
   }
@@ -268,8 +270,10 @@ void Service::ingest_loop() {
     // kBusyCheckMs, runs at normal priority; so do a flood and shutting down.
     bool want_idle = !closed && !flooded && !busy;
     if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;
+    bool paced = !closed && !flooded && busy;
+    size_t most = paced ? std::min<size_t>(cfg_.batch_size, kPacedBatch) : cfg_.batch_size;
     SpoolPosition end = spool_end();
-    size_t n = read_batch(reader, end);
+    size_t n = read_batch(reader, end, most);
     if (n > 0 && !store_batch(n, reader, now)) {
       reader = SpoolReader(spool_dir_, stored_);  // read them again next time
       if (closed && now >= stop_deadline) break;
@@ -287,8 +291,8 @@ void Service::ingest_loop() {
     if (n == 0 && !closed) give_back_memory();
     // Asleep at normal priority: waking at idle priority on a busy machine could wait forever.
     if (idle && set_idle_priority(false)) idle = false;
-    if (n > 0 && !closed && !flooded && busy) sleep_ms(kBusyCheckMs);
-    else if (n < cfg_.batch_size) wait_for_spool(end, kIngestWaitMs);
+    if (n > 0 && paced) sleep_ms(kBusyCheckMs);
+    else if (n < most) wait_for_spool(end, kIngestWaitMs);
   }
 }
 

@@ -67,7 +67,7 @@ class Service {
   void offload_loop();
   size_t drain();
   void ingest_loop();
-  size_t read_batch(SpoolReader& reader, SpoolPosition end);
+  size_t read_batch(SpoolReader& reader, SpoolPosition end, size_t max);
   bool store_batch(size_t n, SpoolReader& reader, int64_t now_ms);
   void give_back_memory();
   void expire(int64_t now_ms);
