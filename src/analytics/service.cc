@@ -10,6 +10,7 @@
 
 #include "corral/analytics/report.h"
 #include "corral/core/clock.h"
+#include "corral/core/heap.h"
 #include "corral/core/log.h"
 
 namespace corral::analytics {
@@ -21,6 +22,7 @@ constexpr int64_t kExpireEveryMs = 60000;
 constexpr int64_t kRetryMs = 1000;           // after the store refused a batch
 constexpr int kStopPollMs = 20;              // stopping: the offload thread's look at the rings
 constexpr int kIngestWaitMs = 1000;          // caught up: the ingest thread's longest wait for the spool
+constexpr int64_t kQuietMs = 2000;           // no records this long: the ingest thread gives memory back
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
 // the store takes one batch per kBusyCheckMs (a few % of a core), at normal priority:
@@ -150,12 +152,12 @@ void Service::publish_end(bool closed) {
   end_cv_.notify_one();
 }
 
-// Copies every waiting record into the spool buffer; how many.
-size_t Service::drain() {
+// Copies waiting records into the spool buffer until it holds `limit` bytes; how many.
+size_t Service::drain(size_t limit) {
   size_t moved = 0;
   for (auto& ring : rings_) {
     for (std::string_view b; !(b = ring->front()).empty();) {
-      if (writer_.buffered() >= kMaxSpoolBuffer) return moved;
+      if (writer_.buffered() >= limit) return moved;
       writer_.add(b);
       ring->pop();
       ++moved;
@@ -164,27 +166,36 @@ size_t Service::drain() {
   return moved;
 }
 
+// Moves what the rings hold to the spool, SpoolWriter::kWriteChunk at a time (the
+// buffer stays that small, however full the rings were). While the spool refuses
+// writes, up to kMaxSpoolBuffer waits in memory, then the rings fill.
+void Service::spool_rings() {
+  for (;;) {
+    unwritten_ += drain(spool_failing_ ? kMaxSpoolBuffer : SpoolWriter::kWriteChunk);
+    if (!writer_.pending()) return;
+    std::string err;
+    spool_failing_ = !writer_.write(err);
+    if (spool_failing_) {
+      write_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (mono_ms() - spool_error_log_ms_ >= 10000) {
+        spool_error_log_ms_ = mono_ms();
+        log::write(
+            log::Level::error, "analytics_spool_failed",
+            "dir=" + log::quote(spool_dir_) + " error=" + log::quote(err) + " action=\"kept in memory; retrying\"");
+      }
+      return;
+    }
+    spooled_.fetch_add(unwritten_, std::memory_order_relaxed);
+    unwritten_ = 0;
+    publish_end(false);
+  }
+}
+
 void Service::offload_loop() {
   int64_t stop_deadline = 0;
   for (;;) {
     bool stopping = stopping_.load(std::memory_order_acquire);
-    unwritten_ += drain();
-    std::string err;
-    if (writer_.pending()) {
-      if (writer_.write(err)) {
-        spooled_.fetch_add(unwritten_, std::memory_order_relaxed);
-        unwritten_ = 0;
-        publish_end(false);
-      } else {
-        write_errors_.fetch_add(1, std::memory_order_relaxed);
-        if (mono_ms() - spool_error_log_ms_ >= 10000) {
-          spool_error_log_ms_ = mono_ms();
-          log::write(
-              log::Level::error, "analytics_spool_failed",
-              "dir=" + log::quote(spool_dir_) + " error=" + log::quote(err) + " action=\"kept in memory; retrying\"");
-        }
-      }
-    }
+    spool_rings();
     if (stopping) {
       bool empty = !writer_.pending();
       for (auto& ring : rings_) empty = empty && ring->front().empty();
@@ -238,12 +249,16 @@ void Service::expire(int64_t now) {
   next_expire_ms_ = n == kExpireBatch ? now : now + kExpireEveryMs;
 }
 
-// Caught up: the rows, the store's page cache and the reader's buffer go back
-// (a burst's working set should not stay in RSS while nothing happens).
-void Service::give_back_memory() {
-  if (batch_.empty()) return;
+// Quiet for kQuietMs: the rows, the store's page cache, the reader's buffer and
+// the heap pages they took go back (a burst's working set should not stay in RSS
+// while nothing happens; under steady traffic they stay, rather than being
+// allocated again every flush).
+void Service::give_back_memory(SpoolReader& reader) {
+  if (batch_.empty()) return;  // given back already
   std::vector<Row>().swap(batch_);
   sink_->release_memory();
+  reader.release_memory();
+  core::give_back_free_heap();
 }
 
 // Records spooled this run and not yet stored.
@@ -258,6 +273,7 @@ void Service::ingest_loop() {
   int64_t stop_deadline = 0;
   SpoolReader reader(spool_dir_, stored_);
   BusyMeter meter;
+  int64_t last_batch_ms = 0;
   for (;;) {
     bool closed = spool_closed_.load(std::memory_order_acquire);
     if (closed && stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
@@ -288,7 +304,8 @@ void Service::ingest_loop() {
                    "dir=" + log::quote(spool_dir_) + " note=\"stored at the next start\"");
       break;
     }
-    if (n == 0 && !closed) give_back_memory();
+    if (n > 0) last_batch_ms = now;
+    else if (!closed && now - last_batch_ms >= kQuietMs) give_back_memory(reader);
     // Asleep at normal priority: waking at idle priority on a busy machine could wait forever.
     if (idle && set_idle_priority(false)) idle = false;
     if (n > 0 && paced) sleep_ms(kBusyCheckMs);

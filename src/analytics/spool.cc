@@ -15,7 +15,7 @@
 namespace corral::analytics {
 namespace {
 constexpr size_t kReadChunk = 256 * 1024;
-constexpr size_t kKeepBuffer = 16u << 20;
+constexpr size_t kKeepBuffer = 2 * SpoolWriter::kWriteChunk;  // a bigger buffer (the spool refused writes) goes
 }  // namespace
 
 std::string segment_path(const std::string& dir, uint64_t segment) {
@@ -78,7 +78,7 @@ bool SpoolWriter::write(std::string& err) {
   }
   size_ += buf_.size();
   buf_.clear();
-  if (buf_.capacity() > kKeepBuffer) std::string().swap(buf_);  // after a burst, not after every round
+  if (buf_.capacity() > kKeepBuffer) std::string().swap(buf_);
   return true;
 }
 
@@ -131,6 +131,11 @@ bool SpoolReader::next(const SpoolPosition& end, Record& out) {
     pos_ = {it == segs.end() ? end.segment : std::min(*it, end.segment), 0};
   }
   return false;
+}
+
+void SpoolReader::release_memory() {
+  std::string(buf_, buf_pos_).swap(buf_);  // the unread bytes only, in a buffer their size
+  buf_pos_ = 0;
 }
 
 void SpoolReader::remove_consumed() {

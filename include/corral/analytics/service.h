@@ -1,7 +1,7 @@
 // Analytics off the hot path. Each worker pushes finished requests onto its own
 // RecordRing. The offload thread sleeps until a ring is flush_fill_percent full
 // (its worker signals it) or flush_interval passed, then drains every ring and
-// appends the records to the spool on disk: a copy and one write, so it keeps
+// appends the records to the spool on disk: a copy and a write per 256 KiB, so it keeps
 // up with any request rate and wakes a few times a second, not per request.
 // The ingest thread runs at idle CPU priority and sleeps until the offload
 // thread has spooled more: it reads the spool, decodes records (previews parsed
@@ -65,11 +65,12 @@ class Service {
   };
 
   void offload_loop();
-  size_t drain();
+  size_t drain(size_t limit);
+  void spool_rings();
   void ingest_loop();
   size_t read_batch(SpoolReader& reader, SpoolPosition end, size_t max);
   bool store_batch(size_t n, SpoolReader& reader, int64_t now_ms);
-  void give_back_memory();
+  void give_back_memory(SpoolReader& reader);
   void expire(int64_t now_ms);
   void query_loop();
   SpoolPosition spool_end();
@@ -87,7 +88,8 @@ class Service {
 
   // Offload thread only.
   SpoolWriter writer_;
-  uint64_t unwritten_ = 0;  // records in the writer's buffer
+  uint64_t unwritten_ = 0;      // records in the writer's buffer
+  bool spool_failing_ = false;  // the last spool write failed
   int64_t spool_error_log_ms_ = -1000000;
 
   // Ingest thread only.

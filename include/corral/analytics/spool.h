@@ -28,6 +28,7 @@ std::string segment_path(const std::string& dir, uint64_t segment);
 class SpoolWriter {
  public:
   static constexpr uint64_t kSegmentBytes = 64ull << 20;
+  static constexpr size_t kWriteChunk = 256u << 10;  // what a caller buffers per write(), about
   // Creates dir as needed and starts a segment after every existing one.
   bool open(const std::string& dir, std::string& err);
   void add(std::string_view record_bytes);  // Record::bytes(), buffered until write()
@@ -56,6 +57,7 @@ class SpoolReader {
   SpoolPosition position() const { return pos_; }
   // Deletes segments before the current one (their records are in the store).
   void remove_consumed();
+  void release_memory();  // keeps only what is read and not yet returned
 
  private:
   bool open_segment();

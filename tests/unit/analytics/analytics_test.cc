@@ -15,6 +15,7 @@
 #include "corral/analytics/query.h"
 #include "corral/analytics/ring.h"
 #include "corral/analytics/row.h"
+#include "corral/analytics/service.h"
 #include "corral/analytics/sink.h"
 #include "corral/core/clock.h"
 
@@ -423,6 +424,68 @@ TEST(Spool, ATornTailFromACrashIsSkipped) {
   std::vector<int64_t> seen;
   while (reader.next(w.end(), r)) seen.push_back(r.n.time_us);
   EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3}));
+  std::filesystem::remove_all(dir);
+}
+
+// A reader that gives its buffer back (the ingest thread, quiet) reads on from
+// where it was: mid-buffer, and caught up before the writer adds more.
+TEST(Spool, AReaderThatGaveItsBufferBackReadsOnWhereItWas) {
+  std::string dir = temp_dir("spool-release");
+  std::string err;
+  SpoolWriter w;
+  ASSERT_TRUE(w.open(dir, err)) << err;
+  SpoolReader reader(dir, {w.end().segment, 0});
+  for (int i = 0; i < 10; ++i) w.add(numbered(i).bytes());
+  ASSERT_TRUE(w.write(err)) << err;
+  Record r;
+  std::vector<int64_t> seen;
+  for (int i = 0; i < 4 && reader.next(w.end(), r); ++i) seen.push_back(r.n.time_us);
+  reader.release_memory();  // six records read ahead into its buffer, not returned yet
+  while (reader.next(w.end(), r)) seen.push_back(r.n.time_us);
+  reader.release_memory();  // caught up
+  for (int i = 10; i < 12; ++i) w.add(numbered(i).bytes());
+  ASSERT_TRUE(w.write(err)) << err;
+  while (reader.next(w.end(), r)) seen.push_back(r.n.time_us);
+  std::vector<int64_t> all(12);
+  for (int i = 0; i < 12; ++i) all[i] = i;
+  EXPECT_EQ(seen, all);
+  EXPECT_EQ(reader.position(), w.end());
+  std::filesystem::remove_all(dir);
+}
+
+// The offload thread spools a ring holding many write chunks' worth (it writes
+// SpoolWriter::kWriteChunk at a time), in order and completely.
+TEST(Service, ARingOfManyWriteChunksIsSpooledInOrder) {
+  std::string dir = temp_dir("service-chunks");
+  corral::config::AnalyticsConfig cfg;
+  cfg.backend = "jsonl";
+  cfg.path = dir + "/r.jsonl";
+  cfg.ring_kb = 4096;
+  cfg.flush_fill_percent = 0;  // drained at stop(), all at once
+  cfg.flush_interval_ms = 60000;
+  Service svc(cfg, 1);
+  std::string err;
+  ASSERT_TRUE(svc.start(err)) << err;
+  const std::string pad(400, 'x');
+  size_t bytes = 0;
+  int n = 0;
+  for (; bytes < 4 * SpoolWriter::kWriteChunk; ++n) {
+    Record rec = numbered(n);
+    rec.set(kPromptPreview, pad);
+    ASSERT_TRUE(svc.ring(0).push(rec)) << n;
+    bytes += rec.bytes().size();
+  }
+  svc.stop();
+  EXPECT_EQ(svc.spooled(), uint64_t(n));
+  EXPECT_EQ(svc.written(), uint64_t(n));
+  std::ifstream in(cfg.path);
+  std::string line;
+  int i = 0;
+  while (std::getline(in, line)) {
+    EXPECT_NE(line.find("\"" + id_of(i) + "\""), std::string::npos) << "line " << i << ": " << line.substr(0, 120);
+    ++i;
+  }
+  EXPECT_EQ(i, n);
   std::filesystem::remove_all(dir);
 }
 
