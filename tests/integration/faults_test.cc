@@ -3,7 +3,7 @@
 // through its head, mid-stream), corral drained with 200 streams in flight,
 // reloaded every 100 ms under load, killed mid-batch, writing analytics to a
 // full disk, and clients that are slow or reset. Every case is bounded in time;
-// descriptors and sessions are counted from /proc and /metrics afterwards.
+// sockets and sessions are counted from /proc and /metrics afterwards.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -48,23 +48,56 @@ int count(const std::string& s, const std::string& needle) {
   return n;
 }
 
-// Open descriptors of a process, from /proc.
-long fd_count(pid_t pid) {
+// Open sockets of a process (client, backend, listening, the analytics query
+// handoff), from /proc. Files are left out: the analytics spool's reader opens
+// its segment when the first records arrive, which can be after a baseline.
+long socket_count(pid_t pid) {
   long n = 0;
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
   if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    while (dirent* e = readdir(d)) {
+      char target[64] = {};
+      if (e->d_name[0] != '.' && readlink((dir + e->d_name).c_str(), target, sizeof target - 1) > 0)
+        n += std::string_view(target).starts_with("socket:");
+    }
     closedir(d);
   }
   return n;
 }
 
+// Every descriptor, and for a socket its /proc/net/tcp line (state in the 4th
+// column; a socket absent from it is closed: reset, or never connected).
+std::string fd_dump(pid_t pid) {
+  std::string out, dir = "/proc/" + std::to_string(pid);
+  std::string tcp = slurp(dir + "/net/tcp") + slurp(dir + "/net/tcp6");
+  if (DIR* d = opendir((dir + "/fd").c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      char buf[256] = {};
+      ssize_t n = readlink((dir + "/fd/" + e->d_name).c_str(), buf, sizeof buf - 1);
+      std::string t(buf, n > 0 ? size_t(n) : 0);
+      out += "\n fd " + std::string(e->d_name) + " " + t;
+      if (t.rfind("socket:[", 0) == 0) {
+        std::string ino = t.substr(8, t.size() - 9);
+        size_t at = tcp.find(" " + ino + " ");
+        if (at == std::string::npos) out += " (not in /proc/net/tcp)";
+        else {
+          size_t b = tcp.rfind('\n', at);
+          out += " tcp:" + tcp.substr(b + 1, at - b + ino.size());
+        }
+      }
+    }
+    closedir(d);
+  }
+  return out;
+}
+
 // With no traffic and no pooled backend connection (upstream.idle_timeout is
-// short in these tests) corral's descriptor count settles to the same number.
-long settled_fds(pid_t pid) {
+// short in these tests) corral's socket count settles to the same number.
+long settled_sockets(pid_t pid) {
   long last = -1;
   for (int i = 0; i < 100; ++i) {
-    long now = fd_count(pid);
+    long now = socket_count(pid);
     if (now == last) return now;
     last = now;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -169,7 +202,7 @@ void expect_still_serving(int port) {
 TEST_P(Faults, BackendFaultBeforeTheBodyIsAJsonError) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config("timeouts: {first_byte: 700ms}\n"));
-  long base_fds = settled_fds(corral.proc.pid());
+  long base_sockets = settled_sockets(corral.proc.pid());
   for (const std::string at : {"0", "mid-head"}) {
     for (const std::string fault : {"close", "reset", "half-close", "garbage", "stall"}) {
       FaultCase f{fault, at};
@@ -191,8 +224,8 @@ TEST_P(Faults, BackendFaultBeforeTheBodyIsAJsonError) {
   }
   expect_still_serving(corral.port);
   EXPECT_LE(sessions_settled(corral.port), 1);
-  EXPECT_TRUE(eventually([&] { return fd_count(corral.proc.pid()) == base_fds; }, 10000))
-      << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before the faults";
+  EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
+      << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets << " before the faults";
 }
 
 // After the head and two token chunks: the client keeps every byte the backend
@@ -201,7 +234,7 @@ TEST_P(Faults, BackendFaultBeforeTheBodyIsAJsonError) {
 TEST_P(Faults, BackendFaultMidStreamCutsTheStreamWithoutATerminator) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config("timeouts: {stream_idle: 700ms}\n"));
-  long base_fds = settled_fds(corral.proc.pid());
+  long base_sockets = settled_sockets(corral.proc.pid());
   for (const std::string fault : {"close", "reset", "half-close", "garbage", "stall"}) {
     FaultCase f{fault, "2"};
     SCOPED_TRACE(trace(f));
@@ -218,8 +251,8 @@ TEST_P(Faults, BackendFaultMidStreamCutsTheStreamWithoutATerminator) {
   }
   expect_still_serving(corral.port);
   EXPECT_LE(sessions_settled(corral.port), 1);
-  EXPECT_TRUE(eventually([&] { return fd_count(corral.proc.pid()) == base_fds; }, 10000))
-      << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before the faults";
+  EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
+      << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets << " before the faults";
 }
 
 // A stream cut mid-way must end, for NDJSON and SSE, with an {"error":"..."}
@@ -250,7 +283,7 @@ TEST_P(Faults, BackendKilledBeforeTheHeadMidHeadAndMidStream) {
   auto sim = std::make_unique<Sim>();
   int sim_port = sim->port;
   Corral corral({sim->url()}, io(), yaml_config());
-  long base_fds = settled_fds(corral.proc.pid());
+  long base_sockets = settled_sockets(corral.proc.pid());
 
   Client before(corral.port);
   before.send(build_request("POST", "/api/generate", kStreamGen, {"X-Sim-Stall-After: 0"}));
@@ -288,8 +321,8 @@ TEST_P(Faults, BackendKilledBeforeTheHeadMidHeadAndMidStream) {
   sim = std::make_unique<Sim>(std::vector<std::string>{}, sim_port);
   expect_still_serving(corral.port);
   EXPECT_LE(sessions_settled(corral.port), 1);
-  EXPECT_TRUE(eventually([&] { return fd_count(corral.proc.pid()) == base_fds; }, 10000))
-      << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before";
+  EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
+      << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets << " before";
 }
 
 // A backend that sends a complete answer and then bytes nobody asked for (an
@@ -674,7 +707,7 @@ bool any_readable(const std::vector<int>& fds) {
 TEST_P(Faults, ThousandSlowHeaderClientsDoNotDelayOthersAndGet408) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config("timeouts: {header: 5s}\n"));
-  long base_fds = settled_fds(corral.proc.pid());
+  long base_sockets = settled_sockets(corral.proc.pid());
   constexpr int kSlow = 1000;
   std::vector<int> fds;
   auto started = std::chrono::steady_clock::now();
@@ -709,19 +742,20 @@ TEST_P(Faults, ThousandSlowHeaderClientsDoNotDelayOthersAndGet408) {
   for (int fd : fds) ::close(fd);
   EXPECT_EQ(value_of(settled_metrics(corral.port), "corral_rejected_total{reason=\"timeout\"}"), kSlow);
   EXPECT_LE(sessions_settled(corral.port), 1);
-  EXPECT_TRUE(eventually([&] { return fd_count(corral.proc.pid()) == base_fds; }, 10000))
-      << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before";
+  EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
+      << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets << " before";
 }
 
 // Thousands of clients that reset (RST) at every point of a request: right
 // after connecting, mid-head, mid-body, before the answer and mid-stream.
-// Nothing is left behind: descriptors, sessions, backend connections and
+// Nothing is left behind: sockets, sessions, backend connections and
 // in-flight gauges all return to where they were, and the aborted streams
 // were cancelled at the backend.
 TEST_P(Faults, ThousandsOfClientsResettingMidRequestLeaveNothingBehind) {
   Sim sim;
   Corral corral({sim.url()}, io(), yaml_config());
-  long base_fds = settled_fds(corral.proc.pid());
+  long base_sockets = settled_sockets(corral.proc.pid());
+  std::string base_dump = fd_dump(corral.proc.pid());
   long base_backend_conns = sim.stat("connections_open");  // the stats request and corral's probe connection
   constexpr int kClients = 3000, kThreads = 6;
   std::atomic<int> streams_seen{0}, connect_failed{0};
@@ -769,8 +803,9 @@ TEST_P(Faults, ThousandsOfClientsResettingMidRequestLeaveNothingBehind) {
   EXPECT_EQ(connect_failed.load(), 0);
   EXPECT_EQ(streams_seen.load(), kClients / 5) << "streams that started before their client reset";
   EXPECT_LE(sessions_settled(corral.port), 1);
-  EXPECT_TRUE(eventually([&] { return fd_count(corral.proc.pid()) == base_fds; }, 10000))
-      << fd_count(corral.proc.pid()) << " descriptors open, " << base_fds << " before";
+  EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
+      << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets
+      << " before; now:" << fd_dump(corral.proc.pid()) << "\nbefore:" << base_dump;
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(value_of(m, "corral_active_requests{backend=\"" + sim.url() + "\"}"), 0) << m;
   EXPECT_EQ(value_of(m, "corral_in_flight_requests"), 1);
