@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -65,6 +66,22 @@ long socket_count(pid_t pid) {
   return n;
 }
 
+// The local address of descriptor fd of process pid (a copy of it taken with
+// pidfd_getfd): corral's listening port for a client's socket, another for a backend's.
+std::string local_address(pid_t pid, int fd) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  int copy = pidfd < 0 ? -1 : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  std::string out = " local ";
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (copy >= 0 && getsockname(copy, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    out += std::to_string(ntohs(a.sin_port));
+  else out += "unknown";
+  if (copy >= 0) ::close(copy);
+  if (pidfd >= 0) ::close(pidfd);
+  return out;
+}
+
 // Every descriptor, and for a socket its /proc/net/tcp line (state in the 4th
 // column; a socket absent from it is closed: reset, or never connected).
 std::string fd_dump(pid_t pid) {
@@ -80,7 +97,7 @@ std::string fd_dump(pid_t pid) {
       if (t.rfind("socket:[", 0) == 0) {
         std::string ino = t.substr(8, t.size() - 9);
         size_t at = tcp.find(" " + ino + " ");
-        if (at == std::string::npos) out += " (not in /proc/net/tcp)";
+        if (at == std::string::npos) out += " (not in /proc/net/tcp)" + local_address(pid, std::atoi(e->d_name));
         else {
           size_t b = tcp.rfind('\n', at);
           out += " tcp:" + tcp.substr(b + 1, at - b + ino.size());
