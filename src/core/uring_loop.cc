@@ -132,6 +132,12 @@ void UringLoop::stop_read(Socket& s) {
   }
 }
 
+// The cancelled receive completes with -ECANCELED, and on_recv_cqe arms a new one
+// (still want_read), whose first attempt finds whatever the socket holds.
+void UringLoop::refresh_read(Socket& s) {
+  if (state(s).recv_armed && state(s).want_read && !state(s).closing) cancel(s, kRecv);
+}
+
 void UringLoop::submit_send(Socket& s) {
   io_uring_sqe* e = sqe();
   io_uring_prep_send(e, state(s).fd, state(s).send_ptr, state(s).send_left, MSG_NOSIGNAL);

@@ -22,6 +22,7 @@ class UringLoop final : public Loop {
   void accept(Socket& listener) override;
   void start_read(Socket& s) override;
   void stop_read(Socket& s) override;
+  void refresh_read(Socket& s) override;
   void send(Socket& s, const char* p, uint32_t n) override;
   void connect(Socket& s, const sockaddr* a, socklen_t len) override;
   void close(Socket& s) override;

@@ -11,6 +11,7 @@ namespace corral::proxy {
 
 namespace {
 constexpr uint32_t kPendingInMax = 65536;
+constexpr uint64_t kRefreshReadTicks = 50;  // worker ticks of 100 ms: every 5 s
 constexpr char k100Continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // out = SEED-WW-NNNNNNNN in lower-case hex (at least 12, 2 and 8 digits), as printf's
@@ -275,6 +276,11 @@ void Session::on_closed() {
 void Session::tick(uint64_t now) {
   if (state_ == State::closing) return;
   if (state_ == State::fanout) ex_->fanout->tick(now);
+  // Reading the client: a reset the kernel left unreported is found within some
+  // kRefreshReadTicks ticks (core::Loop::refresh_read), sessions spread over them.
+  bool reading = state_ == State::idle || state_ == State::head || state_ == State::body;
+  if (reading && (ctx_.ticks + (reinterpret_cast<uintptr_t>(this) >> 4)) % kRefreshReadTicks == 0)
+    client_->refresh_read();
   if (ctx_.draining && state_ == State::idle) {
     close();
     return;

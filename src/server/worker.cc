@@ -119,6 +119,7 @@ void Worker::drain(uint64_t ms) {
 
 void Worker::tick() {
   uint64_t now = loop_->now_ms();
+  ++ctx_.ticks;
   uint64_t drain_ms = drain_after_ms_.load(std::memory_order_relaxed);
   if (drain_ms != 0 && !ctx_.draining) {
     ctx_.draining = true;

@@ -19,6 +19,9 @@ class OnSocket : public Transport, protected core::SocketHandler {
     reading_ = true;
     loop_.start_read(sock_);
   }
+  void refresh_read() override {
+    if (reading_) loop_.refresh_read(sock_);
+  }
   int fd() const override { return sock_.fd(); }
   // An accepted connection: attached to the loop, reading.
   void adopt(int fd) {

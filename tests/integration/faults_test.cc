@@ -77,6 +77,15 @@ std::string local_address(pid_t pid, int fd) {
   if (copy >= 0 && getsockname(copy, reinterpret_cast<sockaddr*>(&a), &len) == 0)
     out += std::to_string(ntohs(a.sin_port));
   else out += "unknown";
+  if (copy >= 0) {
+    int soerr = 0;
+    socklen_t l = sizeof soerr;
+    getsockopt(copy, SOL_SOCKET, SO_ERROR, &soerr, &l);
+    char b[16];
+    ssize_t n = ::recv(copy, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
+    out += " so_error=" + std::to_string(soerr) + " peek=" + std::to_string(n) +
+           " errno=" + std::to_string(n < 0 ? errno : 0);
+  }
   if (copy >= 0) ::close(copy);
   if (pidfd >= 0) ::close(pidfd);
   return out;
@@ -94,6 +103,7 @@ std::string fd_dump(pid_t pid) {
       ssize_t n = readlink((dir + "/fd/" + e->d_name).c_str(), buf, sizeof buf - 1);
       std::string t(buf, n > 0 ? size_t(n) : 0);
       out += "\n fd " + std::string(e->d_name) + " " + t;
+      if (t == "anon_inode:[io_uring]") out.append("\n").append(slurp(dir + "/fdinfo/" + e->d_name));
       if (t.rfind("socket:[", 0) == 0) {
         std::string ino = t.substr(8, t.size() - 9);
         size_t at = tcp.find(" " + ino + " ");
@@ -822,7 +832,8 @@ TEST_P(Faults, ThousandsOfClientsResettingMidRequestLeaveNothingBehind) {
   EXPECT_LE(sessions_settled(corral.port), 1);
   EXPECT_TRUE(eventually([&] { return socket_count(corral.proc.pid()) == base_sockets; }, 10000))
       << socket_count(corral.proc.pid()) << " sockets open, " << base_sockets
-      << " before; now:" << fd_dump(corral.proc.pid()) << "\nbefore:" << base_dump;
+      << " before; now:" << fd_dump(corral.proc.pid()) << "\nbefore:" << base_dump << "\nLOG:\n"
+      << corral.log();
   std::string m = settled_metrics(corral.port);
   EXPECT_EQ(value_of(m, "corral_active_requests{backend=\"" + sim.url() + "\"}"), 0) << m;
   EXPECT_EQ(value_of(m, "corral_in_flight_requests"), 1);

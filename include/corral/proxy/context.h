@@ -85,6 +85,7 @@ struct WorkerContext {
   unsigned worker_id = 0;
   uint64_t id_seed = 0;
   uint64_t next_request = 0;
+  uint64_t ticks = 0;  // worker ticks so far
   uint64_t rng = 0;
   bool draining = false;
   Session* sessions = nullptr;  // intrusive list of open client sessions

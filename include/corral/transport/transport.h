@@ -36,6 +36,7 @@ class Transport {
   virtual void send(const char* p, uint32_t n) = 0;  // one at a time; on_sent once all is sent
   virtual void pause() = 0;                          // stop reading; data in flight may still arrive
   virtual void resume() = 0;                         // read again (no-op when reading)
+  virtual void refresh_read() = 0;                   // while reading: core::Loop::refresh_read
   virtual void close() = 0;                          // on_closed follows once the loop let go
   virtual bool is_open() const = 0;
   virtual bool connecting() const = 0;  // connect (or handshake) not finished
