@@ -361,7 +361,9 @@ TEST(AnalyticsStore, ABusyStoreDelaysRecordsButLosesNone) {
 
 // A machine that never goes idle (here: a niced spinning thread per CPU): past
 // analytics.max_backlog the store stops yielding and catches up, so the spool stays
-// bounded; under it the store would take one batch of 10 per 250 ms (3,000 records: 75 s).
+// bounded by it; under it the store takes one batch of 10 per 250 ms (3,000 records:
+// 75 s), so what arrives after the last catch-up, up to max_backlog, waits longer than
+// this test does (a slow run under sanitizers once left 321).
 TEST(AnalyticsStore, ABacklogPastMaxBacklogIsStoredWhileTheMachineStaysBusy) {
   Sim sim(kModels);
   // Rings that wake the offload thread every ~10 records: what is left in them after the burst is
@@ -382,12 +384,12 @@ TEST(AnalyticsStore, ABacklogPastMaxBacklogIsStoredWhileTheMachineStaysBusy) {
   EXPECT_EQ(traffic(corral.port, n, 8, "POST", "/api/generate", gen("alpha", "busy", false), {}, 200), 0);
   double backlog = -1;
   bool caught_up =
-      eventually([&] { return (backlog = metric(corral.port, "corral_analytics_backlog_records")) <= 100; }, 15000);
+      eventually([&] { return (backlog = metric(corral.port, "corral_analytics_backlog_records")) <= 1000; }, 15000);
   long stored = count_rows(db_of(corral));
   stop = true;
   for (std::thread& t : spinners) t.join();
   EXPECT_TRUE(caught_up) << "backlog " << backlog << " with the machine busy";
-  EXPECT_GE(stored, n - 100);
+  EXPECT_GE(stored, n - 1000);
 }
 
 TEST(AnalyticsStore, JsonlBackendWritesOneObjectPerRequest) {
