@@ -15,7 +15,7 @@
 namespace corral::analytics {
 namespace {
 constexpr size_t kReadChunk = 256 * 1024;
-constexpr size_t kKeepBuffer = 2 * SpoolWriter::kWriteChunk;  // a bigger buffer (the spool refused writes) goes
+constexpr size_t kKeepBuffer = 2 * SpoolWriter::kWriteChunk;  // past it (after refused writes): given back
 }  // namespace
 
 std::string segment_path(const std::string& dir, uint64_t segment) {
