@@ -22,7 +22,7 @@ constexpr int64_t kExpireEveryMs = 60000;
 constexpr int64_t kRetryMs = 1000;           // after the store refused a batch
 constexpr int kStopPollMs = 20;              // stopping: the offload thread's look at the rings
 constexpr int kIngestWaitMs = 1000;          // caught up: the ingest thread's longest wait for the spool
-constexpr int64_t kQuietMs = 2000;           // no records this long: the ingest thread gives memory back
+constexpr int64_t kQuietMs = 2000;           // no records this long: freed heap pages go back to the system
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
 // the store takes one batch per kBusyCheckMs (a few % of a core), at normal priority:
@@ -249,16 +249,20 @@ void Service::expire(int64_t now) {
   next_expire_ms_ = n == kExpireBatch ? now : now + kExpireEveryMs;
 }
 
-// Quiet for kQuietMs: the rows, the store's page cache, the reader's buffer and
-// the heap pages they took go back (a burst's working set should not stay in RSS
-// while nothing happens; under steady traffic they stay, rather than being
-// allocated again every flush).
-void Service::give_back_memory(SpoolReader& reader) {
-  if (batch_.empty()) return;  // given back already
-  std::vector<Row>().swap(batch_);
-  sink_->release_memory();
-  reader.release_memory();
-  core::give_back_free_heap();
+// Caught up: the rows, the store's page cache and the reader's buffer go back
+// (a burst's working set should not stay in RSS while nothing happens); quiet for
+// kQuietMs, the heap pages they took go back to the system too, once.
+void Service::give_back_memory(SpoolReader& reader, bool quiet) {
+  if (!batch_.empty()) {
+    std::vector<Row>().swap(batch_);
+    sink_->release_memory();
+    reader.release_memory();
+    heap_kept_ = true;
+  }
+  if (quiet && heap_kept_) {
+    core::give_back_free_heap();
+    heap_kept_ = false;
+  }
 }
 
 // Records spooled this run and not yet stored.
@@ -305,7 +309,7 @@ void Service::ingest_loop() {
       break;
     }
     if (n > 0) last_batch_ms = now;
-    else if (!closed && now - last_batch_ms >= kQuietMs) give_back_memory(reader);
+    else if (!closed) give_back_memory(reader, now - last_batch_ms >= kQuietMs);
     // Asleep at normal priority: waking at idle priority on a busy machine could wait forever.
     if (idle && set_idle_priority(false)) idle = false;
     if (n > 0 && paced) sleep_ms(kBusyCheckMs);

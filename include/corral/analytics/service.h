@@ -70,7 +70,7 @@ class Service {
   void ingest_loop();
   size_t read_batch(SpoolReader& reader, SpoolPosition end, size_t max);
   bool store_batch(size_t n, SpoolReader& reader, int64_t now_ms);
-  void give_back_memory(SpoolReader& reader);
+  void give_back_memory(SpoolReader& reader, bool quiet);
   void expire(int64_t now_ms);
   void query_loop();
   SpoolPosition spool_end();
@@ -94,7 +94,8 @@ class Service {
 
   // Ingest thread only.
   std::vector<Row> batch_;
-  SpoolPosition stored_;  // the store holds every record before this
+  bool heap_kept_ = false;  // memory freed since the heap last went back to the system
+  SpoolPosition stored_;    // the store holds every record before this
   int64_t next_expire_ms_ = 0;
   int64_t store_error_log_ms_ = -1000000;
 
