@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -49,73 +50,73 @@ int count(const std::string& s, const std::string& needle) {
   return n;
 }
 
+// Calls f(fd, target) for every open descriptor of a process (/proc/PID/fd).
+template <typename F>
+void for_each_fd(pid_t pid, F f) {
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char buf[256] = {};
+    ssize_t n = readlink((dir + e->d_name).c_str(), buf, sizeof buf - 1);
+    f(std::atoi(e->d_name), std::string(buf, n > 0 ? size_t(n) : 0));
+  }
+  closedir(d);
+}
+
 // Open sockets of a process (client, backend, listening, the analytics query
-// handoff), from /proc. Files are left out: the analytics spool's reader opens
-// its segment when the first records arrive, which can be after a baseline.
+// handoff). Files are left out: the analytics spool's reader opens its segment
+// when the first records arrive, which can be after a baseline.
 long socket_count(pid_t pid) {
   long n = 0;
-  std::string dir = "/proc/" + std::to_string(pid) + "/fd/";
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      char target[64] = {};
-      if (e->d_name[0] != '.' && readlink((dir + e->d_name).c_str(), target, sizeof target - 1) > 0)
-        n += std::string_view(target).starts_with("socket:");
-    }
-    closedir(d);
-  }
+  for_each_fd(pid, [&](int, const std::string& target) { n += target.starts_with("socket:"); });
   return n;
 }
 
-// The local address of descriptor fd of process pid (a copy of it taken with
-// pidfd_getfd): corral's listening port for a client's socket, another for a backend's.
-std::string local_address(pid_t pid, int fd) {
+// What a closed socket of process pid still tells, read from a copy of it taken
+// with pidfd_getfd: its local port (corral's listening port for a client's, another
+// for a backend's), its pending error (SO_ERROR), and what a peek at it returns.
+std::string socket_facts(pid_t pid, int fd) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   int copy = pidfd < 0 ? -1 : static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-  std::string out = " local ";
+  int copy_errno = errno;
+  if (pidfd >= 0) ::close(pidfd);
+  if (copy < 0) return " (no copy: " + std::string(std::strerror(copy_errno)) + ")";
   sockaddr_in a{};
   socklen_t len = sizeof a;
-  if (copy >= 0 && getsockname(copy, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    out += std::to_string(ntohs(a.sin_port));
-  else out += "unknown";
-  if (copy >= 0) {
-    int soerr = 0;
-    socklen_t l = sizeof soerr;
-    getsockopt(copy, SOL_SOCKET, SO_ERROR, &soerr, &l);
-    char b[16];
-    ssize_t n = ::recv(copy, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
-    out += " so_error=" + std::to_string(soerr) + " peek=" + std::to_string(n) +
-           " errno=" + std::to_string(n < 0 ? errno : 0);
-  }
-  if (copy >= 0) ::close(copy);
-  if (pidfd >= 0) ::close(pidfd);
+  std::string out = " local ";
+  out += getsockname(copy, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? std::to_string(ntohs(a.sin_port)) : "unknown";
+  int soerr = 0;
+  socklen_t l = sizeof soerr;
+  getsockopt(copy, SOL_SOCKET, SO_ERROR, &soerr, &l);
+  char b[16];
+  ssize_t n = ::recv(copy, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
+  out += " so_error=" + std::to_string(soerr) + " peek=" + std::to_string(n) +
+         " errno=" + std::to_string(n < 0 ? errno : 0);
+  ::close(copy);
   return out;
 }
 
 // Every descriptor, and for a socket its /proc/net/tcp line (state in the 4th
-// column; a socket absent from it is closed: reset, or never connected).
+// column; a socket absent from it is closed: reset, or never connected); each
+// io_uring's fdinfo (its poll list: the operations it holds).
 std::string fd_dump(pid_t pid) {
   std::string out, dir = "/proc/" + std::to_string(pid);
   std::string tcp = slurp(dir + "/net/tcp") + slurp(dir + "/net/tcp6");
-  if (DIR* d = opendir((dir + "/fd").c_str())) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      char buf[256] = {};
-      ssize_t n = readlink((dir + "/fd/" + e->d_name).c_str(), buf, sizeof buf - 1);
-      std::string t(buf, n > 0 ? size_t(n) : 0);
-      out += "\n fd " + std::string(e->d_name) + " " + t;
-      if (t == "anon_inode:[io_uring]") out.append("\n").append(slurp(dir + "/fdinfo/" + e->d_name));
-      if (t.rfind("socket:[", 0) == 0) {
-        std::string ino = t.substr(8, t.size() - 9);
-        size_t at = tcp.find(" " + ino + " ");
-        if (at == std::string::npos) out += " (not in /proc/net/tcp)" + local_address(pid, std::atoi(e->d_name));
-        else {
-          size_t b = tcp.rfind('\n', at);
-          out += " tcp:" + tcp.substr(b + 1, at - b + ino.size());
-        }
-      }
+  for_each_fd(pid, [&](int fd, const std::string& t) {
+    out += "\n fd " + std::to_string(fd) + " " + t;
+    if (t == "anon_inode:[io_uring]") out.append("\n").append(slurp(dir + "/fdinfo/" + std::to_string(fd)));
+    if (!t.starts_with("socket:[")) return;
+    std::string ino = t.substr(8, t.size() - 9);
+    size_t at = tcp.find(" " + ino + " ");
+    if (at == std::string::npos) {
+      out += " (not in /proc/net/tcp)" + socket_facts(pid, fd);
+    } else {
+      size_t b = tcp.rfind('\n', at);
+      out += " tcp:" + tcp.substr(b + 1, at - b + ino.size());
     }
-    closedir(d);
-  }
+  });
   return out;
 }
 
