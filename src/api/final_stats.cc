@@ -59,13 +59,29 @@ StreamStats extract_final_stats(std::string_view tail) {
   return st;
 }
 
+// Room for n more tail bytes (the tail already cut so that n fit in kTailBytes).
+// A string grows by doubling, which takes every tail that passes half of
+// kTailBytes to twice kTailBytes, held by every long stream; past that point the
+// tail moves to a string of exactly kTailBytes instead (libstdc++ doubles on
+// reserve() too, but not from an empty string).
+void BodySample::make_tail_room(size_t n) {
+  if (tail_.size() + n <= tail_.capacity() || 2 * tail_.capacity() <= kTailBytes) return;
+  std::string room;
+  room.reserve(kTailBytes);
+  room.append(tail_);
+  tail_.swap(room);
+}
+
 void BodySample::add(const char* p, size_t n) {
   if (head_.size() < head_cap_) head_.append(p, std::min(n, head_cap_ - head_.size()));
   if (n >= kTailBytes) {
-    tail_.assign(p + n - kTailBytes, kTailBytes);
-    return;
+    tail_.clear();
+    p += n - kTailBytes;
+    n = kTailBytes;
+  } else if (tail_.size() + n > kTailBytes) {
+    tail_.erase(0, tail_.size() + n - kTailBytes);
   }
-  if (tail_.size() + n > kTailBytes) tail_.erase(0, tail_.size() + n - kTailBytes);
+  make_tail_room(n);
   tail_.append(p, n);
 }
 

@@ -51,8 +51,10 @@ class BodySample {
     std::string().swap(tail_);
     std::string().swap(head_);
   }
+  size_t tail_capacity() const { return tail_.capacity(); }  // what the tail holds on to (a test reads it)
 
  private:
+  void make_tail_room(size_t n);
   std::string tail_;
   std::string head_;
   size_t head_cap_ = 0;

@@ -46,6 +46,26 @@ TEST(StreamStats, BodySampleKeepsOnlyTheEnd) {
   EXPECT_TRUE(t.head().empty());  // no head asked for
 }
 
+// A long stream's tail, token by token, holds a kTailBytes string: one grown by
+// doubling holds up to twice that (1,536 bytes with these lines) for as long as
+// the stream lasts.
+TEST(StreamStats, ALongStreamsTailHoldsNoMoreThanItKeeps) {
+  api::BodySample t;
+  std::string line;
+  for (int i = 0; i < 200; ++i) {
+    line = "{\"model\":\"m\",\"response\":\"token " + std::to_string(i) + "\",\"done\":false}\n";
+    t.add(line.data(), line.size());
+    ASSERT_LE(t.tail().size(), api::BodySample::kTailBytes);
+    ASSERT_EQ(t.tail().substr(t.tail().size() - line.size()), line);
+  }
+  EXPECT_EQ(t.tail().size(), api::BodySample::kTailBytes);
+  EXPECT_EQ(t.tail_capacity(), api::BodySample::kTailBytes);
+  std::string big(5000, 'b');  // a read larger than the tail keeps its end, in the same room
+  t.add(big.data(), big.size());
+  EXPECT_EQ(t.tail(), big.substr(big.size() - api::BodySample::kTailBytes));
+  EXPECT_EQ(t.tail_capacity(), api::BodySample::kTailBytes);
+}
+
 TEST(StreamStats, BodySampleKeepsTheFirstBytesWhenAsked) {
   api::BodySample t;
   t.clear(6);
