@@ -9,14 +9,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -62,17 +67,60 @@ int connect_port(int port, int rcvbuf, const char* source_ip) {
   return fd;
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// The kernel's ephemeral range, from which connect() takes source ports and bind(0) its ports.
+std::pair<int, int> ephemeral_range() {
+  int lo = 32768, hi = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
+  return {lo, hi};
+}
+
+// Claims `port` for this process's lifetime, across every test process on the machine: an
+// abstract unix socket named after it is bound once and never closed (the kernel frees it when
+// the process exits, however it exits).
+bool claim(int port) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::string name = "corral-test-port-" + std::to_string(port);
+  std::memcpy(a.sun_path + 1, name.data(), name.size());  // sun_path[0] == 0: abstract
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0) return true;
+  ::close(fd);
+  return false;
+}
+
+bool bindable(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return port;
+  return ok;
+}
+
+}  // namespace
+
+// A port no other caller gets, in this process or another test process, and that no connect()
+// takes as its source port meanwhile: tests pick ports seconds before something binds them (an
+// on-demand backend's start hook), and bind(0)'s ports come from the range connect() uses, so a
+// port picked that way could be taken or handed out twice before it was bound.
+int free_port() {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  static std::mt19937 rng(std::random_device{}());
+  auto [ephemeral_lo, ephemeral_hi] = ephemeral_range();
+  int lo = 10000, hi = ephemeral_lo - 1;
+  if (hi - lo < 1000) lo = ephemeral_hi + 1, hi = 65535;
+  std::uniform_int_distribution<int> pick(lo, hi);
+  for (int tries = 0; tries < 10000; ++tries) {
+    int port = pick(rng);
+    if (claim(port) && bindable(port)) return port;  // a claimed port stays claimed: never handed out again
+  }
+  throw std::runtime_error("free_port: no unclaimed port in " + std::to_string(lo) + "-" + std::to_string(hi));
 }
 
 std::string bin(const char* env_name) {
