@@ -35,6 +35,14 @@ std::string lower(std::string s) {
   return s;
 }
 
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
 long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -54,10 +62,7 @@ int connect_port(int port, int rcvbuf, const char* source_ip) {
       return -1;
     }
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = loopback(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
     return -1;
@@ -69,11 +74,18 @@ int connect_port(int port, int rcvbuf, const char* source_ip) {
 
 namespace {
 
-// The kernel's ephemeral range, from which connect() takes source ports and bind(0) its ports.
-std::pair<int, int> ephemeral_range() {
-  int lo = 32768, hi = 60999;
-  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
-  return {lo, hi};
+// Ports for free_port: below the kernel's ephemeral range, from which connect() takes source
+// ports and bind(0) its ports (above it if too little is below). Read once.
+std::pair<int, int> test_port_range() {
+  static const std::pair<int, int> range = [] {
+    int lo = 32768, hi = 60999;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
+    if (lo - 1 - 10000 >= 1000) return std::pair<int, int>{10000, lo - 1};
+    if (65535 - (hi + 1) >= 1000) return std::pair<int, int>{hi + 1, 65535};
+    throw std::runtime_error("free_port: the ephemeral range " + std::to_string(lo) + "-" + std::to_string(hi) +
+                             " leaves under 1,000 ports outside it");
+  }();
+  return range;
 }
 
 // Claims `port` for this process's lifetime, across every test process on the machine: an
@@ -93,10 +105,7 @@ bool claim(int port) {
 
 bool bindable(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = loopback(port);
   bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
@@ -112,9 +121,7 @@ int free_port() {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
   static std::mt19937 rng(std::random_device{}());
-  auto [ephemeral_lo, ephemeral_hi] = ephemeral_range();
-  int lo = 10000, hi = ephemeral_lo - 1;
-  if (hi - lo < 1000) lo = ephemeral_hi + 1, hi = 65535;
+  auto [lo, hi] = test_port_range();
   std::uniform_int_distribution<int> pick(lo, hi);
   for (int tries = 0; tries < 10000; ++tries) {
     int port = pick(rng);
