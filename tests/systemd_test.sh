@@ -25,7 +25,7 @@ if ! systemd-analyze verify "$tmp/corral.service" >"$tmp/verify.log" 2>&1 || [[ 
 fi
 ok "systemd-analyze verify: no errors or warnings"
 
-want=(Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' Restart=always RestartSec= WatchdogSec= LimitNOFILE=
+want=(Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' Restart=always RestartSec= WatchdogSec= LimitNOFILE= LimitNICE=+0
       StateDirectory=corral LogsDirectory=corral NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes
       PrivateDevices=yes RestrictAddressFamilies= 'SystemCallFilter=@system-service io_uring_setup io_uring_enter io_uring_register'
       CapabilityBoundingSet= MemoryDenyWriteExecute=yes LockPersonality=yes)

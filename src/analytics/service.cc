@@ -1,7 +1,6 @@
 #include "corral/analytics/service.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,20 +24,14 @@ constexpr int kIngestWaitMs = 1000;          // caught up: the ingest thread's l
 constexpr int64_t kQuietMs = 2000;           // no records this long: freed heap pages go back to the system
 constexpr int64_t kShutdownStoreMs = 10000;  // then what is left stays in the spool for the next start
 // While the machine is busy (under kBusyIdle of its CPU time idle over kBusyCheckMs)
-// the store takes one batch per kBusyCheckMs (a few % of a core), at normal priority:
-// SCHED_IDLE alone would either slip in between a busy proxy's wake-ups and cool its
-// caches, or, with every CPU taken, never run at all.
+// the store takes one batch per kBusyCheckMs (a few % of a core): even at idle
+// priority, a store running whenever a busy proxy blocks for a moment would cool
+// its caches.
 constexpr double kBusyIdle = 0.2;
 constexpr int kBusyCheckMs = 250;
-constexpr size_t kPacedBatch = 100;  // records per paced batch: some 400 a second, a few % of a core
+constexpr size_t kPacedBatch = 100;  // records per paced batch: some 400 a second
 
 int64_t mono_ms() { return core::mono_us() / 1000; }
-
-// SCHED_IDLE: runs only when no other thread wants the CPU.
-bool set_idle_priority(bool idle) {
-  sched_param p{};
-  return pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &p) == 0;
-}
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -81,6 +74,7 @@ Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cf
   for (unsigned i = 0; i < workers; ++i) {
     rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
     rings_.back()->wake_at(&offload_wake_, rings_.back()->capacity() / 100 * cfg.flush_fill_percent);
+    rings_.back()->raise_at_half(&offload_priority_);
   }
 }
 
@@ -89,6 +83,10 @@ Service::~Service() { stop(); }
 bool Service::start(std::string& err) {
   sink_ = cfg_.backend == "sqlite" ? open_sqlite_sink(cfg_.path, err) : open_jsonl_sink(cfg_, err);
   if (!sink_ || !writer_.open(spool_dir_, err)) return false;
+  if (!core::idle_priority_reversible())
+    log::write(log::Level::info, "analytics_priority",
+               "priority=normal reason=\"idle CPU priority could not be left again (no CAP_SYS_NICE, RLIMIT_NICE under "
+               "20)\"");
   if (!sink_->position(stored_)) {  // a new store: everything spooled so far belongs to it
     std::vector<uint64_t> segs = spool_segments(spool_dir_);
     stored_ = {segs.front(), 0};
@@ -96,10 +94,12 @@ bool Service::start(std::string& err) {
   end_ = writer_.end();
   offload_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "corral-offload");
+    offload_priority_.attach();
     offload_loop();
   });
   ingest_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "corral-ingest");
+    ingest_priority_.attach();
     ingest_loop();
   });
   if (queryable()) {
@@ -113,6 +113,8 @@ bool Service::start(std::string& err) {
 
 void Service::stop() {
   if (stopping_.exchange(true)) return;
+  offload_priority_.raise();  // what is left is spooled and stored at normal priority
+  ingest_priority_.raise();
   offload_wake_.signal();
   cv_.notify_all();
   if (offload_.joinable()) offload_.join();
@@ -197,6 +199,7 @@ void Service::offload_loop() {
     bool stopping = stopping_.load(std::memory_order_acquire);
     spool_rings();
     if (stopping) {
+      offload_priority_.raise();  // a lower() may have raced stop()'s raise
       bool empty = !writer_.pending();
       for (auto& ring : rings_) empty = empty && ring->front().empty();
       if (stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
@@ -204,6 +207,8 @@ void Service::offload_loop() {
       sleep_ms(kStopPollMs);
       continue;
     }
+    // Caught up: idle priority until a ring is past half full (RecordRing::raise_at_half).
+    offload_priority_.lower();
     // Asleep until a ring passes its mark (RecordRing::wake_at), stop(), or flush_interval.
     offload_wake_.wait(int(cfg_.flush_interval_ms));
   }
@@ -272,7 +277,6 @@ uint64_t Service::backlog() const {
 }
 
 void Service::ingest_loop() {
-  bool idle = set_idle_priority(true);
   bool flooded = false;  // past max_backlog: stored at full speed until back under one batch
   int64_t stop_deadline = 0;
   SpoolReader reader(spool_dir_, stored_);
@@ -285,12 +289,12 @@ void Service::ingest_loop() {
     flooded = flooded ? behind > cfg_.batch_size : behind > cfg_.max_backlog;
     int64_t now = mono_ms();
     bool busy = meter.busy(now);  // read every round: the window is the last kBusyCheckMs, not since the last batch
-    // Idle CPU priority while the machine has idle time. While it is busy, that priority could
-    // starve the store for good (every runnable thread goes first), so the paced batch, one per
-    // kBusyCheckMs, runs at normal priority; so do a flood and shutting down.
-    bool want_idle = !closed && !flooded && !busy;
-    if (want_idle != idle && set_idle_priority(want_idle)) idle = want_idle;
-    bool paced = !closed && !flooded && busy;
+    // Idle CPU priority, except in a flood (a machine never idle long enough) and shutting down,
+    // which store at normal priority and full speed. A busy machine gets paced batches.
+    bool yielding = !closed && !flooded;
+    if (yielding) ingest_priority_.lower();
+    else ingest_priority_.raise();
+    bool paced = yielding && busy;
     size_t most = paced ? std::min<size_t>(cfg_.batch_size, kPacedBatch) : cfg_.batch_size;
     SpoolPosition end = spool_end();
     size_t n = read_batch(reader, end, most);
@@ -310,8 +314,6 @@ void Service::ingest_loop() {
     }
     if (n > 0) last_batch_ms = now;
     else if (!closed) give_back_memory(reader, now - last_batch_ms >= kQuietMs);
-    // Asleep at normal priority: waking at idle priority on a busy machine could wait forever.
-    if (idle && set_idle_priority(false)) idle = false;
     if (n > 0 && paced) sleep_ms(kBusyCheckMs);
     else if (n < most) wait_for_spool(end, kIngestWaitMs);
   }

@@ -14,7 +14,7 @@
 
 namespace corral::analytics {
 namespace {
-constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
 constexpr size_t kKeepBuffer = 2 * SpoolWriter::kWriteChunk;  // past it (after refused writes): given back
 }  // namespace
 

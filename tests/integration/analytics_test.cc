@@ -3,6 +3,7 @@
 // endpoints, CSV read by Python's csv module, SIGTERM and restart, retention,
 // a full record ring, a store that is busy for a while, and the jsonl and none backends.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -390,6 +392,69 @@ TEST(AnalyticsStore, ABacklogPastMaxBacklogIsStoredWhileTheMachineStaysBusy) {
   for (std::thread& t : spinners) t.join();
   EXPECT_TRUE(caught_up) << "backlog " << backlog << " with the machine busy";
   EXPECT_GE(stored, n - 1000);
+}
+
+// The scheduling policy (sched(7): 0 SCHED_OTHER, 5 SCHED_IDLE) of pid's thread named comm, or -1.
+int policy_of_thread(pid_t pid, const std::string& comm) {
+  std::string task = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(task)) {
+    if (slurp(t.path().string() + "/comm") != comm + "\n") continue;
+    std::istringstream stat(slurp(t.path().string() + "/stat"));
+    std::string rest;
+    std::getline(stat, rest, ')');  // past "pid (comm"; then fields 3.. of proc_pid_stat(5)
+    std::vector<std::string> f{std::istream_iterator<std::string>(stat), {}};
+    return f.size() > 38 ? std::stoi(f[38]) : -1;  // field 41, policy
+  }
+  return -1;
+}
+
+bool has_cap_sys_nice() {
+  std::string status = slurp("/proc/self/status");
+  size_t at = status.find("CapEff:");
+  return at != std::string::npos && (std::stoull(status.substr(at + 7), nullptr, 16) >> 23 & 1);  // CAP_SYS_NICE
+}
+
+// The offload and ingest threads wait at idle CPU priority, so a worker waking on their CPU
+// runs at once; where SCHED_IDLE could not be left again (no CAP_SYS_NICE, RLIMIT_NICE 0)
+// they stay normal and corral says why.
+TEST(AnalyticsStore, TheStoreThreadsRunAtIdlePriorityWhereItCanBeLeftAgain) {
+  Sim sim(kModels);
+  std::vector<std::string> without = {"/usr/bin/prlimit", "--nice=0:0"};
+  if (has_cap_sys_nice()) without.insert(without.end(), {"/usr/bin/setpriv", "--bounding-set=-sys_nice"});
+  without.push_back("--");
+  for (bool privileged : {true, false}) {
+    SCOPED_TRACE(privileged ? "as the test runs" : "without CAP_SYS_NICE");
+    Corral corral({sim.url()}, "uring", "", {}, privileged ? std::vector<std::string>{} : without);
+    ASSERT_EQ(request(corral.port, "POST", "/api/generate", gen("alpha", "hi", false)).status, 200);
+    ASSERT_EQ(wait_rows(db_of(corral), 1), 1);
+    int want = privileged && has_cap_sys_nice() ? SCHED_IDLE : SCHED_OTHER;
+    EXPECT_TRUE(eventually([&] { return policy_of_thread(corral.proc.pid(), "corral-offload") == want; }));
+    EXPECT_TRUE(eventually([&] { return policy_of_thread(corral.proc.pid(), "corral-ingest") == want; }));
+    EXPECT_EQ(corral.log().find("event=analytics_priority priority=normal") != std::string::npos, want == SCHED_OTHER)
+        << corral.log();
+  }
+}
+
+// Every CPU taken by a normal-priority spinner: the offload thread at idle priority would get
+// almost none of it, so a ring past half full raises it, and small rings (64 KiB, some 250 records)
+// drop nothing.
+TEST(AnalyticsStore, ASaturatedMachineDropsNoRecord) {
+  Sim sim(kModels);
+  Corral corral({sim.url()}, "uring", "analytics: {ring_kb: 64}\n");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> spinners;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i)
+    spinners.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  const int n = 2000;
+  int bad = traffic(corral.port, n, 8, "POST", "/api/generate", gen("alpha", "saturated", false), {}, 200);
+  stop = true;
+  for (std::thread& t : spinners) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(value_of(settled_metrics(corral.port), "corral_analytics_dropped_total"), 0);
+  EXPECT_EQ(wait_rows(db_of(corral), n, 15000), n) << settled_metrics(corral.port);
 }
 
 TEST(AnalyticsStore, JsonlBackendWritesOneObjectPerRequest) {

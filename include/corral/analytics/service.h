@@ -28,6 +28,7 @@
 #include "corral/analytics/sink.h"
 #include "corral/analytics/spool.h"
 #include "corral/config/config.h"
+#include "corral/core/priority.h"
 
 namespace corral::analytics {
 
@@ -100,6 +101,9 @@ class Service {
   int64_t store_error_log_ms_ = -1000000;
 
   core::Wakeup offload_wake_;  // a ring past its mark, or stop()
+  // Idle CPU priority while the threads keep up; raised by a ring past half full
+  // (offload), by a flood or shutting down (ingest).
+  core::BackgroundPriority offload_priority_, ingest_priority_;
 
   std::mutex end_m_;
   std::condition_variable end_cv_;  // end_ moved, or the spool closed

@@ -28,7 +28,7 @@ std::string segment_path(const std::string& dir, uint64_t segment);
 class SpoolWriter {
  public:
   static constexpr uint64_t kSegmentBytes = 64ull << 20;
-  static constexpr size_t kWriteChunk = 256u << 10;  // what the offload thread buffers before each write()
+  static constexpr size_t kWriteChunk = 16u << 10;  // what the offload thread buffers before each write()
   // Creates dir as needed and starts a segment after every existing one.
   bool open(const std::string& dir, std::string& err);
   void add(std::string_view record_bytes);  // Record::bytes(), buffered until write()
