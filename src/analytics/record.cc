@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -84,13 +83,9 @@ bool RecordRing::push(const Record& r) {
   std::memcpy(mem_ + at + sizeof len, b.data(), b.size());
   t += skip + need;
   tail_.store(t, std::memory_order_release);
-  // Past a mark by the stale head: look again (once per drain, the consumer moved it) before acting.
-  uint64_t half = (mask_ + 1) / 2, soon = mark_ ? std::min(mark_, half) : half;
-  if (t - head_cache_ > soon) {
-    uint64_t waiting = t - (head_cache_ = head_.load(std::memory_order_acquire));
-    if (mark_ && waiting > mark_) wake_->signal();
-    if (raise_ && waiting > half) raise_->raise();
-  }
+  // Past the mark by the stale head: look again (once per drain, the consumer moved it) before waking.
+  if (mark_ && t - head_cache_ > mark_ && t - (head_cache_ = head_.load(std::memory_order_acquire)) > mark_)
+    wake_->signal();
   return true;
 }
 

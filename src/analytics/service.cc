@@ -74,7 +74,6 @@ Service::Service(const config::AnalyticsConfig& cfg, unsigned workers) : cfg_(cf
   for (unsigned i = 0; i < workers; ++i) {
     rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
     rings_.back()->wake_at(&offload_wake_, rings_.back()->capacity() / 100 * cfg.flush_fill_percent);
-    rings_.back()->raise_at_half(&offload_priority_);
   }
 }
 
@@ -94,7 +93,6 @@ bool Service::start(std::string& err) {
   end_ = writer_.end();
   offload_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "corral-offload");
-    offload_priority_.attach();
     offload_loop();
   });
   ingest_ = std::thread([this] {
@@ -113,8 +111,7 @@ bool Service::start(std::string& err) {
 
 void Service::stop() {
   if (stopping_.exchange(true)) return;
-  offload_priority_.raise();  // what is left is spooled and stored at normal priority
-  ingest_priority_.raise();
+  ingest_priority_.raise();  // what is left is stored at normal priority
   offload_wake_.signal();
   cv_.notify_all();
   if (offload_.joinable()) offload_.join();
@@ -199,7 +196,6 @@ void Service::offload_loop() {
     bool stopping = stopping_.load(std::memory_order_acquire);
     spool_rings();
     if (stopping) {
-      offload_priority_.raise();  // a lower() may have raced stop()'s raise
       bool empty = !writer_.pending();
       for (auto& ring : rings_) empty = empty && ring->front().empty();
       if (stop_deadline == 0) stop_deadline = mono_ms() + kShutdownStoreMs;
@@ -207,8 +203,6 @@ void Service::offload_loop() {
       sleep_ms(kStopPollMs);
       continue;
     }
-    // Caught up: idle priority until a ring is past half full (RecordRing::raise_at_half).
-    offload_priority_.lower();
     // Asleep until a ring passes its mark (RecordRing::wake_at), stop(), or flush_interval.
     offload_wake_.wait(int(cfg_.flush_interval_ms));
   }

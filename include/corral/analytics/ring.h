@@ -4,9 +4,7 @@
 // its memory is walked in order. The producer never waits: a full ring refuses
 // the record and the worker counts it as dropped. A push that leaves the ring
 // holding more than a mark signals the consumer's Wakeup, so the consumer can
-// sleep long while traffic is light and still empty the ring in time; one that
-// leaves it more than half full raises the consumer from idle priority (it is not
-// keeping up: the CPUs are taken).
+// sleep long while traffic is light and still empty the ring in time.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -14,7 +12,6 @@
 #include <string_view>
 
 #include "corral/analytics/record.h"
-#include "corral/core/priority.h"
 #include "corral/core/wakeup.h"
 
 namespace corral::analytics {
@@ -31,8 +28,6 @@ class RecordRing {
     wake_ = w;
     mark_ = fill;
   }
-  // Before any push: raise p whenever a push leaves more than half the ring waiting.
-  void raise_at_half(core::BackgroundPriority* p) { raise_ = p; }
   // Producer: copies r's bytes in; false when there is no room.
   bool push(const Record& r);
   // Consumer: the oldest record's bytes (Record::bytes()), or empty when none; then pop().
@@ -52,7 +47,6 @@ class RecordRing {
   uint64_t head_cache_ = 0;                    // producer's last look at head_
   core::Wakeup* wake_ = nullptr;
   uint64_t mark_ = 0;
-  core::BackgroundPriority* raise_ = nullptr;
 };
 
 }  // namespace corral::analytics

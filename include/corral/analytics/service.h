@@ -101,9 +101,10 @@ class Service {
   int64_t store_error_log_ms_ = -1000000;
 
   core::Wakeup offload_wake_;  // a ring past its mark, or stop()
-  // Idle CPU priority while the threads keep up; raised by a ring past half full
-  // (offload), by a flood or shutting down (ingest).
-  core::BackgroundPriority offload_priority_, ingest_priority_;
+  // The ingest thread's: idle CPU priority, raised by a flood or shutting down. (The offload
+  // thread stays normal: raised from idle only once its ring was half full, it dropped records
+  // on a saturated machine.)
+  core::BackgroundPriority ingest_priority_;
 
   std::mutex end_m_;
   std::condition_variable end_cv_;  // end_ moved, or the spool closed

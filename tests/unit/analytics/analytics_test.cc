@@ -3,7 +3,6 @@
 // the two sinks against real files.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <sched.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -19,7 +18,6 @@
 #include "corral/analytics/service.h"
 #include "corral/analytics/sink.h"
 #include "corral/core/clock.h"
-#include "corral/core/priority.h"
 
 using namespace corral::analytics;
 
@@ -81,34 +79,6 @@ TEST(RecordRing, APushPastTheMarkWakesTheConsumerOncePerDrain) {
   while (quiet.push(r)) {
   }
   EXPECT_FALSE(signalled(wake)) << "mark 0: never";
-}
-
-// The consumer at idle priority (a thread of its own) is raised by the push that leaves the ring
-// more than half full: it is not keeping up.
-TEST(RecordRing, APushPastHalfFullRaisesTheConsumer) {
-  if (!corral::core::idle_priority_reversible()) GTEST_SKIP() << "SCHED_IDLE cannot be left here";
-  corral::core::BackgroundPriority consumer;
-  std::atomic<pid_t> tid{0};
-  std::atomic<bool> stop{false};
-  std::thread t([&] {
-    consumer.attach();
-    consumer.lower();
-    tid = gettid();
-    while (!stop) std::this_thread::yield();
-  });
-  while (tid == 0) std::this_thread::yield();
-  RecordRing ring(1);
-  ring.raise_at_half(&consumer);
-  Record r;
-  r.set(kPromptPreview, std::string(200, 'p'));
-  size_t per = (4 + r.bytes().size() + 7) / 8 * 8, half = ring.capacity() / 2 / per;
-  for (size_t i = 0; i < half; ++i) ASSERT_TRUE(ring.push(r));
-  EXPECT_EQ(sched_getscheduler(tid), SCHED_IDLE) << "at or under half: the consumer stays idle";
-  ASSERT_TRUE(ring.push(r));
-  EXPECT_EQ(sched_getscheduler(tid), SCHED_OTHER) << "past half";
-  EXPECT_FALSE(consumer.idle());
-  stop = true;
-  t.join();
 }
 
 TEST(RecordRing, OneProducerOneConsumerLoseNothing) {
