@@ -112,17 +112,20 @@ def error_kinds(port):
 
 
 def slope_per_min(points):
-    """Least-squares slope of (seconds, value) points, per minute; None with fewer than 3."""
+    """Theil-Sen slope of (seconds, value) points, per minute (the median of the slopes between
+    every pair of points); None with fewer than 3. A leak climbs at a steady rate and moves every
+    pair alike; a one-off step (the allocator committing a new segment, a cache reaching its
+    size) moves only the pairs that straddle it, which a least-squares fit over a short window
+    would read as a leak."""
     if len(points) < 3:
         return None
-    n = len(points)
-    mx = sum(p[0] for p in points) / n
-    my = sum(p[1] for p in points) / n
-    sxx = sum((p[0] - mx) ** 2 for p in points)
-    if sxx == 0:
+    slopes = sorted((b[1] - a[1]) / (b[0] - a[0]) for i, a in enumerate(points)
+                    for b in points[i + 1:] if b[0] != a[0])
+    if not slopes:
         return None
-    sxy = sum((p[0] - mx) * (p[1] - my) for p in points)
-    return sxy / sxx * 60
+    mid = len(slopes) // 2
+    median = slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+    return median * 60
 
 
 def write_csv(path, rows):
