@@ -936,7 +936,10 @@ TEST(FaultsSim, EachInjectedFaultIsWhatItSays) {
   EXPECT_EQ(sim_fault(sim.port, "garbage", "0").bytes.rfind("SSH-2.0-", 0), 0u);
   EXPECT_EQ(sim_fault(sim.port, "reset", "0").how, Ending::reset);
   // Half-close: the sim stops sending (EOF) but keeps its side open until the client closes.
-  long open_before = sim.stat("connections_open");
+  // First the sim sees the connections above closed (1: the stats request's own), so that
+  // none of them closing meanwhile hides the half-closed one.
+  ASSERT_TRUE(eventually([&] { return sim.stat("connections_open") == 1; })) << "the connections above closed";
+  long open_before = 1;
   int fd = connect_port(sim.port);
   send_raw(fd, build_request("POST", "/api/generate", kStreamGen, {"X-Sim-Fault: half-close", "X-Sim-Fault-At: 2"}));
   Ending half = read_ending(fd, 2000);
