@@ -36,6 +36,7 @@ class JsonlSink final : public Sink {
   bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) override {
     buf_.clear();
     for (const Row& r : std::span(rows, n)) {
+      between_rows();
       append_json(buf_, r);
       buf_ += '\n';
     }

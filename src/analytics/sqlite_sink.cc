@@ -3,6 +3,7 @@
 #include <span>
 
 #include "corral/analytics/sink.h"
+#include "corral/analytics/sliced_vfs.h"
 #include "corral/analytics/sqlite.h"
 #include "corral/core/files.h"
 
@@ -18,7 +19,9 @@ Stmt::Stmt(sqlite3* db, std::string_view sql, std::string& err) {
 
 bool Db::open(const std::string& path, bool read_only, std::string& err) {
   int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  // The writer's pages go through the sliced VFS (the ingest thread's commits and checkpoints).
+  const char* vfs = read_only ? nullptr : sliced_vfs();
+  if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK) {
     err = "sqlite: cannot open '" + path + "': " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
     return false;
   }
@@ -96,8 +99,10 @@ class SqliteSink final : public Sink {
   }
 
   bool write(const Row* rows, size_t n, const SpoolPosition& upto, std::string& err) override {
+    SliceWrites sliced(slice());
     if (!db_.exec("BEGIN IMMEDIATE", err)) return false;
     for (const Row& r : std::span(rows, n)) {
+      between_rows();
       for (size_t c = 0; c < kColumnCount; ++c) {
         const Value& v = r[c];
         int i = static_cast<int>(c) + 1;
@@ -137,6 +142,7 @@ class SqliteSink final : public Sink {
   }
 
   int64_t expire(int64_t cutoff_ms, int limit, std::string& err) override {
+    SliceWrites sliced(slice());
     expire_.bind(1, cutoff_ms);
     expire_.bind(2, static_cast<int64_t>(limit));
     int rc = expire_.step();

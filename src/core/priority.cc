@@ -1,9 +1,12 @@
 #include "corral/core/priority.h"
 
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <thread>
+
+#include "corral/core/clock.h"
 
 namespace corral::core {
 namespace {
@@ -37,6 +40,21 @@ bool BackgroundPriority::lower() {
 void BackgroundPriority::raise() noexcept {
   if (!idle() || !idle_.exchange(false, std::memory_order_acq_rel)) return;
   set_policy(tid_, SCHED_OTHER);
+}
+
+void RunSlice::on(bool yes) {
+  if (yes && !on_) since_us_ = mono_us();
+  on_ = yes;
+}
+
+void RunSlice::step() {
+  if (!on_) return;
+  int64_t now = mono_us();
+  if (now - since_us_ < run_us_) return;
+  timespec nap{0, long(nap_us_) * 1000};
+  nanosleep(&nap, nullptr);
+  naps_.fetch_add(1, std::memory_order_relaxed);
+  since_us_ = mono_us();
 }
 
 }  // namespace corral::core

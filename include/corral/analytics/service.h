@@ -48,6 +48,8 @@ class Service {
   RecordRing& ring(unsigned worker) { return *rings_[worker]; }
   bool queryable() const { return cfg_.backend == "sqlite"; }
   const config::AnalyticsConfig& config() const { return cfg_; }
+  // Naps the ingest thread took to let other tasks run (core::RunSlice).
+  uint64_t ingest_naps() const { return ingest_slice_.naps(); }
 
   // From a worker: answer q on the socket fd (a dup; closed when done).
   // False when too many queries are waiting; the caller keeps fd.
@@ -105,6 +107,7 @@ class Service {
   // thread stays normal: raised from idle only once its ring was half full, it dropped records
   // on a saturated machine.)
   core::BackgroundPriority ingest_priority_;
+  core::RunSlice ingest_slice_;  // on while it yields; stepped per record read and per row stored
 
   std::mutex end_m_;
   std::condition_variable end_cv_;  // end_ moved, or the spool closed

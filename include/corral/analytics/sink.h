@@ -9,6 +9,7 @@
 #include "corral/analytics/row.h"
 #include "corral/analytics/spool.h"
 #include "corral/config/config.h"
+#include "corral/core/priority.h"
 
 namespace corral::analytics {
 
@@ -24,6 +25,17 @@ class Sink {
   virtual void release_memory() {}
   // Deletes at most `limit` records older than cutoff_ms; how many, or -1 with err.
   virtual int64_t expire(int64_t cutoff_ms, int limit, std::string& err) = 0;
+  // Stepped between the rows of a write (the ingest thread's, core/priority.h); none: never.
+  void slice_by(core::RunSlice* slice) { slice_ = slice; }
+
+ protected:
+  void between_rows() {
+    if (slice_) slice_->step();
+  }
+  core::RunSlice* slice() const { return slice_; }
+
+ private:
+  core::RunSlice* slice_ = nullptr;
 };
 
 // Creates the directory and the store (schema, indexes) as needed.

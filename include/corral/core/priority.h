@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 
 namespace corral::core {
 
@@ -29,6 +30,30 @@ class BackgroundPriority {
  private:
   pid_t tid_ = 0;
   std::atomic<bool> idle_{false};
+};
+
+// SCHED_IDLE orders only the threads of one scheduling group. Against a task of another group
+// (corral as a systemd service, in a container, or in a session of its own under autogroup)
+// the kernel compares the groups, not the threads, and an idle-priority thread keeps its CPU
+// for a whole slice, milliseconds, while the woken task waits (perf sched: store batches ran
+// 2-4 ms while the origin and the client waited as long). A background thread that calls
+// step() between small units of work runs at most run_us at a time while slicing is on, then
+// sleeps nap_us, and whatever waited runs.
+class RunSlice {
+ public:
+  RunSlice(int64_t run_us, int64_t nap_us) : run_us_(run_us), nap_us_(nap_us) {}
+  // On the thread that steps: slicing on or off (off, step() is one branch).
+  void on(bool yes);
+  // Between two units of work: a nap once run_us have passed since the last one (or since on).
+  void step();
+  // Naps taken so far (any thread).
+  uint64_t naps() const { return naps_.load(std::memory_order_relaxed); }
+
+ private:
+  int64_t run_us_, nap_us_;
+  int64_t since_us_ = 0;
+  bool on_ = false;
+  std::atomic<uint64_t> naps_{0};
 };
 
 }  // namespace corral::core

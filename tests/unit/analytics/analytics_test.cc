@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -486,6 +487,54 @@ TEST(Service, ARingOfManyWriteChunksIsSpooledInOrder) {
     ++i;
   }
   EXPECT_EQ(i, n);
+  std::filesystem::remove_all(dir);
+}
+
+// Both sinks step the ingest thread's RunSlice once per row they store (run 0: each step
+// naps), SQLite also before each page it writes; so a long batch or commit gives the CPU up
+// in between. Without a slice they never sleep.
+TEST(Sinks, EachStoredRowIsAStepOfTheirSlice) {
+  std::string dir = temp_dir("slice");
+  corral::config::AnalyticsConfig cfg;
+  cfg.path = dir + "/r.jsonl";
+  std::string err;
+  std::vector<Row> rows;
+  for (int i = 0; i < 30; ++i) rows.push_back(sample_row(1000 + i, "p"));
+  for (bool sqlite : {true, false}) {
+    SCOPED_TRACE(sqlite ? "sqlite" : "jsonl");
+    auto sink = sqlite ? open_sqlite_sink(dir + "/s.db", err) : open_jsonl_sink(cfg, err);
+    ASSERT_TRUE(sink) << err;
+    ASSERT_TRUE(sink->write(rows.data(), rows.size(), {1, 1}, err)) << err;  // no slice: nothing to step
+    corral::core::RunSlice slice(0, 1);
+    slice.on(true);
+    sink->slice_by(&slice);
+    ASSERT_TRUE(sink->write(rows.data(), rows.size(), {1, 2}, err)) << err;
+    if (sqlite) EXPECT_GT(slice.naps(), rows.size()) << "and each page the commit writes (sliced_vfs)";
+    else EXPECT_EQ(slice.naps(), rows.size());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Records stored while the ingest thread yields (the proxy running, no flood) are stored in
+// slices: 3,000 of them take milliseconds, past kSliceRunUs, so it napped between them.
+TEST(Service, TheIngestThreadNapsBetweenSlicesWhileItYields) {
+  std::string dir = temp_dir("service-naps");
+  corral::config::AnalyticsConfig cfg;
+  cfg.path = dir + "/a.db";
+  cfg.flush_interval_ms = 10;
+  Service svc(cfg, 1);
+  std::string err;
+  ASSERT_TRUE(svc.start(err)) << err;
+  const int n = 3000;
+  for (int i = 0; i < n; ++i) {
+    Record rec = numbered(i);
+    while (!svc.ring(0).push(rec)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (int i = 0; i < 3000 && svc.written() < uint64_t(n); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(svc.written(), uint64_t(n)) << "all stored while yielding, none left for stop()";
+  EXPECT_GT(svc.ingest_naps(), 0u);
+  svc.stop();
   std::filesystem::remove_all(dir);
 }
 

@@ -1,9 +1,10 @@
 // core::BackgroundPriority on real threads: idle CPU priority (SCHED_IDLE) once
-// lowered, normal again when another thread raises it.
+// lowered, normal again when another thread raises it; core::RunSlice's naps.
 #include "corral/core/priority.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -69,4 +70,33 @@ TEST(BackgroundPriority, ARaiseBeforeAnyLowerTouchesNoThread) {
   p.raise();
   EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);
   EXPECT_FALSE(p.idle());
+}
+
+namespace {
+long voluntary_switches() {  // of the calling thread
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_nvcsw;
+}
+}  // namespace
+
+// RunSlice: off, steps never sleep; on, a step past run_us sleeps (a voluntary switch: the CPU
+// goes to whatever waited), and the next run_us start after that nap.
+TEST(RunSlice, NapsOnlyWhileOnAndOnlyOnceItsRunHasPassed) {
+  corral::core::RunSlice every(0, 1);  // run 0: every step past the first instant naps
+  for (int i = 0; i < 50; ++i) every.step();
+  EXPECT_EQ(every.naps(), 0u) << "off";
+  every.on(true);
+  long before = voluntary_switches();
+  for (int i = 0; i < 50; ++i) every.step();
+  EXPECT_EQ(every.naps(), 50u);
+  EXPECT_GE(voluntary_switches() - before, 25) << "a nap gives the CPU up";
+  every.on(false);
+  for (int i = 0; i < 50; ++i) every.step();
+  EXPECT_EQ(every.naps(), 50u) << "off again";
+
+  corral::core::RunSlice hour(3600LL * 1000000, 1);  // a run no test outlasts
+  hour.on(true);
+  for (int i = 0; i < 1000; ++i) hour.step();
+  EXPECT_EQ(hour.naps(), 0u);
 }
