@@ -77,7 +77,10 @@ class BusyMeter {
 }  // namespace
 
 Service::Service(const config::AnalyticsConfig& cfg, unsigned workers)
-    : cfg_(cfg), spool_dir_(cfg.path + ".spool"), ingest_slice_(kSliceRunUs, kSliceNapUs) {
+    : cfg_(cfg),
+      spool_dir_(cfg.path + ".spool"),
+      offload_slice_(kSliceRunUs, kSliceNapUs),
+      ingest_slice_(kSliceRunUs, kSliceNapUs) {
   for (unsigned i = 0; i < workers; ++i) {
     rings_.push_back(std::make_unique<RecordRing>(size_t(cfg.ring_kb) << 10));
     rings_.back()->wake_at(&offload_wake_, rings_.back()->capacity() / 100 * cfg.flush_fill_percent);
@@ -195,6 +198,7 @@ void Service::spool_rings() {
     spooled_.fetch_add(unwritten_, std::memory_order_relaxed);
     unwritten_ = 0;
     publish_end(false);
+    offload_slice_.step();
   }
 }
 
@@ -202,6 +206,7 @@ void Service::offload_loop() {
   int64_t stop_deadline = 0;
   for (;;) {
     bool stopping = stopping_.load(std::memory_order_acquire);
+    offload_slice_.on(!stopping);
     spool_rings();
     if (stopping) {
       bool empty = !writer_.pending();

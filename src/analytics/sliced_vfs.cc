@@ -40,10 +40,25 @@ int fetch(sqlite3_file* f, sqlite3_int64 at, int n, void** out) { return io(f)->
 int unfetch(sqlite3_file* f, sqlite3_int64 at, void* p) { return io(f)->xUnfetch(real(f), at, p); }
 
 // Version 3 (WAL's shared memory, memory-mapped reads), as the unix VFS's files.
-const sqlite3_io_methods kMethods = {3,        close,       read,          write,       truncate,   sync,
-                                     file_size, lock,       unlock,        check_reserved, file_control,
-                                     sector_size, device_characteristics, shm_map, shm_lock, shm_barrier,
-                                     shm_unmap, fetch,      unfetch};
+const sqlite3_io_methods kMethods = {3,
+                                     close,
+                                     read,
+                                     write,
+                                     truncate,
+                                     sync,
+                                     file_size,
+                                     lock,
+                                     unlock,
+                                     check_reserved,
+                                     file_control,
+                                     sector_size,
+                                     device_characteristics,
+                                     shm_map,
+                                     shm_lock,
+                                     shm_barrier,
+                                     shm_unmap,
+                                     fetch,
+                                     unfetch};
 
 int open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   f->pMethods = nullptr;  // until the real file is open: SQLite then does not close it

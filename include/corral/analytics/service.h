@@ -102,7 +102,8 @@ class Service {
   int64_t next_expire_ms_ = 0;
   int64_t store_error_log_ms_ = -1000000;
 
-  core::Wakeup offload_wake_;  // a ring past its mark, or stop()
+  core::Wakeup offload_wake_;     // a ring past its mark, or stop()
+  core::RunSlice offload_slice_;  // stepped per spool write, off while stopping
   // The ingest thread's: idle CPU priority, raised by a flood or shutting down. (The offload
   // thread stays normal: raised from idle only once its ring was half full, it dropped records
   // on a saturated machine.)
