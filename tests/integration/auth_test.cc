@@ -203,7 +203,17 @@ TEST_P(Auth, CliChangesApplyWithinTwoSecondsWhileServing) {
   ASSERT_EQ(rotated.status, 0) << rotated.err;
   std::string alice2 = rotated.last_line();
   ASSERT_NE(alice2, alice);
-  EXPECT_TRUE(within(two_s, [&] { return status_of(alice) == 401 && status_of(alice2) == 200; }));
+  int old_status = 0, new_status = 0;
+  auto t_rotated = Clock::now();
+  EXPECT_TRUE(within(two_s,
+                     [&] {
+                       old_status = status_of(alice);
+                       new_status = status_of(alice2);
+                       return old_status == 401 && new_status == 200;
+                     }))
+      << "after rotate, last seen: old token " << old_status << ", new token " << new_status << ", after "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_rotated).count() << " ms\n"
+      << key_events(corral);
   EXPECT_EQ(status_of(alice), 401);
   EXPECT_EQ(status_of(alice2), 200);
 
@@ -739,9 +749,10 @@ TEST_P(Auth, CorruptingTheStoreWhileRunningKeepsTheLastGoodTable) {
   std::string garbage = d.path() + "/garbage.db";
   std::ofstream(garbage) << std::string(8192, 'x');
   ASSERT_EQ(::rename(garbage.c_str(), d.db().c_str()), 0);
-  ASSERT_TRUE(within(std::chrono::milliseconds(5000), [&] {
-    return corral.log().find("event=keys_reload_failed") != std::string::npos;
-  })) << key_events(corral);
+  ASSERT_TRUE(within(std::chrono::milliseconds(5000),
+                     [&] { return corral.log().find("event=keys_reload_failed") != std::string::npos; }))
+      << "corral's whole log:\n"
+      << corral.log();
   std::string events = key_events(corral);
   EXPECT_NE(events.find("key store '" + d.db() + "': file is not a database"), std::string::npos) << events;
   EXPECT_NE(events.find("kept_version="), std::string::npos) << events;
